@@ -1,0 +1,189 @@
+/**
+ * The operator's vocabulary in one place: API group, labels, annotations, condition types and
+ * reasons, event reasons and phases. Users see these words (kubectl, Argo CD, alerts), so they use the
+ * vendor's terms and never change casually; the chart, the Argo CD health checks and the kubectl plugin
+ * depend on them.
+ */
+
+export const GROUP = "esim.soracom-operator.io";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const ORDER_KIND = "EsimProfileOrder";
+export const ORDER_PLURAL = "esimprofileorders";
+export const PROFILE_KIND = "EsimProfile";
+export const PROFILE_PLURAL = "esimprofiles";
+export const MANAGER_NAME = "soracom-esim-operator";
+
+/** Finalizers: an order's cancels its drafts; a profile's terminates its SIM under Terminate. */
+export const ORDER_FINALIZER = `${GROUP}/cancel-drafts`;
+export const PROFILE_FINALIZER = `${GROUP}/sim-lifecycle`;
+
+export const LABELS = {
+  managedBy: "app.kubernetes.io/managed-by",
+  order: `${GROUP}/order`,
+  profileOrderId: `${GROUP}/profile-order-id`,
+  profile: `${GROUP}/profile`,
+  component: `${GROUP}/component`,
+} as const;
+
+export const ANNOTATIONS = {
+  /** Comma-separated Soracom profileOrderIds a person approved (`kubectl esim approve` writes it). */
+  approveOrders: `${GROUP}/approve-orders`,
+  /** Set to "true" to let terminations go on past the termination budget for this resource. */
+  terminationBudgetOverride: `${GROUP}/termination-budget-override`,
+} as const;
+
+/**
+ * Labels and annotations that tie an object to a GitOps tool. The controller never copies them from an
+ * order or a template to what it creates: Argo CD would prune a profile it thinks it owns, and pruning
+ * a profile terminates a SIM.
+ */
+export const GITOPS_TRACKING_KEYS = [
+  "app.kubernetes.io/instance",
+  "argocd.argoproj.io/instance",
+  "argocd.argoproj.io/tracking-id",
+  "argocd.argoproj.io/sync-options",
+  "argocd.argoproj.io/sync-wave",
+  "argocd.argoproj.io/hook",
+  "kubectl.kubernetes.io/last-applied-configuration",
+  "kustomize.toolkit.fluxcd.io/name",
+  "kustomize.toolkit.fluxcd.io/namespace",
+  "helm.toolkit.fluxcd.io/name",
+  "helm.toolkit.fluxcd.io/namespace",
+] as const;
+
+/** The activation Secret of a profile: owned by the EsimProfile, named `<profile>-activation`. */
+export const ACTIVATION_SECRET = {
+  type: `${GROUP}/activation`,
+  suffix: "-activation",
+  keys: {
+    activationCode: "activationCode",
+    smdpAddress: "smdpAddress",
+    matchingId: "matchingId",
+    qrPng: "qr.png",
+  },
+} as const;
+
+/** The credentials Secret an order's credentialsRef names. */
+export const CREDENTIALS_KEYS = { authKeyId: "authKeyId", authKey: "authKey", coverage: "coverage", endpoint: "endpoint" } as const;
+
+export const CONDITIONS = {
+  ready: "Ready",
+  reconciling: "Reconciling",
+  stalled: "Stalled",
+  awaitingConfirmation: "AwaitingConfirmation",
+  draftExpiring: "DraftExpiring",
+  orderStuck: "OrderStuck",
+  scaleDownBlocked: "ScaleDownBlocked",
+  terminationsPaused: "TerminationsPaused",
+  deletedOnDevice: "DeletedOnDevice",
+  simSynced: "SimSynced",
+} as const;
+
+/** Condition reasons: CamelCase, one per situation a person may need to act on. */
+export const REASONS = {
+  // Ready / Reconciling
+  Completed: "Completed",
+  Ordering: "Ordering",
+  Confirming: "Confirming",
+  InProgress: "InProgress",
+  AwaitingApproval: "AwaitingApproval",
+  AdoptingOrder: "AdoptingOrder",
+  Provisioning: "Provisioning",
+  Paused: "Paused",
+  DryRun: "DryRun",
+  Terminating: "Terminating",
+  // Stalled
+  OrderFailed: "OrderFailed",
+  CredentialsNotFound: "CredentialsNotFound",
+  CredentialsInvalid: "CredentialsInvalid",
+  BudgetExceeded: "BudgetExceeded",
+  SoracomRejected: "SoracomRejected",
+  SimNotFound: "SimNotFound",
+  // Domain
+  DraftExpiresSoon: "DraftExpiresSoon",
+  DraftExpired: "DraftExpired",
+  InProgressTooLong: "InProgressTooLong",
+  SurplusRetained: "SurplusRetained",
+  TerminationBudgetExhausted: "TerminationBudgetExhausted",
+  DeletedOnDeviceStillBilling: "DeletedOnDeviceStillBilling",
+  Synced: "Synced",
+  SyncFailed: "SyncFailed",
+  Retained: "Retained",
+} as const;
+
+/** Event reasons: every action that spends money or cannot be undone gets one, and every failure. */
+export const EVENTS = {
+  OrderCreated: "OrderCreated",
+  OrderAdopted: "OrderAdopted",
+  OrderConfirmed: "OrderConfirmed",
+  OrderCompleted: "OrderCompleted",
+  OrderFailed: "OrderFailed",
+  DraftCancelled: "DraftCancelled",
+  DraftExpired: "DraftExpired",
+  ProfileCreated: "ProfileCreated",
+  TerminationEnabled: "TerminationEnabled",
+  SimTerminated: "SimTerminated",
+  SimRetained: "SimRetained",
+  SimUpdated: "SimUpdated",
+  DeletedOnDevice: "DeletedOnDevice",
+  ReplacementOrdered: "ReplacementOrdered",
+  BudgetExceeded: "BudgetExceeded",
+  TerminationsPaused: "TerminationsPaused",
+  OrphanOrder: "OrphanOrder",
+  SoracomError: "SoracomError",
+  CredentialsError: "CredentialsError",
+} as const;
+
+/** Order phases for the printer column, in the vendor's words. */
+export const ORDER_PHASES = ["Pending", "Draft", "Confirmed", "In Progress", "Completed", "Failed", "Paused", "Stalled"] as const;
+export type OrderPhase = (typeof ORDER_PHASES)[number];
+
+/** Soracom order statuses, plus the controller's own for orders without an ID yet or gone. */
+export const SORACOM_ORDER_STATUSES = ["DRAFT", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "FAILED"] as const;
+export type SoracomOrderStatus = (typeof SORACOM_ORDER_STATUSES)[number];
+export type TrackedOrderStatus = SoracomOrderStatus | "Pending" | "Expired" | "Cancelled";
+
+/** Profile phases: the vendor's words for profileStatus, plus the SIM's end of life. */
+export const PROFILE_PHASES = [
+  "Pending",
+  "Registered",
+  "Installed",
+  "Activated",
+  "Deactivated",
+  "Deleted",
+  "InstallationFailed",
+  "ActivationFailed",
+  "DeactivationFailed",
+  "DeletionFailed",
+  "Terminating",
+  "Terminated",
+] as const;
+export type ProfilePhase = (typeof PROFILE_PHASES)[number];
+
+const PROFILE_STATUS_PHASE: Record<string, ProfilePhase> = {
+  SUBSCRIBER_REGISTRATION_SUCCEEDED: "Registered",
+  INSTALLATION_SUCCEEDED: "Installed",
+  INSTALLATION_FAILED: "InstallationFailed",
+  ACTIVATION_SUCCEEDED: "Activated",
+  ACTIVATION_FAILED: "ActivationFailed",
+  INACTIVATION_SUCCEEDED: "Deactivated",
+  INACTIVATION_FAILED: "DeactivationFailed",
+  DELETION_SUCCEEDED: "Deleted",
+  DELETION_FAILED: "DeletionFailed",
+};
+
+/** phaseOfProfileStatus maps Soracom's raw profileStatus to the readable phase. */
+export function phaseOfProfileStatus(profileStatus: string | undefined): ProfilePhase {
+  return (profileStatus && PROFILE_STATUS_PHASE[profileStatus]) || "Pending";
+}
+
+/** everInstalled: the profile reached a device at some point (the scale-down policy spares these). */
+export function everInstalled(profileStatus: string | undefined, installedTime: string | undefined): boolean {
+  if (installedTime) return true;
+  const phase = phaseOfProfileStatus(profileStatus);
+  return phase !== "Pending" && phase !== "Registered" && phase !== "InstallationFailed";
+}
+
+/** The vendor cancels an unconfirmed order one day after it was created. */
+export const DRAFT_LIFETIME_MS = 24 * 60 * 60 * 1000;
