@@ -65,7 +65,12 @@ export const ACTIVATION_SECRET = {
 } as const;
 
 /** The credentials Secret an order's credentialsRef names. */
-export const CREDENTIALS_KEYS = { authKeyId: "authKeyId", authKey: "authKey", coverage: "coverage", endpoint: "endpoint" } as const;
+export const CREDENTIALS_KEYS = {
+  authKeyId: "authKeyId",
+  authKey: "authKey",
+  coverage: "coverage",
+  endpoint: "endpoint",
+} as const;
 
 export const CONDITIONS = {
   ready: "Ready",
@@ -136,7 +141,16 @@ export const EVENTS = {
 } as const;
 
 /** Order phases for the printer column, in the vendor's words. */
-export const ORDER_PHASES = ["Pending", "Draft", "Confirmed", "In Progress", "Completed", "Failed", "Paused", "Stalled"] as const;
+export const ORDER_PHASES = [
+  "Pending",
+  "Draft",
+  "Confirmed",
+  "In Progress",
+  "Completed",
+  "Failed",
+  "Paused",
+  "Stalled",
+] as const;
 export type OrderPhase = (typeof ORDER_PHASES)[number];
 
 /** Soracom order statuses, plus the controller's own for orders without an ID yet or gone. */
