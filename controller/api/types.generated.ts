@@ -167,6 +167,14 @@ export interface EsimProfileOrderStatus {
      * Ordered to replace profiles deleted on their device.
      */
     replacement?: boolean;
+    /**
+     * An EsimProfile was created for every profile of this order; a profile deleted later is not recreated.
+     */
+    materialized?: boolean;
+    /**
+     * Create calls sent with this token (more than one only after a create proved not to have happened).
+     */
+    createAttempts?: number;
   }[];
   totals?: {
     /**

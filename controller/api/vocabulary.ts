@@ -29,6 +29,10 @@ export const LABELS = {
 export const ANNOTATIONS = {
   /** Comma-separated Soracom profileOrderIds a person approved (`kubectl esim approve` writes it). */
   approveOrders: `${GROUP}/approve-orders`,
+  /** Comma-separated FAILED profileOrderIds a person has seen; until then a FAILED order blocks new orders. */
+  acknowledgeFailed: `${GROUP}/acknowledge-failed`,
+  /** Set by the order on a profile whose SIM must be terminated while the resource stays (value: the reason). */
+  terminateRequested: `${GROUP}/terminate-requested`,
   /** Set to "true" to let terminations go on past the termination budget for this resource. */
   terminationBudgetOverride: `${GROUP}/termination-budget-override`,
 } as const;
