@@ -232,6 +232,12 @@ export interface EsimProfileSpec {
    */
   deletionPolicy?: "Terminate" | "Retain";
   /**
+   * A Secret in this namespace with authKeyId and authKey. Profiles an order creates use the order's; without either, the controller's default credentials are used.
+   */
+  credentialsRef?: {
+    name: string;
+  };
+  /**
    * Desired SIM state, applied to the SIM and kept there. Unset fields are left as they are.
    */
   sim?: {
