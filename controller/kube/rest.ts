@@ -1,0 +1,228 @@
+import http from "node:http";
+import https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeNetworkError, type KubeStatusBody, KubeTimeoutError, kubeApiError } from "./errors.js";
+
+/**
+ * KubeClient speaks the apiserver's JSON REST API directly, with client-node's KubeConfig for the
+ * address and credentials. Why not the generated clients: they turn timestamps into Date objects (the
+ * cache would mix them with raw watch JSON), they cannot abort a watch that hangs before its headers,
+ * and patch content types need middleware. Objects here stay plain JSON, exactly as the server sent.
+ */
+export class KubeClient {
+  private readonly kc: KubeConfig;
+  private readonly timeoutMs: number;
+  private agent: http.Agent | undefined;
+
+  constructor(kc: KubeConfig, opts: { timeoutMs?: number } = {}) {
+    this.kc = kc;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** request sends one call and returns the parsed body; non-2xx answers throw KubeApiError subclasses. */
+  async request<T = unknown>(req: KubeRequest): Promise<T> {
+    const { res, body } = await this.send(req, req.timeoutMs ?? this.timeoutMs);
+    const text = body.toString("utf8");
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) throw kubeApiError(status, parseStatus(text), res.statusMessage);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * watch streams watch events of path until the server ends the stream (resolves), the signal aborts
+   * (resolves), or the connection or onEvent fails (rejects). A non-200 answer rejects with its status.
+   */
+  async watch(
+    path: string,
+    query: Query,
+    onEvent: (event: WatchEvent) => void,
+    signal: AbortSignal,
+    onConnected?: () => void,
+  ): Promise<void> {
+    const options = await this.options("GET", path, { ...query, watch: true });
+    if (signal.aborted) return;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        req.destroy();
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onAbort = () => finish();
+      const req = transport(options.protocol).request(options, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          collect(res).then(
+            (b) => finish(kubeApiError(status, parseStatus(b.toString("utf8")), res.statusMessage)),
+            finish,
+          );
+          return;
+        }
+        onConnected?.();
+        res.setEncoding("utf8");
+        let buffered = "";
+        res.on("data", (chunk: string) => {
+          buffered += chunk;
+          let nl = buffered.indexOf("\n");
+          while (nl >= 0 && !settled) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            nl = buffered.indexOf("\n");
+            if (!line) continue;
+            try {
+              onEvent(JSON.parse(line) as WatchEvent);
+            } catch (err) {
+              finish(err);
+            }
+          }
+        });
+        res.on("end", () => finish());
+        res.on("aborted", () => finish(new KubeNetworkError("watch stream aborted by the server")));
+        res.on("error", (err) => finish(new KubeNetworkError(`watch stream failed: ${err.message}`)));
+      });
+      req.on("error", (err) => finish(new KubeNetworkError(`watch request failed: ${err.message}`)));
+      signal.addEventListener("abort", onAbort, { once: true });
+      req.end();
+    });
+  }
+
+  private async send(req: KubeRequest, timeoutMs: number): Promise<{ res: http.IncomingMessage; body: Buffer }> {
+    const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const options = await this.options(req.method ?? "GET", req.path, req.query ?? {});
+    if (body) {
+      options.headers = {
+        ...(options.headers as http.OutgoingHttpHeaders),
+        "content-type": req.contentType ?? "application/json",
+        "content-length": String(body.length),
+      };
+    }
+    return new Promise((resolve, reject) => {
+      const r = transport(options.protocol).request(options, (res) => {
+        collect(res).then((b) => {
+          clearTimeout(timer);
+          resolve({ res, body: b });
+        }, fail);
+      });
+      const timer = setTimeout(() => {
+        r.destroy(new KubeTimeoutError(`${options.method} ${req.path} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      function fail(err: Error) {
+        clearTimeout(timer);
+        reject(
+          err instanceof KubeTimeoutError ? err : new KubeNetworkError(`${options.method} ${req.path}: ${err.message}`),
+        );
+      }
+      r.on("error", fail);
+      r.end(body);
+    });
+  }
+
+  /** options builds node:http options with the kubeconfig's TLS material and auth headers applied. */
+  private async options(method: string, path: string, query: Query): Promise<https.RequestOptions> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new KubeNetworkError("the kubeconfig has no current cluster");
+    const url = new URL(cluster.server.replace(/\/+$/, "") + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const opts: https.RequestOptions = { headers: {} };
+    await this.kc.applyToHTTPSOptions(opts);
+    // applyToHTTPSOptions makes a fresh agent each call; one keep-alive agent reuses TLS connections.
+    if (!cluster.proxyUrl) opts.agent = this.sharedAgent(url.protocol, opts);
+    return {
+      ...opts,
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[|\]$/g, ""),
+      port: url.port || (url.protocol === "https:" ? 443 : 80),
+      path: url.pathname + url.search,
+      method,
+      headers: { accept: "application/json", ...opts.headers },
+    };
+  }
+
+  private sharedAgent(protocol: string, opts: https.RequestOptions): http.Agent {
+    if (this.agent) return this.agent;
+    const common = { keepAlive: true, maxSockets: Number.POSITIVE_INFINITY };
+    this.agent =
+      protocol === "https:"
+        ? new https.Agent({
+            ...common,
+            ca: opts.ca,
+            cert: opts.cert,
+            key: opts.key,
+            ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
+            ...(opts.servername ? { servername: opts.servername } : {}),
+          })
+        : new http.Agent(common);
+    return this.agent;
+  }
+
+  /** close drops idle keep-alive connections (tests and shutdown). */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+}
+
+/** KubeApi is what the machinery needs from a client: components take this, so tests can fake it. */
+export type KubeApi = Pick<KubeClient, "request" | "watch">;
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface KubeRequest {
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /** contentType defaults to application/json; patches pass application/merge-patch+json and the like. */
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+/** WatchEvent is one line of a watch stream. */
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: Record<string, unknown>;
+}
+
+/** ResourceRef names a collection: group "" is the core API (/api/v1), anything else is under /apis. */
+export interface ResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+  /** namespace limits the collection; omit for all namespaces (or a cluster-scoped resource). */
+  namespace?: string;
+}
+
+/** resourcePath is the REST path of a collection, or of one object when name is given. */
+export function resourcePath(ref: ResourceRef, name?: string, subresource?: string): string {
+  const base = ref.group === "" ? `/api/${ref.version}` : `/apis/${ref.group}/${ref.version}`;
+  const ns = ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : "";
+  const obj = name ? `/${encodeURIComponent(name)}` : "";
+  const sub = name && subresource ? `/${subresource}` : "";
+  return `${base}${ns}/${ref.plural}${obj}${sub}`;
+}
+
+function transport(protocol: string | null | undefined): typeof http | typeof https {
+  return protocol === "http:" ? http : https;
+}
+
+function collect(res: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () => resolve(Buffer.concat(chunks)));
+    res.on("aborted", () => reject(new KubeNetworkError("response aborted")));
+    res.on("error", reject);
+  });
+}
+
+function parseStatus(text: string): KubeStatusBody | undefined {
+  try {
+    const body = JSON.parse(text) as KubeStatusBody;
+    return typeof body === "object" && body !== null ? body : undefined;
+  } catch {
+    return undefined;
+  }
+}
