@@ -1,0 +1,110 @@
+import type { EsimProfileOrder } from "../api/types.js";
+import { ANNOTATIONS } from "../api/vocabulary.js";
+import { type ApprovalPlan, approvalSentence, mergeApproved, planApproval } from "./approve-plan.js";
+import type { Cluster } from "./cluster.js";
+import { type Command, exactlyOne, oneNamespace } from "./command.js";
+import { AbortedError, ConflictError, EXIT, RefusedError } from "./errors.js";
+import type { PluginIo } from "./io.js";
+import { durationText } from "./warnings.js";
+
+const CONFLICT_RETRIES = 3;
+
+/**
+ * writeApproval adds exactly the shown IDs to the approve annotation. The patch carries the
+ * resourceVersion it was computed from, so a concurrent edit of the annotation is never lost: on a
+ * conflict we read again and merge again (the IDs stay the ones the person saw).
+ */
+export async function writeApproval(
+  cluster: Cluster,
+  order: EsimProfileOrder,
+  ids: readonly string[],
+): Promise<EsimProfileOrder> {
+  const namespace = order.metadata.namespace ?? "";
+  const name = order.metadata.name ?? "";
+  let current = order;
+  for (let attempt = 1; ; attempt++) {
+    const value = mergeApproved(current.metadata.annotations?.[ANNOTATIONS.approveOrders], ids);
+    try {
+      return await cluster.patchOrderAnnotations(
+        namespace,
+        name,
+        { [ANNOTATIONS.approveOrders]: value },
+        current.metadata.resourceVersion,
+      );
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw err;
+      current = await cluster.getOrder(namespace, name);
+    }
+  }
+}
+
+function describePlan(plan: ApprovalPlan, order: EsimProfileOrder, now: Date): string {
+  const lines = [`${approvalSentence(plan)}`, `Order: ${order.metadata.namespace}/${order.metadata.name}`];
+  if (plan.expiresTime) {
+    const left = Date.parse(plan.expiresTime) - now.getTime();
+    const when = left > 0 ? `in ${durationText(left)}` : "now";
+    lines.push(`Soracom cancels the oldest draft ${when} (${plan.expiresTime}) unless it is confirmed.`);
+  }
+  if (plan.alreadyApproved.length > 0) lines.push(`Already approved earlier: ${plan.alreadyApproved.join(", ")}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** confirmWithPerson asks y/N on a terminal; off a terminal it refuses, because money is spent. */
+async function confirmWithPerson(io: PluginIo, yes: boolean): Promise<void> {
+  if (yes) return;
+  if (!io.interactive) {
+    throw new RefusedError("refusing to approve without --yes: stdin is not a terminal, so nobody can answer y/N");
+  }
+  const answer = (await io.ask("Confirming spends money. Approve? [y/N] ")).trim().toLowerCase();
+  if (answer !== "y" && answer !== "yes") throw new AbortedError("not approved: nothing changed");
+}
+
+export const approveCommand: Command = {
+  name: "approve",
+  summary: "Approve the draft orders of a manual-confirmation order (spends money)",
+  options: { yes: { type: "boolean", short: "y" }, "dry-run": { type: "boolean" } },
+  help: `Approve the Soracom draft orders an EsimProfileOrder (confirmation: Manual) waits on.
+
+Usage:
+  kubectl esim approve ORDER [--yes] [--dry-run] [-n NAMESPACE]
+
+Reads status.pendingApproval and shows what confirming would spend (draft orders, profiles, plan),
+then asks y/N. On yes it adds exactly those profileOrderIds to the annotation
+${ANNOTATIONS.approveOrders}; the controller then confirms them at Soracom.
+Confirming an order charges the initial fee of every profile in it and cannot be undone.
+
+  -y, --yes      Do not ask (needed when stdin is not a terminal).
+  --dry-run      Show what would be approved; change nothing.
+
+Exit codes: 0 approved (or nothing to approve), 1 error or answered no, 2 usage or no terminal
+without --yes, 4 order not found.
+`,
+  async run(ctx) {
+    const name = exactlyOne(ctx.positionals, "ORDER");
+    const session = await ctx.connect();
+    const namespace = oneNamespace(session, name);
+    const order = await session.cluster.getOrder(namespace, name);
+    const plan = planApproval(order);
+    if (!plan) {
+      const manual = order.spec.confirmation === "Manual" ? "" : " (its confirmation is Automatic)";
+      ctx.io.stdout(`Nothing to approve: ${namespace}/${name} has no draft orders awaiting approval${manual}.\n`);
+      return EXIT.ok;
+    }
+    ctx.io.stdout(describePlan(plan, order, ctx.io.now()));
+    if (plan.alreadyApproved.length === plan.ids.length) {
+      ctx.io.stdout("All of them are already approved; the controller confirms them next.\n");
+      return EXIT.ok;
+    }
+    if (ctx.values["dry-run"] === true) {
+      ctx.io.stdout("Dry run: nothing changed.\n");
+      return EXIT.ok;
+    }
+    await confirmWithPerson(ctx.io, ctx.values.yes === true);
+    const patched = await writeApproval(session.cluster, order, plan.ids);
+    const value = patched.metadata.annotations?.[ANNOTATIONS.approveOrders] ?? "";
+    ctx.io.stdout(
+      `Approved: ${ANNOTATIONS.approveOrders}=${value}\nThe controller confirms them next; follow with: kubectl esim status ${name} -n ${namespace}\n`,
+    );
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,61 @@
+import { stringify } from "yaml";
+import { atMostOne, type Command, oneNamespace, stringValue } from "./command.js";
+import { EXIT, UsageError } from "./errors.js";
+import { renderStatus, summarizeOrder } from "./status-view.js";
+
+const OUTPUTS = ["table", "json", "yaml"] as const;
+type Output = (typeof OUTPUTS)[number];
+
+function outputOf(value: string | undefined): Output {
+  const output = value ?? "table";
+  if (!(OUTPUTS as readonly string[]).includes(output)) {
+    throw new UsageError(`--output must be one of ${OUTPUTS.join(", ")}, not "${output}"`);
+  }
+  return output as Output;
+}
+
+export const statusCommand: Command = {
+  name: "status",
+  summary: "Show each order's progress and what needs attention",
+  options: { output: { type: "string", short: "o" } },
+  help: `Show the progress of EsimProfileOrders and what needs attention.
+
+Usage:
+  kubectl esim status [ORDER] [-o table|json|yaml] [-n NAMESPACE | -A]
+
+For each order: desired quantity, then ordered, provisioned, installed and activated profiles with
+progress bars against desired, and the phase. Warnings come from the order's conditions:
+  Stalled (OrderFailed, BudgetExceeded, CredentialsNotFound, CredentialsInvalid, ...): needs a person
+  OrderStuck           a Soracom order has been IN_PROGRESS too long
+  DraftExpiring        Soracom cancels a draft soon unless it is confirmed
+  AwaitingConfirmation drafts wait for kubectl esim approve
+  DeletedOnDevice      profiles deleted on their device are still billing
+  TerminationsPaused   the termination budget is spent
+  ScaleDownBlocked     lowering quantity left profiles in place
+
+  -o, --output   table (default), json or yaml.
+
+Exit codes: 0 ok, 1 error, 2 usage, 4 order not found.
+`,
+  async run(ctx) {
+    const name = atMostOne(ctx.positionals, "ORDER");
+    const output = outputOf(stringValue(ctx.values, "output"));
+    const session = await ctx.connect();
+    const { cluster } = session;
+    const orders =
+      name !== undefined
+        ? [await cluster.getOrder(oneNamespace(session, name), name)]
+        : await cluster.listOrders(session.allNamespaces ? undefined : session.namespace);
+    const now = ctx.io.now();
+    const summaries = orders
+      .map((o) => summarizeOrder(o, now))
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    if (output === "json") ctx.io.stdout(`${JSON.stringify({ orders: summaries }, null, 2)}\n`);
+    else if (output === "yaml") ctx.io.stdout(stringify({ orders: summaries }));
+    else if (summaries.length === 0) {
+      const where = session.allNamespaces ? "any namespace" : `namespace "${session.namespace}"`;
+      ctx.io.stderr(`No EsimProfileOrders found in ${where}.\n`);
+    } else ctx.io.stdout(renderStatus(summaries));
+    return EXIT.ok;
+  },
+};
