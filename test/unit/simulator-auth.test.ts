@@ -72,6 +72,7 @@ describe("authentication of /v1 calls", () => {
     const session = await login(sim);
     const none = await request(sim, "GET", "/v1/sim_profile_orders");
     expect(none).toMatchObject({ status: 401, body: { code: "AUM0001" } });
+    expect(none.headers.get("x-soracom-ratelimit-limit")).toBe("1000");
     const wrong = await request(sim, "GET", "/v1/sim_profile_orders", { session: { ...session, token: "nope" } });
     expect(wrong).toMatchObject({ status: 401, body: { code: "AUM0001" } });
     const ok = await request(sim, "GET", "/v1/sim_profile_orders", { session });

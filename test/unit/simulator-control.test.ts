@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { luhnCheckDigit } from "../../controller/simulator/ids.js";
 import type { Simulator } from "../../controller/simulator/index.js";
-import { optionsFromArgs } from "../../controller/simulator/main.js";
+import { main, optionsFromArgs } from "../../controller/simulator/main.js";
 import {
   control,
   createCompletedOrder,
@@ -186,6 +187,24 @@ describe("state file", () => {
     }
   });
 
+  it("saves soon after a change, without waiting for close", async () => {
+    const stateFile = path.join(dir, "state.json");
+    const live = await startQuiet({ clock: "manual", stateFile });
+    try {
+      const s = await login(live);
+      const r = await request(live, "POST", "/v1/sim_profile_orders", {
+        body: { subscription: "plan01s", quantity: 1 },
+        session: s,
+      });
+      await vi.waitFor(() => expect(fs.readFileSync(stateFile, "utf8")).toContain(r.body.profileOrderId), {
+        timeout: 2000,
+        interval: 10,
+      });
+    } finally {
+      await live.close();
+    }
+  });
+
   it("refuses a file that is not a simulator state", async () => {
     const stateFile = path.join(dir, "bad.json");
     fs.writeFileSync(stateFile, JSON.stringify({ hello: "world" }));
@@ -215,9 +234,40 @@ describe("command-line flags", () => {
     expect(optionsFromArgs(["--help"], {})).toBe("help");
   });
 
+  it("main prints help with exit code 0 and refuses bad flags with exit code 2", async () => {
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      expect(await main(["--help"])).toBe(0);
+      expect(String(out.mock.calls[0]?.[0])).toContain("--state-file");
+      expect(await main(["--rate-limit-per-minute", "many"])).toBe(2);
+      expect(String(err.mock.calls[0]?.[0])).toContain("--rate-limit-per-minute");
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  });
+
   it("refuses unknown flags and bad numbers with a usage error", () => {
     expect(() => optionsFromArgs(["--nope"], {})).toThrow();
     expect(() => optionsFromArgs(["--port", "-1"], {})).toThrow(/--port/);
     expect(() => optionsFromArgs(["--clock", "sundial"], {})).toThrow(/--clock/);
+  });
+});
+
+describe("identifiers", () => {
+  // [sentence, ICCID without its check digit, wanted check digit]
+  const table: [string, string, string][] = [
+    ["the check digit of a published example ICCID", "8901410321111851072", "0"],
+    ["a check digit that wraps to 0", "0", "0"],
+    ["the check digit of 7992739871 (the classic Luhn example)", "7992739871", "3"],
+  ];
+  for (const [sentence, body, digit] of table) {
+    it(sentence, () => expect(luhnCheckDigit(body)).toBe(digit));
+  }
+
+  it("generated ICCIDs end in their Luhn check digit", async () => {
+    const { profiles } = await createCompletedOrder(sim, session, { subscription: "plan01s", quantity: 3 });
+    for (const p of profiles) expect(luhnCheckDigit(p.iccid.slice(0, -1))).toBe(p.iccid.at(-1));
   });
 });
