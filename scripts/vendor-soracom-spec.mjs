@@ -86,7 +86,11 @@ export function extractSubset(doc, operations = OPERATIONS) {
     components[kind][name] = doc.components[kind][name];
   }
   if (doc.components?.securitySchemes) components.securitySchemes = doc.components.securitySchemes;
-  const sortedPaths = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]]));
+  const sortedPaths = Object.fromEntries(
+    Object.keys(paths)
+      .sort()
+      .map((p) => [p, paths[p]]),
+  );
   return {
     openapi: doc.openapi,
     info: doc.info,
@@ -110,7 +114,9 @@ function main() {
   ].join("\n");
   fs.writeFileSync(output, header + YAML.stringify(subset, { lineWidth: 0 }));
   const count = Object.values(subset.paths).reduce((n, item) => n + Object.keys(item).length, 0);
-  process.stdout.write(`${output}: ${count} operations, ${Object.keys(subset.components.schemas ?? {}).length} schemas\n`);
+  process.stdout.write(
+    `${output}: ${count} operations, ${Object.keys(subset.components.schemas ?? {}).length} schemas\n`,
+  );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
