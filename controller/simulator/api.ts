@@ -43,32 +43,20 @@ export function planApiCall(engine: SimulatorEngine, method: string, path: strin
   return fault ? { operation, fault } : { operation };
 }
 
+/** INJECTED_STATUS lists the faults that answer with an error instead of running the call. */
+const INJECTED_STATUS: Record<string, { status: number; code: string; message: string }> = {
+  "429": { status: 429, code: SimErrorCode.TooManyRequests, message: "Too many requests (injected)" },
+  "500": { status: 500, code: SimErrorCode.InternalError, message: "Internal server error (injected)" },
+  "503": { status: 503, code: SimErrorCode.ServiceUnavailable, message: "Service unavailable (injected)" },
+};
+
 function faultAnswer(engine: SimulatorEngine, plan: ApiPlan): ApiResult | undefined {
-  const kind = plan.fault?.kind;
-  const headers = engine.limiter.peek(plan.operation, engine.now(), engine.config.rateLimitPerMinute);
-  if (kind === "429") {
-    const exhausted = engine.limiter.peek(plan.operation, engine.now(), engine.config.rateLimitPerMinute, 0);
-    return {
-      status: 429,
-      body: { code: SimErrorCode.TooManyRequests, message: "Too many requests (injected)" },
-      headers: exhausted,
-    };
-  }
-  if (kind === "500") {
-    return {
-      status: 500,
-      body: { code: SimErrorCode.InternalError, message: "Internal server error (injected)" },
-      headers,
-    };
-  }
-  if (kind === "503") {
-    return {
-      status: 503,
-      body: { code: SimErrorCode.ServiceUnavailable, message: "Service unavailable (injected)" },
-      headers,
-    };
-  }
-  return undefined;
+  const injected = plan.fault ? INJECTED_STATUS[plan.fault.kind] : undefined;
+  if (!injected) return undefined;
+  // An injected 429 looks like an exhausted budget; the others show the budget as it is.
+  const remaining = injected.status === 429 ? 0 : undefined;
+  const headers = engine.limiter.peek(plan.operation, engine.now(), engine.config.rateLimitPerMinute, remaining);
+  return { status: injected.status, body: { code: injected.code, message: injected.message }, headers };
 }
 
 function errorResult(err: unknown, headers: Record<string, string>): ApiResult {

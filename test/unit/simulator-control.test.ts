@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { luhnCheckDigit } from "../../controller/simulator/ids.js";
 import type { Simulator } from "../../controller/simulator/index.js";
@@ -269,5 +270,27 @@ describe("identifiers", () => {
   it("generated ICCIDs end in their Luhn check digit", async () => {
     const { profiles } = await createCompletedOrder(sim, session, { subscription: "plan01s", quantity: 3 });
     for (const p of profiles) expect(luhnCheckDigit(p.iccid.slice(0, -1))).toBe(p.iccid.at(-1));
+  });
+});
+
+describe("logging", () => {
+  it("logs calls at debug level without keys, tokens, matching IDs or activation codes", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-log-"));
+    const file = path.join(dir, "sim.log");
+    const logger = pino({ level: "trace" }, pino.destination({ dest: file, sync: true }));
+    const logged = await startQuiet({ clock: "manual", logger });
+    try {
+      const s = await login(logged);
+      const { profiles } = await createCompletedOrder(logged, s);
+      await request(logged, "POST", "/v1/auth", { body: { authKeyId: "keyId-simulator", authKey: "wrong" } });
+      const text = fs.readFileSync(file, "utf8");
+      expect(text).toContain('"operation":"listOrderedProfiles"');
+      for (const secret of [s.apiKey, s.token, "secret-simulator", profiles[0].matchingId, "LPA:1$"]) {
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      await logged.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
