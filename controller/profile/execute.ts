@@ -1,0 +1,187 @@
+import type { Logger } from "pino";
+import type { EsimProfile } from "../api/types.js";
+import { EVENTS, PROFILE_FINALIZER } from "../api/vocabulary.js";
+import { silentLogger } from "../log.js";
+import { isOutcomeUnknown, SoracomApiError } from "../soracom/errors.js";
+import { describeAction, type ProfileAction, type SoracomAction, type TerminationReason } from "./actions.js";
+import type { EventSink, Finalizers, ProfileMetrics, SimOps, TerminationBudget } from "./ports.js";
+
+/**
+ * The thin executor of a profile plan. It runs the actions in order and owns the protocol for the one
+ * irreversible call, terminate: budget consumed once right before it, never repeated blindly (a lost
+ * answer is resolved by reading the SIM next round), "termination not enabled" lifted and tried once
+ * more, "already terminated" taken as success.
+ */
+
+export interface ExecuteDeps {
+  /** The Soracom SIM operations; needed only when the actions hold a Soracom call. */
+  sim?: SimOps;
+  finalizers: Finalizers;
+  events: EventSink;
+  terminationBudget: TerminationBudget;
+  metrics?: ProfileMetrics;
+  logger?: Logger;
+}
+
+export interface ExecuteResult {
+  /** The profile as last stored (a finalizer write returns it), for the writes that follow. */
+  profile: EsimProfile;
+  done: ProfileAction[];
+  /** The SIM this run terminated, if any. */
+  terminated?: { simId: string; reason: TerminationReason };
+}
+
+/** ProfileActionError wraps the failure of one action; `cause` is the original error, `done` what ran before. */
+export class ProfileActionError extends Error {
+  readonly code = "PROFILE_ACTION_FAILED";
+  override name = "ProfileActionError";
+  readonly action: ProfileAction;
+  readonly done: ProfileAction[];
+
+  constructor(action: ProfileAction, done: ProfileAction[], cause: unknown) {
+    super(`${describeAction(action)} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.action = action;
+    this.done = done;
+  }
+}
+
+/** executeProfileActions runs the (non-read) actions of a plan in order; the first failure stops it. */
+export async function executeProfileActions(
+  profile: EsimProfile,
+  actions: readonly ProfileAction[],
+  deps: ExecuteDeps,
+): Promise<ExecuteResult> {
+  const result: ExecuteResult = { profile, done: [] };
+  const terminating = actions.some((a) => a.type === "terminateSim");
+  const updates: ProfileAction[] = [];
+  try {
+    for (const action of actions) {
+      try {
+        await run(action, result, deps, terminating, updates);
+      } catch (err) {
+        throw new ProfileActionError(action, [...result.done], err);
+      }
+      result.done.push(action);
+    }
+  } finally {
+    // One event for the SIM changes that did happen, even when a later one failed.
+    if (updates.length > 0) {
+      const simId = (updates[0] as SoracomAction).simId;
+      deps.events.record(
+        result.profile,
+        "Normal",
+        EVENTS.SimUpdated,
+        `SIM ${simId} updated: ${updates.map(describeAction).join(", ")}.`,
+      );
+    }
+  }
+  return result;
+}
+
+async function run(
+  action: ProfileAction,
+  result: ExecuteResult,
+  deps: ExecuteDeps,
+  terminating: boolean,
+  updates: ProfileAction[],
+): Promise<void> {
+  const log = deps.logger ?? silentLogger;
+  switch (action.type) {
+    case "resolveSim":
+    case "getSim":
+      throw new TypeError(`${action.type} is a read: observe it and plan again`);
+    case "addFinalizer":
+      result.profile = (await deps.finalizers.add(result.profile, PROFILE_FINALIZER)) ?? result.profile;
+      return;
+    case "removeFinalizer":
+      result.profile = (await deps.finalizers.remove(result.profile, PROFILE_FINALIZER)) ?? result.profile;
+      return;
+    case "terminateSim":
+      await terminate(simOps(deps, action), action.simId, deps, result);
+      result.terminated = { simId: action.simId, reason: action.reason };
+      log.info({ simId: action.simId, reason: action.reason }, "SIM terminated");
+      deps.events.record(
+        result.profile,
+        "Normal",
+        EVENTS.SimTerminated,
+        `SIM ${action.simId} terminated (${action.reason}).`,
+      );
+      deps.metrics?.simTerminated(result.profile.metadata.namespace ?? "", action.reason);
+      return;
+    case "enableSimTermination":
+      await simOps(deps, action).enableSimTermination(action.simId);
+      if (terminating) recordTerminationEnabled(deps, result.profile, action.simId);
+      else updates.push(action);
+      return;
+    default:
+      await setSim(simOps(deps, action), action);
+      log.info({ simId: action.simId, action: describeAction(action) }, "SIM updated");
+      updates.push(action);
+  }
+}
+
+/** setSim runs one of the repeatable SIM changes (the client retries these itself). */
+async function setSim(ops: SimOps, a: Exclude<SoracomAction, { type: "terminateSim" | "enableSimTermination" }>) {
+  switch (a.type) {
+    case "activateSim":
+      return ops.activateSim(a.simId);
+    case "deactivateSim":
+      return ops.deactivateSim(a.simId);
+    case "setSimToStandby":
+      return ops.setSimToStandby(a.simId);
+    case "suspendSim":
+      return ops.suspendSim(a.simId);
+    case "updateSimSpeedClass":
+      return ops.updateSimSpeedClass(a.simId, a.speedClass);
+    case "putSimTags":
+      return ops.putSimTags(a.simId, a.tags);
+    case "setSimGroup":
+      return ops.setSimGroup(a.simId, a.groupId);
+    case "unsetSimGroup":
+      return ops.unsetSimGroup(a.simId);
+    case "disableSimTermination":
+      return ops.disableSimTermination(a.simId);
+  }
+}
+
+/**
+ * terminate is the termination protocol. The budget is consumed right before the call, once, even
+ * when the call is tried a second time after lifting protection. A lost answer is rethrown as is:
+ * the next round reads the SIM before anything else. A definite refusal (a 4xx) is judged by the
+ * SIM's state, not by the error's text: terminated already means done; termination still disabled
+ * means enable and try once more.
+ */
+async function terminate(ops: SimOps, simId: string, deps: ExecuteDeps, result: ExecuteResult): Promise<void> {
+  await deps.terminationBudget.consume(simId);
+  try {
+    await ops.terminateSim(simId);
+    return;
+  } catch (err) {
+    if (isOutcomeUnknown(err) || !isDefiniteRefusal(err)) throw err;
+    const sim = await ops.getSim(simId);
+    if (sim.status === "terminated") return;
+    if (sim.terminationEnabled === true) throw err;
+    await ops.enableSimTermination(simId);
+    recordTerminationEnabled(deps, result.profile, simId);
+  }
+  await ops.terminateSim(simId);
+}
+
+/** isDefiniteRefusal: a 4xx answer other than 429 means Soracom looked at the request and said no. */
+function isDefiniteRefusal(err: unknown): err is SoracomApiError {
+  return err instanceof SoracomApiError && err.status >= 400 && err.status < 500 && err.status !== 429;
+}
+
+function recordTerminationEnabled(deps: ExecuteDeps, profile: EsimProfile, simId: string): void {
+  deps.events.record(
+    profile,
+    "Normal",
+    EVENTS.TerminationEnabled,
+    `Termination protection of SIM ${simId} lifted so that it can be terminated.`,
+  );
+}
+
+function simOps(deps: ExecuteDeps, action: ProfileAction): SimOps {
+  if (!deps.sim) throw new TypeError(`${action.type} needs the Soracom client`);
+  return deps.sim;
+}

@@ -1,0 +1,524 @@
+import type { EsimProfile } from "../api/types.js";
+import {
+  ANNOTATIONS,
+  CONDITIONS,
+  EVENTS,
+  GROUP,
+  ORDER_KIND,
+  PROFILE_FINALIZER,
+  type ProfilePhase,
+  phaseOfProfileStatus,
+  REASONS,
+} from "../api/vocabulary.js";
+import type { Sim } from "../soracom/types.js";
+import {
+  describeAction,
+  hasDesiredState,
+  isSoracomMutation,
+  type ProfileAction,
+  projectSim,
+  type ReadAction,
+  type SimLookup,
+  simDiff,
+  type TerminationReason,
+} from "./actions.js";
+import {
+  type ConditionInput,
+  conditionOf,
+  type Finding,
+  isKstatusType,
+  kstatusConditions,
+  mergeConditions,
+} from "./conditions.js";
+import type { TerminationBudgetStatus } from "./ports.js";
+import { type OwnedStatus, ownedStatusOf, simFields } from "./status.js";
+
+/**
+ * planProfile is the EsimProfile reconciler's whole logic, as a pure function: from the profile, the
+ * SIM (when it was read), the clock, the termination budget and the mode to the actions, the next
+ * status, the events and when to look again. Checks run in order; each is a small named function with
+ * a comment saying why it exists; a check may end the plan.
+ */
+
+/** PlanInput is everything planProfile looks at. */
+export interface PlanInput {
+  profile: EsimProfile;
+  /** The SIM, only when this round read it (a read action of an earlier plan); "NotFound" if it does not exist. */
+  sim?: Sim | "NotFound";
+  now: number;
+  terminationBudget: TerminationBudgetStatus;
+  dryRun: boolean;
+  paused?: boolean;
+}
+
+/** PlanEvent is a Kubernetes Event the plan decided on (recorded before the actions run). */
+export interface PlanEvent {
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+/** ProfilePlan is planProfile's answer. */
+export interface ProfilePlan {
+  /** Actions in order. A read action is always alone: run it, then plan again with its result. */
+  actions: ProfileAction[];
+  /** The status to write once every action succeeded; undefined: leave the status alone. */
+  status?: OwnedStatus;
+  /** The status as observed before the actions: what to write, with the failure, when an action fails. */
+  baseStatus?: OwnedStatus;
+  events: PlanEvent[];
+  requeueAfterMs?: number;
+  /** A termination this plan finds done after an earlier unknown outcome: count it now. */
+  confirmedTermination?: TerminationReason;
+}
+
+/** A SIM the query index has not shown yet: order-created profiles look again soon. */
+export const SIM_LOOKUP_RETRY_MS = 15_000;
+/** Something a person must fix: look again now and then, without hammering the API. */
+export const STALLED_RETRY_MS = 5 * 60_000;
+/** Dry run keeps reporting a pending termination at this pace. */
+export const DRY_RUN_RETRY_MS = 5 * 60_000;
+
+/** Facts are what the checks derive from the input once. */
+interface Facts {
+  input: PlanInput;
+  profile: EsimProfile;
+  generation: number;
+  deleting: boolean;
+  hasFinalizer: boolean;
+  /** Created by an EsimProfileOrder (owner reference); otherwise the user adopted an existing SIM. */
+  orderCreated: boolean;
+  /** Why the SIM must be terminated, if it must. */
+  termination: TerminationReason | undefined;
+  /** The SIM ID known from status (the order never knows it). */
+  simId: string | undefined;
+  sim: Sim | undefined;
+  simNotFound: boolean;
+  budgetOverride: boolean;
+}
+
+/** Draft is the plan being built; checks add to it. */
+interface Draft {
+  actions: ProfileAction[];
+  read?: ReadAction;
+  leaveStatus?: boolean;
+  /** Observed status fields (before actions). */
+  status: OwnedStatus;
+  /** Fields as they will be once the actions succeed. */
+  projected: OwnedStatus;
+  domain: ConditionInput[];
+  stalled?: Finding;
+  reconciling?: Finding;
+  notReady?: Finding;
+  readyMessage?: string;
+  events: PlanEvent[];
+  requeueAfterMs?: number;
+  confirmedTermination?: TerminationReason;
+  stop?: boolean;
+}
+
+type Check = (f: Facts, d: Draft) => void;
+
+/** CHECKS run in this order; a check sets d.stop when nothing after it applies. */
+const CHECKS: Array<[string, Check]> = [
+  // Without our finalizer a deletion could skip the SIM's termination: add it before anything else.
+  ["FinalizerMissing", finalizerMissing],
+  // Deleted and our finalizer already gone: this object needs nothing more from us.
+  ["DeletedWithoutFinalizer", deletedWithoutFinalizer],
+  // Deleted under Retain: let the resource go and leave the SIM exactly as it is (no Soracom call).
+  ["DeletedUnderRetain", deletedUnderRetain],
+  // The SIM ID is unknown: look it up (spec.simId, then the IMSI, then the ICCID).
+  ["SimIdUnknown", simIdUnknown],
+  // No such SIM: an adopted one needs a person; an order-created one waits for the query index.
+  ["SimDoesNotExist", simDoesNotExist],
+  // Whatever SIM this round read goes into status.
+  ["SimObserved", simObserved],
+  // A terminated SIM is final: show it, and let a deleted resource go.
+  ["SimTerminated", simTerminated],
+  // Deletion under Terminate or a terminate request: budget, protection, then terminate.
+  ["TerminationWanted", terminationWanted],
+  // The readable phase from Soracom's profileStatus.
+  ["Phase", phase],
+  // Deleted on the device while the SIM still bills: a person should know.
+  ["DeletedOnDevice", deletedOnDevice],
+  // spec.sim changed or was never applied: read the SIM and make the minimal calls.
+  ["SimOutOfSync", simOutOfSync],
+];
+
+/** planProfile runs the checks and assembles the plan. */
+export function planProfile(input: PlanInput): ProfilePlan {
+  const f = factsOf(input);
+  const current = ownedStatusOf(input.profile);
+  const d: Draft = { actions: [], status: { ...current }, projected: {}, domain: [], events: [] };
+  for (const [, check] of CHECKS) {
+    check(f, d);
+    if (d.stop) break;
+  }
+  if (d.read) return { actions: [d.read], events: [] };
+  if (d.leaveStatus) return { actions: d.actions, events: d.events, requeueAfterMs: d.requeueAfterMs };
+  guardMode(f, d);
+  return assemble(f, d, current);
+}
+
+function factsOf(input: PlanInput): Facts {
+  const { profile } = input;
+  const meta = profile.metadata;
+  const annotations = meta.annotations ?? {};
+  const deleting = Boolean(meta.deletionTimestamp);
+  return {
+    input,
+    profile,
+    generation: meta.generation ?? 0,
+    deleting,
+    hasFinalizer: meta.finalizers?.includes(PROFILE_FINALIZER) ?? false,
+    orderCreated: isOrderCreated(profile),
+    termination: terminationOf(profile, deleting),
+    simId: profile.status?.simId,
+    sim: typeof input.sim === "object" ? input.sim : undefined,
+    simNotFound: input.sim === "NotFound",
+    budgetOverride: annotations[ANNOTATIONS.terminationBudgetOverride] === "true",
+  };
+}
+
+/** isOrderCreated: the profile has an EsimProfileOrder owner (else it adopts an existing SIM). */
+export function isOrderCreated(profile: EsimProfile): boolean {
+  return (profile.metadata.ownerReferences ?? []).some(
+    (o) => o.kind === ORDER_KIND && String(o.apiVersion).startsWith(`${GROUP}/`),
+  );
+}
+
+const REQUEST_REASONS: Record<string, TerminationReason> = {
+  DeletedOnDevice: "DeletedOnDevice",
+  Replace: "Replace",
+  ScaleDown: "ScaleDown",
+};
+
+/**
+ * terminationOf says why the SIM must be terminated: the order's terminate-requested annotation (its
+ * value mapped to a bounded reason), or deletion of the resource under deletionPolicy Terminate.
+ */
+export function terminationOf(profile: EsimProfile, deleting: boolean): TerminationReason | undefined {
+  const requested = profile.metadata.annotations?.[ANNOTATIONS.terminateRequested];
+  if (requested !== undefined) return REQUEST_REASONS[requested] ?? "Requested";
+  if (deleting && profile.spec.deletionPolicy === "Terminate") return "ResourceDeleted";
+  return undefined;
+}
+
+/** lookupOf is the most exact way to find the profile's SIM: its SIM ID, else IMSI, else ICCID. */
+export function lookupOf(profile: EsimProfile): SimLookup | undefined {
+  const { spec, status } = profile;
+  if (spec.simId) return { simId: spec.simId };
+  const imsi = spec.imsi ?? status?.imsi;
+  if (imsi) return { imsi };
+  const iccid = spec.iccid ?? status?.iccid;
+  if (iccid) return { iccid };
+  return undefined;
+}
+
+function describeLookup(lookup: SimLookup | undefined): string {
+  if (!lookup) return "no identifier";
+  if ("simId" in lookup) return `SIM ID ${lookup.simId}`;
+  if ("imsi" in lookup) return `IMSI ${lookup.imsi}`;
+  return `ICCID ${lookup.iccid}`;
+}
+
+function simName(f: Facts, d: Draft): string {
+  return `SIM ${d.status.simId ?? f.simId ?? "(unknown)"}`;
+}
+
+/** wasTrue: the condition was already True before this round (for events sent once, on the transition). */
+function wasTrue(f: Facts, type: string, reason?: string): boolean {
+  const c = conditionOf(f.profile, type);
+  return c?.status === "True" && (reason === undefined || c.reason === reason);
+}
+
+function finalizerMissing(f: Facts, d: Draft): void {
+  if (!f.deleting && !f.hasFinalizer) d.actions.push({ type: "addFinalizer" });
+}
+
+function deletedWithoutFinalizer(f: Facts, d: Draft): void {
+  if (f.deleting && !f.hasFinalizer) {
+    d.leaveStatus = true;
+    d.stop = true;
+  }
+}
+
+function deletedUnderRetain(f: Facts, d: Draft): void {
+  if (!f.deleting || f.termination) return;
+  d.actions.push({ type: "removeFinalizer" });
+  d.events.push({
+    type: "Normal",
+    reason: EVENTS.SimRetained,
+    message: `deletionPolicy is Retain: ${simName(f, d)} is left as it is in Soracom and no longer managed.`,
+  });
+  d.leaveStatus = true;
+  d.stop = true;
+}
+
+function simIdUnknown(f: Facts, d: Draft): void {
+  if (f.simId || f.sim || f.simNotFound) return;
+  const by = lookupOf(f.profile);
+  if (by) {
+    d.read = "simId" in by ? { type: "getSim", simId: by.simId } : { type: "resolveSim", by };
+    d.stop = true;
+    return;
+  }
+  // The CRD requires one identifier; an object without any predates that rule.
+  d.stalled = {
+    reason: REASONS.SimNotFound,
+    message: "This EsimProfile names no SIM: set spec.simId, spec.iccid or spec.imsi.",
+  };
+  d.status.phase = "Pending";
+  d.stop = true;
+}
+
+function simDoesNotExist(f: Facts, d: Draft): void {
+  if (!f.simNotFound) return;
+  const what = describeLookup(f.simId ? { simId: f.simId } : lookupOf(f.profile));
+  d.status.phase = f.orderCreated ? phaseOfProfileStatus(f.profile.status?.profileStatus) : "Pending";
+  if (f.termination) {
+    d.stalled = {
+      reason: REASONS.SimNotFound,
+      message:
+        `No SIM with ${what} was found in Soracom, so it cannot be terminated and the finalizer ${PROFILE_FINALIZER} stays. ` +
+        "If the SIM is really gone, remove that finalizer by hand.",
+    };
+    d.requeueAfterMs = STALLED_RETRY_MS;
+  } else if (f.orderCreated) {
+    // Soracom's search index and subscriber registration lag behind the order: wait, not a failure.
+    d.reconciling = {
+      reason: REASONS.Provisioning,
+      message: `Waiting for Soracom to show the SIM of ${what}.`,
+    };
+    d.requeueAfterMs = SIM_LOOKUP_RETRY_MS;
+  } else {
+    d.stalled = {
+      reason: REASONS.SimNotFound,
+      message: `No SIM with ${what} in this Soracom account; check the identifier and spec.credentialsRef.`,
+    };
+    d.requeueAfterMs = STALLED_RETRY_MS;
+  }
+  d.stop = true;
+}
+
+function simObserved(f: Facts, d: Draft): void {
+  if (!f.sim) return;
+  Object.assign(d.status, simFields(f.sim, f.simId, f.orderCreated ? undefined : f.profile.spec));
+}
+
+function simTerminated(f: Facts, d: Draft): void {
+  const terminated = f.sim ? f.sim.status === "terminated" : d.status.simStatus === "terminated";
+  if (!terminated) return;
+  if (f.profile.status?.phase === "Terminating" && f.termination) {
+    // The last terminate call's answer was lost (or the process died): it did happen. Count it once.
+    d.events.push({
+      type: "Normal",
+      reason: EVENTS.SimTerminated,
+      message: `${simName(f, d)} is terminated (confirmed by reading it after an unknown outcome).`,
+    });
+    d.confirmedTermination = f.termination;
+  }
+  d.status.phase = "Terminated";
+  if (f.deleting && f.hasFinalizer) d.actions.push({ type: "removeFinalizer" });
+  d.readyMessage = `${simName(f, d)} is terminated.`;
+  d.stop = true;
+}
+
+function terminationWanted(f: Facts, d: Draft): void {
+  const reason = f.termination;
+  if (!reason) return;
+  const simId = d.status.simId;
+  if (!f.sim && simId) {
+    // An irreversible call is decided on fresh state only (also after an unknown outcome).
+    d.read = { type: "getSim", simId };
+    d.stop = true;
+    return;
+  }
+  if (!f.sim || !simId) return;
+  d.status.phase = "Terminating";
+  d.stop = true;
+  const budget = f.input.terminationBudget;
+  if (f.input.dryRun) {
+    dryRunTermination(f, d, simId, reason);
+    return;
+  }
+  if (!budget.allowed && !f.budgetOverride) {
+    terminationsPaused(f, d, simId, budget);
+    return;
+  }
+  if (f.sim.terminationEnabled !== true) d.actions.push({ type: "enableSimTermination", simId });
+  d.actions.push({ type: "terminateSim", simId, reason });
+  if (f.deleting && f.hasFinalizer) d.actions.push({ type: "removeFinalizer" });
+  d.projected = { ...simFields(projectSim(f.sim, d.actions), simId), phase: "Terminated" };
+  d.readyMessage = `SIM ${simId} is terminated.`;
+}
+
+function dryRunTermination(f: Facts, d: Draft, simId: string, reason: TerminationReason): void {
+  const message = `dry run: would terminate SIM ${simId} (${reason}); nothing is changed in Soracom.`;
+  if (!wasTrue(f, CONDITIONS.reconciling, REASONS.DryRun)) {
+    d.events.push({ type: "Normal", reason: REASONS.DryRun, message });
+  }
+  d.reconciling = { reason: REASONS.DryRun, message };
+  d.requeueAfterMs = DRY_RUN_RETRY_MS;
+}
+
+function terminationsPaused(f: Facts, d: Draft, simId: string, budget: TerminationBudgetStatus): void {
+  const message = pausedMessage(simId, budget, f.input.now);
+  d.domain.push({
+    type: CONDITIONS.terminationsPaused,
+    status: "True",
+    reason: REASONS.TerminationBudgetExhausted,
+    message,
+  });
+  if (!wasTrue(f, CONDITIONS.terminationsPaused)) {
+    d.events.push({ type: "Warning", reason: EVENTS.TerminationsPaused, message });
+  }
+  d.reconciling = {
+    reason: REASONS.Terminating,
+    message: `Waiting for the termination budget to terminate SIM ${simId}.`,
+  };
+  d.requeueAfterMs = Math.max(1_000, budget.retryAfterMs);
+}
+
+/** pausedMessage says what happened, when it resumes and how to override it, in whole sentences. */
+export function pausedMessage(simId: string, budget: TerminationBudgetStatus, now: number): string {
+  const per =
+    budget.limit !== undefined && budget.windowMs !== undefined
+      ? ` of ${budget.limit} per ${formatDuration(budget.windowMs)}`
+      : "";
+  const resumes = new Date(now + budget.retryAfterMs).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return (
+    `Terminations are paused: the termination budget${per} is used up, so SIM ${simId} is not terminated yet. ` +
+    `It resumes in about ${formatDuration(budget.retryAfterMs)} (at ${resumes}). ` +
+    `To terminate it now, annotate this EsimProfile with ${ANNOTATIONS.terminationBudgetOverride}="true".`
+  );
+}
+
+/** formatDuration renders a duration the way people say it: 45s, 12m, 1h, 1h30m. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.ceil(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
+}
+
+function phase(f: Facts, d: Draft): void {
+  const profileStatus = f.profile.status?.profileStatus;
+  let next: ProfilePhase;
+  if (f.orderCreated || profileStatus) next = phaseOfProfileStatus(profileStatus);
+  else next = d.status.simId ? "Registered" : "Pending";
+  d.status.phase = next;
+}
+
+function deletedOnDevice(f: Facts, d: Draft): void {
+  if (d.status.phase !== "Deleted") return;
+  const message =
+    `The device deleted this profile, but ${simName(f, d)} is not terminated and may still be billed. ` +
+    "Terminate it (the order's onDeviceDeletion Terminate or Replace, or delete this EsimProfile under deletionPolicy Terminate) or install the profile again.";
+  d.domain.push({
+    type: CONDITIONS.deletedOnDevice,
+    status: "True",
+    reason: REASONS.DeletedOnDeviceStillBilling,
+    message,
+  });
+  if (!wasTrue(f, CONDITIONS.deletedOnDevice)) {
+    d.events.push({ type: "Warning", reason: EVENTS.DeletedOnDevice, message });
+  }
+}
+
+function simOutOfSync(f: Facts, d: Draft): void {
+  const simId = d.status.simId;
+  if (!simId) return;
+  const desired = f.profile.spec.sim;
+  const synced = conditionOf(f.profile, CONDITIONS.simSynced);
+  const inSync =
+    synced?.status === "True" &&
+    synced.observedGeneration === f.generation &&
+    f.profile.status?.observedGeneration === f.generation;
+  if (!f.sim && (inSync || !hasDesiredState(desired))) {
+    // Steady state: nothing to apply, so no Soracom call at all.
+    d.domain.push(syncedCondition(simId, desired));
+    d.readyMessage = readyMessage(simId, desired);
+    return;
+  }
+  if (!f.sim) {
+    d.read = { type: "getSim", simId };
+    d.stop = true;
+    return;
+  }
+  const changes = simDiff(desired, f.sim, simId);
+  if (changes.length > 0 && f.input.dryRun) {
+    const message = `dry run: would call ${changes.map(describeAction).join(", ")} on SIM ${simId}.`;
+    if (synced?.reason !== REASONS.DryRun || synced.message !== message) {
+      d.events.push({ type: "Normal", reason: REASONS.DryRun, message });
+    }
+    d.domain.push({ type: CONDITIONS.simSynced, status: "False", reason: REASONS.DryRun, message });
+    d.notReady = { reason: REASONS.DryRun, message };
+    return;
+  }
+  d.actions.push(...changes);
+  if (changes.length > 0) d.projected = simFields(projectSim(f.sim, changes), simId);
+  d.domain.push(syncedCondition(simId, desired));
+  d.readyMessage = readyMessage(simId, desired);
+}
+
+function syncedCondition(simId: string, desired: EsimProfile["spec"]["sim"]): ConditionInput {
+  return {
+    type: CONDITIONS.simSynced,
+    status: "True",
+    reason: REASONS.Synced,
+    message: hasDesiredState(desired)
+      ? `SIM ${simId} matches spec.sim.`
+      : `SIM ${simId} is known; spec.sim asks for nothing.`,
+  };
+}
+
+function readyMessage(simId: string, desired: EsimProfile["spec"]["sim"]): string {
+  return hasDesiredState(desired) ? `SIM ${simId} is in the desired state.` : `SIM ${simId} is known.`;
+}
+
+/**
+ * guardMode is the last line of defence: dry run never carries a Soracom change, and a paused profile
+ * carries no change at all. The checks already plan that way; this makes it impossible to forget.
+ */
+function guardMode(f: Facts, d: Draft): void {
+  const before = d.actions.length;
+  if (f.input.paused) {
+    d.actions = [];
+    d.notReady ??= {
+      reason: REASONS.Paused,
+      message: "The order is paused: nothing is changed in Soracom or the cluster.",
+    };
+  } else if (f.input.dryRun) {
+    d.actions = d.actions.filter((a) => !isSoracomMutation(a));
+  }
+  if (d.actions.length !== before) d.projected = {};
+}
+
+function assemble(f: Facts, d: Draft, current: OwnedStatus): ProfilePlan {
+  const kstatus = kstatusConditions(
+    { stalled: d.stalled, reconciling: d.reconciling, notReady: d.notReady, readyMessage: d.readyMessage },
+    f.deleting,
+  );
+  const generation = f.generation;
+  const now = f.input.now;
+  const conditions = mergeConditions(current.conditions, [...kstatus, ...d.domain], generation, now);
+  const observed: OwnedStatus = { ...d.status, observedGeneration: generation };
+  const baseConditions = mergeConditions(
+    current.conditions,
+    d.domain.filter((c) => c.type !== CONDITIONS.simSynced),
+    generation,
+    now,
+    isKstatusType,
+  );
+  return {
+    actions: d.actions,
+    status: { ...observed, ...d.projected, conditions },
+    baseStatus: { ...observed, conditions: baseConditions },
+    events: d.events,
+    requeueAfterMs: d.requeueAfterMs,
+    confirmedTermination: d.confirmedTermination,
+  };
+}

@@ -1,0 +1,135 @@
+import type { Logger } from "pino";
+import type { EsimProfile, EsimProfileStatus } from "../api/types.js";
+import type { SoracomClient } from "../soracom/index.js";
+
+/**
+ * The ports of the EsimProfile reconciler: the few things it needs from the world, as small
+ * interfaces. main.ts wires the real implementations (informer cache, Soracom client, status and
+ * finalizer writes, the event recorder, the termination budget); tests use fakes.
+ */
+
+/** SimOps is the part of the Soracom client the profile reconciler calls: SIM reads and SIM changes. */
+export type SimOps = Pick<
+  SoracomClient,
+  | "getSim"
+  | "resolveSimId"
+  | "findSimExact"
+  | "enableSimTermination"
+  | "disableSimTermination"
+  | "terminateSim"
+  | "activateSim"
+  | "deactivateSim"
+  | "suspendSim"
+  | "setSimToStandby"
+  | "updateSimSpeedClass"
+  | "putSimTags"
+  | "setSimGroup"
+  | "unsetSimGroup"
+>;
+
+/** ProfileCache reads EsimProfiles from the informer's cache (never from the apiserver). */
+export interface ProfileCache {
+  get(namespace: string, name: string): EsimProfile | undefined;
+}
+
+/**
+ * SoracomFor returns the client for a profile's credentials (spec.credentialsRef, else the
+ * controller's defaults). It may throw a CredentialsError whose `reason` is CredentialsNotFound or
+ * CredentialsInvalid; the reconciler reports that as Stalled.
+ */
+export type SoracomFor = (profile: EsimProfile) => Promise<SimOps> | SimOps;
+
+/**
+ * OwnedStatusField are the status fields the profile reconciler writes. The order reconciler owns
+ * the others (profileStatus, iccid and imsi of order-created profiles, profileOrderId, subscription,
+ * times, activationSecretRef); a merge patch of only these fields never clobbers its writes.
+ */
+export type OwnedStatusField =
+  | "phase"
+  | "conditions"
+  | "observedGeneration"
+  | "simId"
+  | "simStatus"
+  | "speedClass"
+  | "groupId"
+  | "terminationEnabled"
+  | "iccid"
+  | "imsi";
+
+/** ProfileStatusPatch is a JSON merge patch of status: a field set to null is removed. */
+export type ProfileStatusPatch = { [K in OwnedStatusField]?: EsimProfileStatus[K] | null };
+
+/**
+ * StatusPatcher merge-patches the status subresource of a profile. The implementation may guard the
+ * write with the profile's resourceVersion; a 409 is thrown and requeued quietly.
+ */
+export interface StatusPatcher {
+  /** Returns the profile as stored when the implementation has it, so later writes use its resourceVersion. */
+  patchStatus(profile: EsimProfile, patch: ProfileStatusPatch): Promise<EsimProfile | undefined>;
+}
+
+/** Finalizers adds or removes one finalizer on a profile (no-ops when already so). */
+export interface Finalizers {
+  /** Returns the profile as stored when the implementation has it (kube addFinalizer does). */
+  add(profile: EsimProfile, finalizer: string): Promise<EsimProfile | undefined>;
+  remove(profile: EsimProfile, finalizer: string): Promise<EsimProfile | undefined>;
+}
+
+/** EventSink records a Kubernetes Event about a profile; best effort, it never throws (kube EventRecorder). */
+export interface EventSink {
+  record(profile: EsimProfile, type: "Normal" | "Warning", reason: string, message: string): void;
+}
+
+/** TerminationBudgetStatus is what the controller-wide termination budget allows right now. */
+export interface TerminationBudgetStatus {
+  allowed: boolean;
+  /** Terminations left in the current window. */
+  remaining: number;
+  /** When allowed is false: how long until one more termination fits in the window. */
+  retryAfterMs: number;
+  /** The budget (terminations per window), for messages; optional. */
+  limit?: number;
+  /** The window length, for messages; optional. */
+  windowMs?: number;
+}
+
+/**
+ * TerminationBudget limits SIM terminations per rolling window (issue 5). consume is called once,
+ * right before each terminate call; the implementation persists it. It should count a SIM ID once per
+ * window even if called again for it (a terminate whose outcome was unknown and did not happen is
+ * sent again next round); if it throws, the terminate call is not made.
+ */
+export interface TerminationBudget {
+  check(now: number): TerminationBudgetStatus;
+  consume(simId: string): Promise<void> | void;
+}
+
+/** ProfileMetrics are the reconciler's metric hooks (soracom_esim_sims_terminated_total, profiles by phase). */
+export interface ProfileMetrics {
+  /** reason is a fixed vocabulary: ResourceDeleted, DeletedOnDevice, Replace, ScaleDown, Requested. */
+  simTerminated(namespace: string, reason: string): void;
+  /** phase moved from `from` (undefined for a new profile) to `to`. */
+  profilePhaseChanged(namespace: string, from: string | undefined, to: string): void;
+}
+
+/** Clock is the time source (milliseconds since the epoch). */
+export interface Clock {
+  now(): number;
+}
+
+/** ProfileReconcilerDeps are all the ports createProfileReconciler needs. */
+export interface ProfileReconcilerDeps {
+  profiles: ProfileCache;
+  soracomFor: SoracomFor;
+  status: StatusPatcher;
+  finalizers: Finalizers;
+  events: EventSink;
+  terminationBudget: TerminationBudget;
+  metrics?: ProfileMetrics;
+  clock: Clock;
+  logger?: Logger;
+  /** Plan and report, but make no mutating Soracom call. */
+  dryRun: boolean;
+  /** Whether the profile's order is paused (then nothing is changed); absent means never paused. */
+  isPaused?: (profile: EsimProfile) => boolean;
+}

@@ -1,0 +1,132 @@
+import type { Logger } from "pino";
+import type { EsimProfile } from "../api/types.js";
+import { isNotFound as isKubeNotFound } from "../kube/errors.js";
+import { splitKey } from "../kube/object.js";
+import { silentLogger } from "../log.js";
+import { isReadAction, isSoracomMutation, type ProfileAction } from "./actions.js";
+import { executeProfileActions, ProfileActionError } from "./execute.js";
+import { classifyFailure, failureStatus, isNewFailure } from "./failure.js";
+import { observeSim } from "./observe.js";
+import { isOrderCreated, type PlanInput, planProfile } from "./plan.js";
+import type { ProfileReconcilerDeps, SimOps } from "./ports.js";
+import { type OwnedStatus, ownedStatusOf, statusPatch } from "./status.js";
+
+/**
+ * The EsimProfile reconciler: observe what the plan needs (nothing in steady state), plan, execute,
+ * write the owned status fields with a merge patch. Level-based: it gets a key, never an event.
+ */
+
+/** ProfileReconciler is the reconcile contract of controller/kube's Controller. */
+export interface ProfileReconciler {
+  reconcile(key: string): Promise<{ requeueAfterMs?: number }>;
+}
+
+/** createProfileReconciler wires the reconcile loop to its ports. */
+export function createProfileReconciler(deps: ProfileReconcilerDeps): ProfileReconciler {
+  return { reconcile: (key) => reconcileProfile(deps, key) };
+}
+
+async function reconcileProfile(deps: ProfileReconcilerDeps, key: string): Promise<{ requeueAfterMs?: number }> {
+  const { namespace, name } = splitKey(key);
+  const profile = deps.profiles.get(namespace, name);
+  if (!profile) return {};
+  const log = (deps.logger ?? silentLogger).child({ esimprofile: key });
+  const now = deps.clock.now();
+  const input: PlanInput = {
+    profile,
+    now,
+    terminationBudget: deps.terminationBudget.check(now),
+    dryRun: deps.dryRun,
+    paused: deps.isPaused?.(profile) ?? false,
+  };
+
+  let plan = planProfile(input);
+  let ops: SimOps | undefined;
+  const read = plan.actions.find(isReadAction);
+  if (read) {
+    try {
+      ops = await deps.soracomFor(profile);
+      plan = planProfile({ ...input, sim: await observeSim(ops, read) });
+    } catch (err) {
+      return fail(deps, log, profile, ownedStatusOf(profile), err, undefined, now);
+    }
+    // A plan given the SIM never asks for another read; if it did, it would loop.
+    if (plan.actions.some(isReadAction)) throw new TypeError("profile plan asked for a second read");
+  }
+
+  for (const e of plan.events) deps.events.record(profile, e.type, e.reason, e.message);
+  let current = profile;
+  try {
+    if (!ops && plan.actions.some(isSoracomMutation)) ops = await deps.soracomFor(profile);
+    const result = await executeProfileActions(profile, plan.actions, {
+      sim: ops,
+      finalizers: deps.finalizers,
+      events: deps.events,
+      terminationBudget: deps.terminationBudget,
+      metrics: deps.metrics,
+      logger: log,
+    });
+    current = result.profile;
+  } catch (err) {
+    const failed = err instanceof ProfileActionError ? err : undefined;
+    return fail(
+      deps,
+      log,
+      profile,
+      plan.baseStatus ?? ownedStatusOf(profile),
+      failed?.cause ?? err,
+      failed?.action,
+      now,
+    );
+  }
+  if (plan.confirmedTermination) deps.metrics?.simTerminated(namespace, plan.confirmedTermination);
+  // Once the finalizer is gone the object is on its way out: a status write would only race its removal.
+  const leaving = plan.actions.some((a) => a.type === "removeFinalizer");
+  if (plan.status && !leaving) await writeStatus(deps, current, plan.status);
+  return plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : {};
+}
+
+/**
+ * fail is the one failure path: event (once per new failure), condition, status, requeue. Errors that
+ * are neither Soracom's nor the credentials' (a 409, an apiserver hiccup, a bug) go back to the queue
+ * as they are: backoff, or a quiet requeue for a conflict.
+ */
+async function fail(
+  deps: ProfileReconcilerDeps,
+  log: Logger,
+  profile: EsimProfile,
+  base: OwnedStatus,
+  err: unknown,
+  action: ProfileAction | undefined,
+  now: number,
+): Promise<{ requeueAfterMs?: number }> {
+  const failure = classifyFailure(err, action);
+  if (!failure) throw err;
+  log.warn({ err, action: action?.type, reason: failure.reason }, failure.message);
+  if (failure.event && isNewFailure(ownedStatusOf(profile), failure)) {
+    deps.events.record(profile, failure.event.type, failure.event.reason, failure.message);
+  }
+  await writeStatus(deps, profile, failureStatus(base, failure, profile.metadata.generation ?? 0, now));
+  if (failure.requeueAfterMs === undefined) throw err;
+  return { requeueAfterMs: failure.requeueAfterMs };
+}
+
+/**
+ * writeStatus merge-patches only the owned fields that changed (none: no write, so a write never wakes
+ * the informer for nothing). ICCID and IMSI are written only for adopted profiles: the order owns them
+ * otherwise. A profile already gone is fine; a 409 goes back to the queue.
+ */
+async function writeStatus(deps: ProfileReconcilerDeps, profile: EsimProfile, next: OwnedStatus): Promise<void> {
+  const current = ownedStatusOf(profile);
+  const patch = statusPatch(current, next, !isOrderCreated(profile));
+  if (!patch) return;
+  try {
+    await deps.status.patchStatus(profile, patch);
+  } catch (err) {
+    if (isKubeNotFound(err)) return;
+    throw err;
+  }
+  if (typeof patch.phase === "string") {
+    deps.metrics?.profilePhaseChanged(profile.metadata.namespace ?? "", current.phase, patch.phase);
+  }
+}
