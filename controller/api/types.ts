@@ -1,4 +1,4 @@
-import type { V1ObjectMeta } from "@kubernetes/client-node";
+import type { ObjectMeta } from "../kube/object.js";
 import type {
   EsimProfileOrderSpec,
   EsimProfileOrderStatus,
@@ -17,20 +17,35 @@ export type OrderTotals = NonNullable<EsimProfileOrderStatus["totals"]>;
 /** DesiredSim is the SIM state an EsimProfile keeps. */
 export type DesiredSim = NonNullable<EsimProfileSpec["sim"]>;
 
-/** EsimProfileOrder is the custom resource as read from the apiserver. */
-export interface EsimProfileOrder {
+/** OwnerReference is metav1.OwnerReference. */
+export interface OwnerReference {
   apiVersion: string;
   kind: string;
-  metadata: V1ObjectMeta;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** Meta is object metadata as the apiserver sends it (plain JSON: timestamps stay RFC 3339 strings). */
+export type Meta = ObjectMeta & { ownerReferences?: OwnerReference[] };
+
+/** EsimProfileOrder is the custom resource as read from the apiserver. */
+export interface EsimProfileOrder {
+  [k: string]: unknown;
+  apiVersion?: string;
+  kind?: string;
+  metadata: Meta;
   spec: EsimProfileOrderSpec;
   status?: EsimProfileOrderStatus;
 }
 
 /** EsimProfile is the custom resource as read from the apiserver. */
 export interface EsimProfile {
-  apiVersion: string;
-  kind: string;
-  metadata: V1ObjectMeta;
+  [k: string]: unknown;
+  apiVersion?: string;
+  kind?: string;
+  metadata: Meta;
   spec: EsimProfileSpec;
   status?: EsimProfileStatus;
 }

@@ -1,0 +1,208 @@
+import { parseArgs } from "node:util";
+
+/**
+ * The controller's configuration: flags, each also readable from the environment as ESIM_<FLAG> (for
+ * example ESIM_SPEND_BUDGET), validated at start with errors that name the flag. Budgets have safe
+ * defaults; "unlimited" must be written out.
+ */
+
+export interface ControllerConfig {
+  kubeconfig?: string;
+  namespaces: string[];
+  httpAddress: { host: string; port: number };
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  concurrency: number;
+  pollIntervalActiveMs: number;
+  pollIntervalStableMs: number;
+  inProgressAlertAfterMs: number;
+  draftExpiryWarningMs: number;
+  spendBudget: number | null;
+  spendBudgetWindowMs: number;
+  maxQuantityPerResource: number;
+  terminationBudget: number | null;
+  terminationBudgetWindowMs: number;
+  createGracePeriodMs: number;
+  dryRun: boolean;
+  logLevel: string;
+  soracomEndpoint?: string;
+  soracomCoverage?: "jp" | "g";
+  soracomSandbox: boolean;
+  soracomRequestsPerSecond: number;
+  soracomMaxConcurrency: number;
+  soracomRequestTimeoutMs: number;
+  credentials?: { authKeyId: string; authKey: string };
+}
+
+const FLAGS = {
+  kubeconfig: { type: "string", help: "kubeconfig file (default: KUBECONFIG, then in-cluster)" },
+  namespaces: { type: "string", default: "", help: "comma-separated namespaces to watch (default: all)" },
+  "http-address": { type: "string", default: "0.0.0.0:8080", help: "address of /healthz, /readyz and /metrics" },
+  "leader-elect": { type: "boolean", default: false, help: "elect a leader on a Lease; only the leader reconciles" },
+  "leader-election-namespace": {
+    type: "string",
+    default: "",
+    help: "namespace of the Lease and the termination ledger (default: POD_NAMESPACE or default)",
+  },
+  "leader-election-id": { type: "string", default: "soracom-esim-operator", help: "name of the Lease" },
+  concurrency: { type: "string", default: "4", help: "reconciles at once per kind" },
+  "poll-interval-active": { type: "string", default: "5s", help: "poll period while an order or profile changes" },
+  "poll-interval-stable": { type: "string", default: "5m", help: "poll period once everything is stable" },
+  "in-progress-alert-after": {
+    type: "string",
+    default: "24h",
+    help: "an order In Progress longer than this is reported stuck",
+  },
+  "draft-expiry-warning": {
+    type: "string",
+    default: "2h",
+    help: "report drafts this close to the vendor's 24h expiry",
+  },
+  "spend-budget": {
+    type: "string",
+    default: "100",
+    help: "profiles that may be ordered per window across all orders, or 'unlimited'",
+  },
+  "spend-budget-window": { type: "string", default: "24h", help: "the spend budget's rolling window" },
+  "max-quantity-per-resource": {
+    type: "string",
+    default: "1000",
+    help: "largest spec.quantity one EsimProfileOrder may ask for",
+  },
+  "termination-budget": { type: "string", default: "20", help: "SIM terminations per window, or 'unlimited'" },
+  "termination-budget-window": { type: "string", default: "1h", help: "the termination budget's rolling window" },
+  "create-grace-period": {
+    type: "string",
+    default: "60s",
+    help: "how long an order whose create outcome is unknown is looked for before it is created again",
+  },
+  "dry-run": { type: "boolean", default: false, help: "observe, plan and report, but make no mutating Soracom call" },
+  "log-level": { type: "string", default: "info", help: "trace, debug, info, warn, error" },
+  "soracom-endpoint": { type: "string", help: "Soracom API host (overrides coverage/sandbox; also SORACOM_ENDPOINT)" },
+  "soracom-coverage": { type: "string", help: "jp or g" },
+  "soracom-sandbox": { type: "boolean", default: false, help: "use the Soracom API sandbox" },
+  "soracom-requests-per-second": { type: "string", default: "10", help: "client-side rate limit of Soracom calls" },
+  "soracom-max-concurrency": { type: "string", default: "8", help: "Soracom calls in flight at once" },
+  "soracom-request-timeout": { type: "string", default: "30s", help: "timeout of one Soracom call" },
+  help: { type: "boolean", short: "h", default: false, help: "show this help" },
+} as const;
+
+type FlagName = keyof typeof FLAGS;
+
+/** ConfigError is a bad flag or environment value; the message names it. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** usage renders the flags for --help. */
+export function usage(): string {
+  const lines = Object.entries(FLAGS).map(([name, f]) => {
+    const def = "default" in f && f.default !== "" && f.default !== false ? ` (default ${String(f.default)})` : "";
+    return `  --${name.padEnd(28)} ${f.help}${def}\n  ${" ".repeat(30)} env ESIM_${name.toUpperCase().replaceAll("-", "_")}`;
+  });
+  return `Usage: soracom-esim-operator controller [flags]\n\nFlags:\n${lines.join("\n")}\n\nDefault Soracom credentials: SORACOM_AUTH_KEY_ID and SORACOM_AUTH_KEY.\n`;
+}
+
+/** parseDuration reads 500ms, 30s, 5m, 24h, 1h30m; a bare number is seconds. */
+export function parseDuration(text: string, flag: string): number {
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * unit[m[2]!]!;
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || consumed === 0)
+    throw new ConfigError(`--${flag}: "${text}" is not a duration (examples: 30s, 5m, 24h)`);
+  return total;
+}
+
+function parseCount(text: string, flag: string, opts: { min: number; unlimited?: boolean }): number | null {
+  if (opts.unlimited && text === "unlimited") return null;
+  if (!/^\d+$/.test(text) || Number(text) < opts.min) {
+    throw new ConfigError(
+      `--${flag}: "${text}" must be a whole number ≥ ${opts.min}${opts.unlimited ? ' or "unlimited"' : ""}`,
+    );
+  }
+  return Number(text);
+}
+
+/** loadConfig reads flags, then ESIM_* environment variables for flags not given, and validates them. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerConfig | "help" {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true; allowPositionals: false }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n\n${usage()}`);
+  }
+  if (parsed.values.help) return "help";
+  const given = new Set(argv.filter((a) => a.startsWith("--")).map((a) => a.slice(2).split("=")[0]));
+  const value = (name: FlagName): string | boolean | undefined => {
+    const envName = `ESIM_${name.toUpperCase().replaceAll("-", "_")}`;
+    if (!given.has(name) && env[envName] !== undefined) {
+      const raw = env[envName]!;
+      return FLAGS[name].type === "boolean" ? raw === "true" || raw === "1" : raw;
+    }
+    return parsed.values[name as keyof typeof parsed.values] as string | boolean | undefined;
+  };
+  const str = (name: FlagName) => (value(name) as string | undefined) ?? "";
+  const bool = (name: FlagName) => value(name) === true;
+
+  const [host, portText] = splitHostPort(str("http-address"));
+  const coverage = str("soracom-coverage") || env.SORACOM_COVERAGE_TYPE || undefined;
+  if (coverage && coverage !== "jp" && coverage !== "g")
+    throw new ConfigError(`--soracom-coverage: "${coverage}" must be "jp" or "g"`);
+  const authKeyId = env.SORACOM_AUTH_KEY_ID;
+  const authKey = env.SORACOM_AUTH_KEY;
+  if (Boolean(authKeyId) !== Boolean(authKey))
+    throw new ConfigError("set both SORACOM_AUTH_KEY_ID and SORACOM_AUTH_KEY, or neither");
+  const logLevel = str("log-level");
+  if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(logLevel))
+    throw new ConfigError(`--log-level: "${logLevel}" is not a level`);
+  const cfg: ControllerConfig = {
+    kubeconfig: str("kubeconfig") || undefined,
+    namespaces: str("namespaces")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    httpAddress: { host, port: parseCount(portText, "http-address port", { min: 0 })! },
+    leaderElect: bool("leader-elect"),
+    leaderElectionNamespace: str("leader-election-namespace") || env.POD_NAMESPACE || "default",
+    leaderElectionId: str("leader-election-id"),
+    concurrency: parseCount(str("concurrency"), "concurrency", { min: 1 })!,
+    pollIntervalActiveMs: parseDuration(str("poll-interval-active"), "poll-interval-active"),
+    pollIntervalStableMs: parseDuration(str("poll-interval-stable"), "poll-interval-stable"),
+    inProgressAlertAfterMs: parseDuration(str("in-progress-alert-after"), "in-progress-alert-after"),
+    draftExpiryWarningMs: parseDuration(str("draft-expiry-warning"), "draft-expiry-warning"),
+    spendBudget: parseCount(str("spend-budget"), "spend-budget", { min: 0, unlimited: true }),
+    spendBudgetWindowMs: parseDuration(str("spend-budget-window"), "spend-budget-window"),
+    maxQuantityPerResource: parseCount(str("max-quantity-per-resource"), "max-quantity-per-resource", { min: 1 })!,
+    terminationBudget: parseCount(str("termination-budget"), "termination-budget", { min: 0, unlimited: true }),
+    terminationBudgetWindowMs: parseDuration(str("termination-budget-window"), "termination-budget-window"),
+    createGracePeriodMs: parseDuration(str("create-grace-period"), "create-grace-period"),
+    dryRun: bool("dry-run"),
+    logLevel,
+    soracomEndpoint: str("soracom-endpoint") || env.SORACOM_ENDPOINT || undefined,
+    soracomCoverage: coverage as "jp" | "g" | undefined,
+    soracomSandbox: bool("soracom-sandbox"),
+    soracomRequestsPerSecond: parseCount(str("soracom-requests-per-second"), "soracom-requests-per-second", {
+      min: 1,
+    })!,
+    soracomMaxConcurrency: parseCount(str("soracom-max-concurrency"), "soracom-max-concurrency", { min: 1 })!,
+    soracomRequestTimeoutMs: parseDuration(str("soracom-request-timeout"), "soracom-request-timeout"),
+    ...(authKeyId && authKey ? { credentials: { authKeyId, authKey } } : {}),
+  };
+  if (cfg.pollIntervalActiveMs > cfg.pollIntervalStableMs)
+    throw new ConfigError("--poll-interval-active must not be longer than --poll-interval-stable");
+  if (cfg.pollIntervalActiveMs < 100) throw new ConfigError("--poll-interval-active must be at least 100ms");
+  return cfg;
+}
+
+function splitHostPort(text: string): [string, string] {
+  const i = text.lastIndexOf(":");
+  if (i < 0) throw new ConfigError(`--http-address: "${text}" must be host:port`);
+  return [text.slice(0, i) || "0.0.0.0", text.slice(i + 1)];
+}

@@ -1,0 +1,66 @@
+import type { EsimProfile, EsimProfileOrder } from "./api/types.js";
+import { CONDITIONS, phaseOfProfileStatus } from "./api/vocabulary.js";
+import type { SpendBudget, TerminationBudget } from "./budget.js";
+import type { ObjectCache } from "./kube/multi.js";
+import type { Metrics } from "./metrics.js";
+
+/**
+ * refreshGauges recomputes the gauges that describe the fleet as a whole from the informer caches:
+ * Soracom orders by status, profiles by phase, profiles deleted on their device but still billed, and
+ * what is left of each budget. Counting from the caches (not from events) keeps them right after a
+ * restart and never leaves a stale series behind.
+ */
+export function refreshGauges(
+  metrics: Metrics,
+  caches: { orders: ObjectCache<EsimProfileOrder>; profiles: ObjectCache<EsimProfile> },
+  budgets: { spend: SpendBudget; terminations: TerminationBudget },
+  now: number,
+): void {
+  const orders = new Map<string, number>();
+  for (const o of caches.orders.list()) {
+    for (const t of o.status?.orders ?? []) {
+      const key = `${o.metadata.namespace}\u0000${t.status ?? "Pending"}`;
+      orders.set(key, (orders.get(key) ?? 0) + 1);
+    }
+  }
+  metrics.orders.reset();
+  for (const [key, n] of orders) {
+    const [namespace, status] = key.split("\u0000") as [string, string];
+    metrics.orders.set({ namespace, status }, n);
+  }
+
+  const phases = new Map<string, number>();
+  const deleted = new Map<string, number>();
+  let paused = false;
+  for (const p of caches.profiles.list()) {
+    const ns = p.metadata.namespace ?? "";
+    const phase = p.status?.phase ?? phaseOfProfileStatus(p.status?.profileStatus);
+    const key = `${ns}\u0000${phase}`;
+    phases.set(key, (phases.get(key) ?? 0) + 1);
+    if (phase === "Deleted") deleted.set(ns, (deleted.get(ns) ?? 0) + 1);
+    if (p.status?.conditions?.some((c) => c.type === CONDITIONS.terminationsPaused && c.status === "True"))
+      paused = true;
+  }
+  metrics.profiles.reset();
+  for (const [key, n] of phases) {
+    const [namespace, phase] = key.split("\u0000") as [string, string];
+    metrics.profiles.set({ namespace, phase }, n);
+  }
+  metrics.profilesDeletedOnDeviceBilling.reset();
+  for (const [namespace, n] of deleted) metrics.profilesDeletedOnDeviceBilling.set({ namespace }, n);
+
+  const spend = budgets.spend.state(now);
+  const term = budgets.terminations.check(now);
+  const spendBlocked = caches.orders
+    .list()
+    .some((o) =>
+      o.status?.conditions?.some(
+        (c) => c.type === CONDITIONS.stalled && c.status === "True" && c.reason === "BudgetExceeded",
+      ),
+    );
+  metrics.budgetExceeded.set({ budget: "spend" }, spendBlocked ? 1 : 0);
+  metrics.budgetExceeded.set({ budget: "termination" }, paused ? 1 : 0);
+  metrics.terminationsPaused.set(paused ? 1 : 0);
+  if (spend.remaining !== null) metrics.budgetRemaining.set({ budget: "spend" }, spend.remaining);
+  if (term.remaining !== null) metrics.budgetRemaining.set({ budget: "termination" }, term.remaining);
+}

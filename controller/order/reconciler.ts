@@ -1,0 +1,205 @@
+import type { Logger } from "pino";
+import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
+import { ANNOTATIONS, everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
+import type { SpendBudget } from "../budget.js";
+import { CredentialsError, type SoracomClients } from "../credentials.js";
+import type { EventRecorder } from "../kube/events.js";
+import type { ObjectCache } from "../kube/multi.js";
+import { splitKey } from "../kube/object.js";
+import type { ReconcileResult } from "../kube/reconciler.js";
+import type { KubeClient } from "../kube/rest.js";
+import { deepEqual, updateStatus } from "../kube/status.js";
+import type { Metrics, OrderStatusTracker } from "../metrics.js";
+import { isNotFound as isSoracomNotFound, SoracomAuthError, type SoracomClient } from "../soracom/index.js";
+import type { OrderedProfile, ProfileOrder } from "../soracom/types.js";
+import { executeOrderActions, ORDER_REF } from "./execute.js";
+import type { ChildProfile, CredentialsState, OrderInput, PlannerConfig } from "./model.js";
+import { ordersToPoll, planOrder } from "./plan.js";
+import { applyResults } from "./results.js";
+
+/**
+ * The EsimProfileOrder reconciler: observe (cluster caches + the Soracom calls ordersToPoll asks for),
+ * plan (pure), write the intent, execute, record. The money rule is here in its plainest form: when the
+ * plan creates an order, its token is in a status write that succeeded before the create is sent.
+ */
+
+export interface OrderReconcilerDeps {
+  kube: KubeClient;
+  orders: ObjectCache<EsimProfileOrder>;
+  profiles: ObjectCache<EsimProfile>;
+  /** Names of activation Secrets that exist, by namespace (a deleted Secret is recreated). */
+  secretExists?: (namespace: string, name: string) => boolean;
+  clients: SoracomClients;
+  spend: SpendBudget;
+  events: EventRecorder;
+  metrics: Metrics;
+  statusTracker: OrderStatusTracker;
+  config: PlannerConfig;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** createOrderReconciler returns the reconcile function of the EsimProfileOrder controller. */
+export function createOrderReconciler(deps: OrderReconcilerDeps) {
+  const now = deps.now ?? Date.now;
+  return async function reconcileOrder(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const cached = deps.orders.get(namespace, name);
+    if (!cached) {
+      deps.statusTracker.forget(namespace, name);
+      return {};
+    }
+    const log = deps.logger.child({ order: key });
+    const children = childrenOf(cached, deps.profiles.list(namespace), deps.secretExists);
+    const { client, credentials } = await soracomFor(deps, cached);
+    const observed =
+      credentials.ok && client && !cached.spec.paused ? await observeSoracom(client, cached, children) : undefined;
+    const effectiveCredentials: CredentialsState = observed?.authError ?? credentials;
+
+    let order = cached;
+    const plan = await deps.spend.exclusive(async () => {
+      const t = now();
+      const input: OrderInput = {
+        order,
+        now: t,
+        children,
+        soracomOrders: observed?.soracomOrders ?? {},
+        orderedProfiles: observed?.orderedProfiles ?? {},
+        ...(observed?.listed ? { listed: observed.listed } : {}),
+        credentials: effectiveCredentials,
+        spend: deps.spend.state(t),
+        config: deps.config,
+      };
+      const p = planOrder(input);
+      if (p.intent) {
+        order = await updateStatus(deps.kube, ORDER_REF, order, p.status);
+        for (const a of p.actions) if (a.type === "createOrder") deps.spend.reserve(a.token, a.request.quantity, t);
+        log.info(
+          { creates: p.actions.filter((a) => a.type === "createOrder").length },
+          "recorded order intent before creating",
+        );
+      }
+      return p;
+    });
+
+    const executed = await executeOrderActions({ kube: deps.kube, logger: log }, order, client, plan.actions);
+    order = executed.order;
+    const generation = order.metadata.generation ?? 0;
+    const { status, events } = applyResults(plan.status, executed.results, now(), generation);
+    if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status)) {
+      order = await updateStatus(deps.kube, ORDER_REF, order, status);
+    }
+    for (const e of [...plan.events, ...events]) deps.events.record(order, e.type, e.reason, e.message);
+    recordMetrics(deps, cached, plan.events.concat(events), status);
+    if (observed?.authError) deps.clients.forget(namespace, cached.spec.credentialsRef);
+    return { requeueAfterMs: plan.requeueAfterMs };
+  };
+}
+
+async function soracomFor(
+  deps: OrderReconcilerDeps,
+  order: EsimProfileOrder,
+): Promise<{ client?: SoracomClient; credentials: CredentialsState }> {
+  try {
+    const client = await deps.clients.forRef(order.metadata.namespace ?? "", order.spec.credentialsRef);
+    return { client, credentials: { ok: true } };
+  } catch (err) {
+    if (err instanceof CredentialsError)
+      return { credentials: { ok: false, reason: err.reason, message: err.message } };
+    throw err;
+  }
+}
+
+/** observeSoracom makes exactly the calls ordersToPoll asks for. */
+async function observeSoracom(client: SoracomClient, order: EsimProfileOrder, children: ChildProfile[]) {
+  const poll = ordersToPoll(order.status?.orders ?? [], children);
+  const soracomOrders: Record<string, ProfileOrder | null> = {};
+  const orderedProfiles: Record<string, OrderedProfile[]> = {};
+  let listed: ProfileOrder[] | undefined;
+  try {
+    for (const id of poll.get) {
+      try {
+        soracomOrders[id] = await client.getProfileOrder(id);
+      } catch (err) {
+        if (!isSoracomNotFound(err)) throw err;
+        soracomOrders[id] = null;
+      }
+    }
+    for (const id of poll.listProfiles) orderedProfiles[id] = await client.listOrderedProfiles(id);
+    if (poll.listAll) {
+      listed = [];
+      for await (const o of client.listProfileOrders()) listed.push(o);
+    }
+  } catch (err) {
+    if (err instanceof SoracomAuthError) {
+      return {
+        soracomOrders,
+        orderedProfiles,
+        authError: {
+          ok: false as const,
+          reason: REASONS.CredentialsInvalid,
+          message: `Soracom refused the credentials: ${err.message}`,
+        },
+      };
+    }
+    throw err;
+  }
+  return { soracomOrders, orderedProfiles, listed };
+}
+
+/** childrenOf summarises the EsimProfiles this order created (by owner UID). */
+export function childrenOf(
+  order: EsimProfileOrder,
+  profiles: readonly EsimProfile[],
+  secretExists: (namespace: string, name: string) => boolean = () => true,
+): ChildProfile[] {
+  const uid = order.metadata.uid;
+  return profiles
+    .filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === uid))
+    .map((p) => ({
+      name: p.metadata.name ?? "",
+      profileOrderId: p.status?.profileOrderId,
+      iccid: p.spec.iccid ?? p.status?.iccid,
+      createdAt: Date.parse(String(p.metadata.creationTimestamp ?? "")) || 0,
+      phase: (p.status?.phase as ChildProfile["phase"]) ?? phaseOfProfileStatus(p.status?.profileStatus),
+      profileStatus: p.status?.profileStatus,
+      lastModifiedTime: p.status?.lastModifiedTime,
+      installedTime: p.status?.installedTime,
+      everInstalled: everInstalled(p.status?.profileStatus, p.status?.installedTime),
+      terminateRequested: p.metadata.annotations?.[ANNOTATIONS.terminateRequested],
+      deleting: Boolean(p.metadata.deletionTimestamp),
+      hasActivationSecret:
+        Boolean(p.status?.activationSecretRef?.name) &&
+        secretExists(p.metadata.namespace ?? "", p.status?.activationSecretRef?.name ?? ""),
+    }));
+}
+
+function recordMetrics(
+  deps: OrderReconcilerDeps,
+  order: EsimProfileOrder,
+  events: Array<{ reason: string }>,
+  status: EsimProfileOrder["status"],
+): void {
+  const ns = order.metadata.namespace ?? "";
+  const name = order.metadata.name ?? "";
+  for (const t of status?.orders ?? []) {
+    if (t.profileOrderId && t.status && t.statusSince) {
+      deps.statusTracker.set(ns, name, t.profileOrderId, t.status, Date.parse(t.statusSince));
+    }
+    if (t.profileOrderId && t.status === "DRAFT" && t.orderedTime) {
+      deps.metrics.draftExpiry.set(
+        { namespace: ns, name, profile_order_id: t.profileOrderId },
+        Date.parse(t.orderedTime) / 1000 + 86_400,
+      );
+    } else if (t.profileOrderId) {
+      deps.metrics.draftExpiry.remove({ namespace: ns, name, profile_order_id: t.profileOrderId });
+    }
+  }
+  for (const e of events) {
+    if (e.reason === "OrderFailed") deps.metrics.ordersFailed.inc({ namespace: ns });
+    if (e.reason === "OrderConfirmed") {
+      const id = /order (\S+) \((\d+) profiles\)/.exec((e as { message?: string }).message ?? "");
+      if (id) deps.metrics.profilesOrdered.inc({ namespace: ns }, Number(id[2]));
+    }
+  }
+}
