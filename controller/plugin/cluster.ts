@@ -1,14 +1,8 @@
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Secret,
-} from "@kubernetes/client-node";
+import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import { GROUP, ORDER_KIND, ORDER_PLURAL, PROFILE_KIND, PROFILE_PLURAL, VERSION } from "../api/vocabulary.js";
+import { KubeApiError, KubeNetworkError, KubeTimeoutError } from "../kube/errors.js";
+import { KubeClient, type KubeRequest, resourcePath } from "../kube/rest.js";
 import {
   ApiError,
   ConflictError,
@@ -35,6 +29,8 @@ export interface Cluster {
     annotations: Record<string, string>,
     resourceVersion: string | undefined,
   ): Promise<EsimProfileOrder>;
+  /** close releases connections when the command is done. */
+  close?(): void;
 }
 
 /** Action names what was attempted, so an error can say which verb on which resource failed. */
@@ -46,75 +42,52 @@ interface Action {
   name?: string;
 }
 
-interface Status {
-  kind?: string;
-  reason?: string;
-  message?: string;
-}
-
-function statusOf(body: unknown): Status | undefined {
-  if (typeof body === "string") {
-    try {
-      return statusOf(JSON.parse(body));
-    } catch {
-      return undefined;
-    }
-  }
-  return body && typeof body === "object" ? (body as Status) : undefined;
-}
-
 const where = (a: Action) => (a.namespace ? ` in namespace "${a.namespace}"` : " in any namespace");
-const NETWORK_CODES = /^(E[A-Z]+|UND_ERR_.+|CERT_.+|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE)$/;
+const ours = (plural: string, namespace?: string) => ({ group: GROUP, version: VERSION, plural, namespace });
+const MERGE_PATCH = "application/merge-patch+json";
 
-/** KubeCluster talks to a real apiserver through @kubernetes/client-node. */
+/**
+ * KubeCluster talks to the apiserver with the controller's own REST client (controller/kube/rest.ts):
+ * plain JSON as the server sent it, the kubeconfig's credentials and TLS.
+ */
 export class KubeCluster implements Cluster {
-  private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
+  private readonly client: KubeClient;
   private readonly server: string;
 
   constructor(kc: KubeConfig) {
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.client = new KubeClient(kc);
     this.server = kc.getCurrentCluster()?.server ?? "(unknown server)";
   }
 
-  async listOrders(namespace: string | undefined): Promise<EsimProfileOrder[]> {
-    const action = { verb: "list", resource: ORDER_PLURAL, kind: ORDER_KIND, namespace };
-    return this.listCustom<EsimProfileOrder>(action, undefined);
+  /** close drops keep-alive connections so the process can exit at once. */
+  close(): void {
+    this.client.close();
   }
 
-  async getOrder(namespace: string, name: string): Promise<EsimProfileOrder> {
+  listOrders(namespace: string | undefined): Promise<EsimProfileOrder[]> {
+    return this.list({ verb: "list", resource: ORDER_PLURAL, kind: ORDER_KIND, namespace }, undefined);
+  }
+
+  getOrder(namespace: string, name: string): Promise<EsimProfileOrder> {
     const action = { verb: "get", resource: ORDER_PLURAL, kind: ORDER_KIND, namespace, name };
-    return this.call(action, () =>
-      this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: ORDER_PLURAL, name }),
-    );
+    return this.call(action, { path: resourcePath(ours(ORDER_PLURAL, namespace), name) });
   }
 
-  async listProfiles(namespace: string | undefined, labelSelector?: string): Promise<EsimProfile[]> {
-    const action = { verb: "list", resource: PROFILE_PLURAL, kind: PROFILE_KIND, namespace };
-    return this.listCustom<EsimProfile>(action, labelSelector);
+  listProfiles(namespace: string | undefined, labelSelector?: string): Promise<EsimProfile[]> {
+    return this.list({ verb: "list", resource: PROFILE_PLURAL, kind: PROFILE_KIND, namespace }, labelSelector);
   }
 
-  async getProfile(namespace: string, name: string): Promise<EsimProfile> {
+  getProfile(namespace: string, name: string): Promise<EsimProfile> {
     const action = { verb: "get", resource: PROFILE_PLURAL, kind: PROFILE_KIND, namespace, name };
-    return this.call(action, () =>
-      this.custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: PROFILE_PLURAL,
-        name,
-      }),
-    );
+    return this.call(action, { path: resourcePath(ours(PROFILE_PLURAL, namespace), name) });
   }
 
-  async getSecret(namespace: string, name: string): Promise<V1Secret> {
-    return this.call({ verb: "get", resource: "secrets", namespace, name }, () =>
-      this.core.readNamespacedSecret({ namespace, name }),
-    );
+  getSecret(namespace: string, name: string): Promise<V1Secret> {
+    const path = resourcePath({ group: "", version: "v1", plural: "secrets", namespace }, name);
+    return this.call({ verb: "get", resource: "secrets", namespace, name }, { path });
   }
 
-  async patchOrderAnnotations(
+  patchOrderAnnotations(
     namespace: string,
     name: string,
     annotations: Record<string, string>,
@@ -122,73 +95,63 @@ export class KubeCluster implements Cluster {
   ): Promise<EsimProfileOrder> {
     const action = { verb: "patch", resource: ORDER_PLURAL, kind: ORDER_KIND, namespace, name };
     const body = { metadata: { annotations, ...(resourceVersion ? { resourceVersion } : {}) } };
-    return this.call(action, () =>
-      this.custom.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, namespace, plural: ORDER_PLURAL, name, body },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      ),
-    );
+    const path = resourcePath(ours(ORDER_PLURAL, namespace), name);
+    return this.call(action, { method: "PATCH", path, body, contentType: MERGE_PATCH });
   }
 
-  /** listCustom follows `continue` tokens so large fleets come back whole. */
-  private async listCustom<T>(action: Action, labelSelector: string | undefined): Promise<T[]> {
+  /** list follows `continue` tokens so large fleets come back whole. */
+  private async list<T>(action: Action, labelSelector: string | undefined): Promise<T[]> {
     const items: T[] = [];
     let next: string | undefined;
     do {
-      const common = { group: GROUP, version: VERSION, plural: action.resource, limit: 500, _continue: next };
-      const page = (await this.call(action, () =>
-        action.namespace
-          ? this.custom.listNamespacedCustomObject({ ...common, namespace: action.namespace, labelSelector })
-          : this.custom.listClusterCustomObject({ ...common, labelSelector }),
-      )) as { items?: T[]; metadata?: { continue?: string } };
+      const page = await this.call<{ items?: T[]; metadata?: { continue?: string } }>(action, {
+        path: resourcePath(ours(action.resource, action.namespace)),
+        query: { limit: 500, labelSelector, continue: next },
+      });
       items.push(...(page.items ?? []));
       next = page.metadata?.continue || undefined;
     } while (next);
     return items;
   }
 
-  private async call<T>(action: Action, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(action: Action, req: KubeRequest): Promise<T> {
     try {
-      return await fn();
+      return await this.client.request<T>(req);
     } catch (err) {
       throw await this.translate(action, err);
     }
   }
 
-  /** translate turns a client error into a PluginError a person understands (by status and code). */
+  /** translate turns a client error into a PluginError a person understands (decided by status and class). */
   private async translate(action: Action, err: unknown): Promise<Error> {
     if (err instanceof PluginError) return err;
-    if (err instanceof ApiException) {
-      const status = statusOf(err.body);
-      const server = status?.message ? ` (apiserver: ${status.message})` : "";
-      switch (err.code) {
-        case 401:
-          return new UnauthorizedError(
-            `the apiserver ${this.server} rejected the kubeconfig's credentials (401 Unauthorized): log in again`,
-          );
-        case 403:
-          return new ForbiddenError(
-            `no permission to ${action.verb} ${action.resource}${where(action)}${server}`,
-            action.verb,
-            action.resource,
-            action.namespace,
-          );
-        case 404:
-          return this.notFound(action);
-        case 409:
-          return new ConflictError(`${action.kind ?? action.resource} "${action.name}" changed meanwhile${server}`);
-        default:
-          return new ApiError(
-            `${action.verb} ${action.resource}${where(action)} failed: HTTP ${err.code}${server}`,
-            err.code,
-          );
-      }
+    if (err instanceof KubeNetworkError || err instanceof KubeTimeoutError) {
+      return new UnreachableError(`cannot reach the Kubernetes API at ${this.server}: ${err.message}`);
     }
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" && NETWORK_CODES.test(code)) {
-      return new UnreachableError(`cannot reach the Kubernetes API at ${this.server}: ${code}`);
+    if (!(err instanceof KubeApiError)) return err instanceof Error ? err : new Error(String(err));
+    const server = err.message ? ` (apiserver: ${err.message})` : "";
+    switch (err.status) {
+      case 401:
+        return new UnauthorizedError(
+          `the apiserver ${this.server} rejected the kubeconfig's credentials (401 Unauthorized): log in again`,
+        );
+      case 403:
+        return new ForbiddenError(
+          `no permission to ${action.verb} ${action.resource}${where(action)}${server}`,
+          action.verb,
+          action.resource,
+          action.namespace,
+        );
+      case 404:
+        return this.notFound(action);
+      case 409:
+        return new ConflictError(`${action.kind ?? action.resource} "${action.name}" changed meanwhile${server}`);
+      default:
+        return new ApiError(
+          `${action.verb} ${action.resource}${where(action)} failed: HTTP ${err.status}${server}`,
+          err.status,
+        );
     }
-    return err instanceof Error ? err : new Error(String(err));
   }
 
   /**
@@ -208,10 +171,10 @@ export class KubeCluster implements Cluster {
 
   private async serves(plural: string): Promise<boolean> {
     try {
-      const list = await this.custom.getAPIResources({ group: GROUP, version: VERSION });
-      return list.resources.some((r) => r.name === plural);
+      const list = await this.client.request<{ resources?: { name: string }[] }>({ path: `/apis/${GROUP}/${VERSION}` });
+      return (list.resources ?? []).some((r) => r.name === plural);
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return false;
+      if (err instanceof KubeApiError && err.status === 404) return false;
       return true; // discovery itself failed: do not claim the CRD is missing
     }
   }

@@ -25,13 +25,13 @@ export interface Column {
 }
 
 /**
- * consoleTime renders a profile time like the console's CSV, as ISO 8601 in UTC
- * (2026-06-04T09:15:00.000Z). A value that is not a date is passed through as is.
+ * consoleTime renders a profile time as ISO 8601 in UTC (2026-06-04T09:15:00Z), the form kubectl
+ * shows; milliseconds only when the stored time has them. A value that is not a date passes through.
  */
 export function consoleTime(value: string | undefined): string {
   if (!value) return "";
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? value : new Date(ms).toISOString();
+  return Number.isNaN(ms) ? value : new Date(ms).toISOString().replace(/\.000Z$/, "Z");
 }
 
 const fromStatus = (pick: (s: NonNullable<EsimProfile["status"]>) => string | undefined) => (row: ExportRow) =>

@@ -109,7 +109,7 @@ Extra columns: ICCID, Profile, Namespace.
                     ${validColumnNames()}
 
 Values are raw: Profile Status as Soracom gives it (e.g. SUBSCRIBER_REGISTRATION_SUCCEEDED);
-times in ISO 8601, UTC (2026-06-04T09:15:00.000Z). CSV per RFC 4180 (CRLF line ends).
+times in ISO 8601, UTC (2026-06-04T09:15:00Z). CSV per RFC 4180 (CRLF line ends).
 
 SM-DP, Matching ID and Activation Code come from each profile's activation Secret, read only when
 one of those columns is chosen. Where a Secret cannot be read (no permission, not there yet) the

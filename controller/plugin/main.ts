@@ -136,7 +136,12 @@ async function dispatch(argv: string[], io: PluginIo, connect: Connect): Promise
     allNamespaces: values["all-namespaces"] === true,
   };
   if (opts.allNamespaces && opts.namespace) throw new UsageError("use either -n NAMESPACE or -A, not both");
-  return command.run({ io, values, positionals, connect: () => connect(opts) });
+  let session: Session | undefined;
+  try {
+    return await command.run({ io, values, positionals, connect: async () => (session ??= await connect(opts)) });
+  } finally {
+    session?.cluster.close?.();
+  }
 }
 
 /**

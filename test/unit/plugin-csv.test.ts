@@ -44,8 +44,9 @@ describe("csvRecord and csvDocument", () => {
 describe("consoleTime renders times as ISO 8601 UTC", () => {
   const cases: Record<string, [string | undefined, string]> = {
     "no time is an empty cell": [undefined, ""],
-    "an RFC 3339 UTC time is normalised with milliseconds": ["2026-06-04T09:15:00Z", "2026-06-04T09:15:00.000Z"],
-    "an offset time is converted to UTC": ["2026-06-04T18:15:00+09:00", "2026-06-04T09:15:00.000Z"],
+    "an RFC 3339 UTC time stays as it is": ["2026-06-04T09:15:00Z", "2026-06-04T09:15:00Z"],
+    "an offset time is converted to UTC": ["2026-06-04T18:15:00+09:00", "2026-06-04T09:15:00Z"],
+    "milliseconds are kept when the time has them": ["2026-06-04T09:15:00.250Z", "2026-06-04T09:15:00.250Z"],
     "a value that is not a date is passed through": ["yesterday-ish", "yesterday-ish"],
   };
   for (const [sentence, [input, want]] of Object.entries(cases)) {
@@ -96,7 +97,7 @@ describe("the console's columns", () => {
       "LPA:1$smdp.example$ABC-123",
       "SUBSCRIBER_REGISTRATION_SUCCEEDED",
       "",
-      "2026-06-04T09:15:00.000Z",
+      "2026-06-04T09:15:00Z",
     ]));
   it("leave the Secret's cells empty when it could not be read", () =>
     expect(cells(DEFAULT_COLUMNS, { profile }).slice(3, 6)).toEqual(["", "", ""]));
