@@ -1,0 +1,303 @@
+import type { Logger } from "pino";
+import { Agent, type Dispatcher } from "undici";
+import { silentLogger } from "../log.js";
+import { TOKEN_TIMEOUT, TokenSource } from "./auth.js";
+import { type CallContext, type CallResult, call, type QueryValue, type RequestEvent } from "./call.js";
+import { type Coverage, resolveEndpoint } from "./endpoint.js";
+import { isNotFound, SoracomError, SoracomErrorCode } from "./errors.js";
+import { RequestLimiter } from "./limiter.js";
+import type { OperationId } from "./operations.js";
+import { paginate } from "./pagination.js";
+import { DEFAULT_RETRY, type RetryOptions } from "./retry.js";
+import type {
+  AuthResponse,
+  CreateProfileOrderRequest,
+  ExactSimKey,
+  OrderedProfile,
+  ProfileOrder,
+  SearchSimsQuery,
+  Sim,
+  SimSpeedClass,
+  SoracomCredentials,
+  Subscriber,
+  TagUpdate,
+} from "./types.js";
+
+/** SoracomClientOptions configure one client; everything but credentials has a safe default. */
+export interface SoracomClientOptions {
+  credentials: SoracomCredentials;
+  /** Explicit host (wins over SORACOM_ENDPOINT and coverage), e.g. a simulator's URL. */
+  endpoint?: string;
+  coverage?: Coverage;
+  sandbox?: boolean;
+  /** Where SORACOM_ENDPOINT is read from; defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  /** Deadline of one attempt, headers and body (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Requests in flight at once (default 4). */
+  maxConcurrency?: number;
+  /** Steady request rate (default 5 per second), burst of the same size. */
+  requestsPerSecond?: number;
+  retry?: Partial<RetryOptions>;
+  /** Token lifetime asked for at login (180..172800, default 86400). */
+  tokenTimeoutSeconds?: number;
+  logger?: Logger;
+  /** Called once per attempt, for metrics; errors thrown by it are logged and ignored. */
+  onRequest?: (event: RequestEvent) => void;
+  /** A dispatcher to use instead of the client's own Agent (a proxy, or a test recorder); not closed by close(). */
+  dispatcher?: Dispatcher;
+  /** Randomness for backoff jitter (tests pin it). */
+  random?: () => number;
+  /** The clock that decides when the token is renewed (Unix ms; tests and fake clocks pass one). */
+  clock?: () => number;
+}
+
+/** SoracomClient is the operator's whole view of the Soracom API. */
+export interface SoracomClient {
+  /** The resolved base URL (ending in /v1). */
+  readonly baseUrl: string;
+  /** NEVER retried: a lost outcome is a SoracomOutcomeUnknownError; look for the order before ordering again. */
+  createProfileOrder(req: CreateProfileOrderRequest): Promise<ProfileOrder>;
+  /** Not retried (charges the initial fee): a lost outcome is a SoracomOutcomeUnknownError; get the order first. */
+  confirmProfileOrder(profileOrderId: string): Promise<ProfileOrder>;
+  getProfileOrder(profileOrderId: string): Promise<ProfileOrder>;
+  /** Cancels a DRAFT order. A 404 after a lost answer counts as done. */
+  deleteProfileOrder(profileOrderId: string): Promise<void>;
+  /** Every order, page after page. */
+  listProfileOrders(opts?: { limit?: number }): AsyncIterable<ProfileOrder>;
+  listOrderedProfiles(profileOrderId: string): Promise<OrderedProfile[]>;
+  getSubscriber(imsi: string): Promise<Subscriber>;
+  /** Partial, case-insensitive search, page after page. */
+  searchSims(query: SearchSimsQuery): AsyncIterable<Sim>;
+  /** The one SIM whose ICCID, IMSI or SIM ID equals the key exactly; undefined if none. */
+  findSimExact(key: ExactSimKey): Promise<Sim | undefined>;
+  /** The SIM ID of an ordered profile, via GET /subscribers/{imsi}; undefined while not registered. */
+  resolveSimId(profile: { imsi: string }): Promise<string | undefined>;
+  getSim(simId: string): Promise<Sim>;
+  enableSimTermination(simId: string): Promise<Sim>;
+  disableSimTermination(simId: string): Promise<Sim>;
+  /** Not retried (irreversible): a lost outcome is a SoracomOutcomeUnknownError; get the SIM first. */
+  terminateSim(simId: string): Promise<Sim>;
+  activateSim(simId: string): Promise<Sim>;
+  deactivateSim(simId: string): Promise<Sim>;
+  suspendSim(simId: string): Promise<Sim>;
+  setSimToStandby(simId: string): Promise<Sim>;
+  updateSimSpeedClass(simId: string, speedClass: SimSpeedClass): Promise<Sim>;
+  putSimTags(simId: string, tags: TagUpdate[]): Promise<Sim>;
+  /** A 404 after a lost answer counts as done. */
+  deleteSimTag(simId: string, tagName: string): Promise<void>;
+  setSimGroup(simId: string, groupId: string): Promise<Sim>;
+  unsetSimGroup(simId: string): Promise<Sim>;
+  /** Revokes the current API key and token (POST /auth/logout); the next call logs in again. */
+  logout(): Promise<void>;
+  /** Closes the client's own connections; later calls fail with SORACOM_ERR_CLOSED. */
+  close(): Promise<void>;
+}
+
+const SEARCH_PARAMS: Record<keyof SearchSimsQuery, string> = {
+  name: "name",
+  group: "group",
+  groupId: "group_id",
+  simId: "sim_id",
+  imsi: "imsi",
+  msisdn: "msisdn",
+  iccid: "iccid",
+  serialNumber: "serial_number",
+  tag: "tag",
+  bundles: "bundles",
+  status: "status",
+  sessionStatus: "session_status",
+  subscription: "subscription",
+  moduleType: "module_type",
+  searchType: "search_type",
+  limit: "limit",
+};
+
+/** createSoracomClient builds a client; it logs in lazily, on the first call. */
+export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
+  const ctx = buildContext(opts);
+  let closed = false;
+  ctx.closed = () => closed;
+  const ownDispatcher = opts.dispatcher ? undefined : ctx.dispatcher;
+  const baseUrl = `${ctx.origin}${ctx.basePath}`;
+
+  const run = (op: OperationId, args: Parameters<typeof call>[2] = {}): Promise<CallResult> => call(ctx, op, args);
+  const data = async <T>(op: OperationId, args: Parameters<typeof call>[2] = {}): Promise<T> => {
+    const res = await run(op, args);
+    if (res.data === undefined) {
+      throw new SoracomError(SoracomErrorCode.invalidResponse, op, `${op}: HTTP ${res.status} without a body`);
+    }
+    return res.data as T;
+  };
+  const simOp = (op: OperationId) => (simId: string) => data<Sim>(op, { pathParams: { sim_id: simId } });
+  const order = (profileOrderId: string) => ({ pathParams: { profile_order_id: profileOrderId } });
+
+  const client: SoracomClient = {
+    baseUrl,
+    createProfileOrder: (req) => data<ProfileOrder>("createProfileOrder", { body: req }),
+    confirmProfileOrder: (id) => data<ProfileOrder>("confirmProfileOrder", order(id)),
+    getProfileOrder: (id) => data<ProfileOrder>("getProfileOrder", order(id)),
+    deleteProfileOrder: async (id) => {
+      await run("deleteProfileOrder", order(id));
+    },
+    listProfileOrders: (listOpts = {}) =>
+      paginate<ProfileOrder>("listProfileOrders", (key) =>
+        page<ProfileOrder>(run, "listProfileOrders", { limit: listOpts.limit, last_evaluated_key: key }),
+      ),
+    listOrderedProfiles: (id) => data<OrderedProfile[]>("listOrderedProfiles", order(id)),
+    getSubscriber: (imsi) => data<Subscriber>("getSubscriber", { pathParams: { imsi } }),
+    searchSims: (query) =>
+      paginate<Sim>("searchSims", (key) =>
+        page<Sim>(run, "searchSims", { ...searchParams(query), last_evaluated_key: key }),
+      ),
+    findSimExact: (key) => findSimExact(client, key),
+    resolveSimId: async (profile) => {
+      try {
+        return (await client.getSubscriber(profile.imsi)).simId;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    getSim: simOp("getSim"),
+    enableSimTermination: simOp("enableSimTermination"),
+    disableSimTermination: simOp("disableSimTermination"),
+    terminateSim: simOp("terminateSim"),
+    activateSim: simOp("activateSim"),
+    deactivateSim: simOp("deactivateSim"),
+    suspendSim: simOp("suspendSim"),
+    setSimToStandby: simOp("setSimToStandby"),
+    updateSimSpeedClass: (simId, speedClass) =>
+      data<Sim>("updateSimSpeedClass", { pathParams: { sim_id: simId }, body: { speedClass } }),
+    putSimTags: (simId, tags) => data<Sim>("putSimTags", { pathParams: { sim_id: simId }, body: tags }),
+    deleteSimTag: async (simId, tagName) => {
+      await run("deleteSimTag", { pathParams: { sim_id: simId, tag_name: tagName } });
+    },
+    setSimGroup: (simId, groupId) => data<Sim>("setSimGroup", { pathParams: { sim_id: simId }, body: { groupId } }),
+    unsetSimGroup: simOp("unsetSimGroup"),
+    logout: async () => {
+      const session = ctx.tokens.current;
+      if (!session) return;
+      ctx.tokens.clear();
+      await run("logout", { session });
+    },
+    close: async () => {
+      closed = true;
+      await ownDispatcher?.close();
+    },
+  };
+  return client;
+}
+
+function buildContext(opts: SoracomClientOptions): CallContext {
+  const timeoutSeconds = tokenTimeout(opts);
+  const base = new URL(
+    resolveEndpoint({
+      endpoint: opts.endpoint,
+      coverage: opts.coverage,
+      sandbox: opts.sandbox,
+      env: opts.env ?? process.env,
+    }),
+  );
+  const maxConcurrency = opts.maxConcurrency ?? 4;
+  const requestsPerSecond = opts.requestsPerSecond ?? 5;
+  const ctx: CallContext = {
+    dispatcher: opts.dispatcher ?? new Agent({ connections: maxConcurrency }),
+    origin: base.origin,
+    basePath: base.pathname,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+    retry: { ...DEFAULT_RETRY, ...opts.retry },
+    limiter: new RequestLimiter({ requestsPerSecond, burst: Math.ceil(requestsPerSecond), maxConcurrency }),
+    // The login runs through the same call path as everything else (limiter, deadline, class "login").
+    tokens: new TokenSource(() => login(ctx, authBody(opts, timeoutSeconds)), timeoutSeconds, opts.clock),
+    logger: opts.logger ?? silentLogger,
+    onRequest: opts.onRequest,
+    random: opts.random ?? Math.random,
+    userAgent: "soracom-esim-operator",
+    closed: () => false,
+  };
+  return ctx;
+}
+
+async function login(ctx: CallContext, body: Record<string, unknown>): Promise<AuthResponse> {
+  const res = await call(ctx, "auth", { body });
+  const auth = res.data as Partial<AuthResponse> | undefined;
+  if (typeof auth?.apiKey !== "string" || typeof auth.token !== "string") {
+    throw new SoracomError(
+      SoracomErrorCode.invalidResponse,
+      "auth",
+      `auth: HTTP ${res.status} without apiKey and token`,
+    );
+  }
+  return { apiKey: auth.apiKey, token: auth.token, operatorId: String(auth.operatorId ?? "") };
+}
+
+function tokenTimeout(opts: SoracomClientOptions): number {
+  const seconds = opts.tokenTimeoutSeconds ?? TOKEN_TIMEOUT.default;
+  if (!Number.isInteger(seconds) || seconds < TOKEN_TIMEOUT.min || seconds > TOKEN_TIMEOUT.max) {
+    throw new RangeError(`tokenTimeoutSeconds must be an integer in ${TOKEN_TIMEOUT.min}..${TOKEN_TIMEOUT.max}`);
+  }
+  return seconds;
+}
+
+function authBody(opts: SoracomClientOptions, tokenTimeoutSeconds: number): Record<string, unknown> {
+  const c = opts.credentials;
+  if ("authKeyId" in c) return { authKeyId: c.authKeyId, authKey: c.authKey, tokenTimeoutSeconds };
+  return { operatorId: c.operatorId, userName: c.userName, password: c.password, tokenTimeoutSeconds };
+}
+
+async function page<T>(
+  run: (op: OperationId, args: Parameters<typeof call>[2]) => Promise<CallResult>,
+  op: OperationId,
+  query: Record<string, QueryValue>,
+): Promise<{ items: T[]; headers: Record<string, string> }> {
+  const res = await run(op, { query });
+  if (!Array.isArray(res.data)) {
+    throw new SoracomError(SoracomErrorCode.invalidResponse, op, `${op}: HTTP ${res.status} without a JSON array`);
+  }
+  return { items: res.data as T[], headers: res.headers };
+}
+
+function searchParams(query: SearchSimsQuery): Record<string, QueryValue> {
+  const params: Record<string, QueryValue> = {};
+  for (const [field, wire] of Object.entries(SEARCH_PARAMS) as Array<[keyof SearchSimsQuery, string]>) {
+    params[wire] = query[field];
+  }
+  return params;
+}
+
+/**
+ * findSimExact: /query/sims matches partially and ignores case, so "8942" finds every ICCID holding
+ * those digits. Search, then keep only SIMs carrying the identifier exactly. A SIM ID needs no search:
+ * GET /sims/{id} is exact and not subject to the query index's delay.
+ */
+async function findSimExact(client: SoracomClient, key: ExactSimKey): Promise<Sim | undefined> {
+  if ("simId" in key) {
+    try {
+      return await client.getSim(key.simId);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+  const query: SearchSimsQuery = "iccid" in key ? { iccid: [key.iccid] } : { imsi: [key.imsi] };
+  const matches = new Map<string, Sim>();
+  for await (const sim of client.searchSims({ ...query, limit: 100 })) {
+    if (simCarries(sim, key)) matches.set(sim.simId ?? "", sim);
+  }
+  if (matches.size > 1) {
+    throw new SoracomError(SoracomErrorCode.ambiguous, "searchSims", `${matches.size} SIMs carry the same identifier`);
+  }
+  return matches.values().next().value;
+}
+
+/** simCarries: the SIM has a profile with exactly this ICCID, or a subscriber with exactly this IMSI. */
+export function simCarries(sim: Sim, key: { iccid: string } | { imsi: string }): boolean {
+  const profiles = Object.entries(sim.profiles ?? {});
+  if ("iccid" in key) return profiles.some(([iccid, p]) => (p.iccid ?? iccid) === key.iccid);
+  return profiles.some(
+    ([, p]) =>
+      p.primaryImsi === key.imsi ||
+      Object.entries(p.subscribers ?? {}).some(([imsi, s]) => (s.imsi ?? imsi) === key.imsi),
+  );
+}

@@ -1,0 +1,51 @@
+import { SoracomError, SoracomErrorCode } from "./errors.js";
+
+type HeaderBag = Record<string, string | string[] | undefined>;
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * nextPageKey finds the key of the next page: the `x-soracom-next-key` header, or else the
+ * `last_evaluated_key` of a `link: <...>; rel=next` header. Undefined on the last page.
+ */
+export function nextPageKey(headers: HeaderBag): string | undefined {
+  const key = first(headers["x-soracom-next-key"])?.trim();
+  if (key) return key;
+  const link = headers.link;
+  const links = (Array.isArray(link) ? link : [link]).filter((l): l is string => typeof l === "string");
+  for (const part of links.flatMap((l) => l.split(","))) {
+    const match = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
+    if (!match || !/(^|;)\s*rel="?next"?\s*(;|$)/.test(match[2] ?? "")) continue;
+    const next = new URL(match[1] ?? "", "http://link.invalid").searchParams.get("last_evaluated_key");
+    if (next) return next;
+  }
+  return undefined;
+}
+
+/**
+ * paginate walks every page: `fetchPage(key)` returns the items and response headers of one page.
+ * A next key equal to one already seen means a broken server: stop with an error, never loop forever.
+ */
+export async function* paginate<T>(
+  operation: string,
+  fetchPage: (key: string | undefined) => Promise<{ items: T[]; headers: HeaderBag }>,
+): AsyncGenerator<T, void, undefined> {
+  const seen = new Set<string>();
+  let key: string | undefined;
+  do {
+    const page = await fetchPage(key);
+    yield* page.items;
+    key = nextPageKey(page.headers);
+    if (key !== undefined) {
+      if (seen.has(key))
+        throw new SoracomError(
+          SoracomErrorCode.invalidResponse,
+          operation,
+          `pagination loop: next key ${key} was already returned`,
+        );
+      seen.add(key);
+    }
+  } while (key !== undefined);
+}
