@@ -1,5 +1,5 @@
 import { KubeConfig } from "@kubernetes/client-node";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { EsimProfile, EsimProfileOrder } from "./api/types.js";
 import { LABELS, MANAGER_NAME, ORDER_KIND } from "./api/vocabulary.js";
 import { SpendBudget, TerminationBudget } from "./budget.js";
@@ -69,7 +69,6 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   const kube = new KubeClient(kc);
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   const metrics = createMetrics(registry);
   const statusTracker = new OrderStatusTracker(metrics);
 

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder, OwnerReference } from "../api/types.js";
 import { GROUP, ORDER_KIND, PROFILE_PLURAL, VERSION } from "../api/vocabulary.js";
 import type { TerminationBudget } from "../budget.js";
 import type { ControllerConfig } from "../config.js";
@@ -33,7 +33,7 @@ export function startProfileController(opts: {
   const { kube, profiles, orders } = opts;
   const ref = { group: GROUP, version: VERSION, plural: PROFILE_PLURAL };
   const ownerOrder = (p: EsimProfile) => {
-    const owner = p.metadata.ownerReferences?.find((r) => r.kind === ORDER_KIND);
+    const owner = (p.metadata.ownerReferences as OwnerReference[] | undefined)?.find((r) => r.kind === ORDER_KIND);
     return owner ? orders.get(p.metadata.namespace, owner.name) : undefined;
   };
   const deps: ProfileReconcilerDeps = {

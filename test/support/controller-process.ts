@@ -1,0 +1,147 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dirname, "../..");
+const CLI = join(ROOT, "dist/controller/cli.js");
+
+/** ControllerProcess is the real controller running as a child process, as it runs in a pod. */
+export interface ControllerProcess {
+  /** Base URL of /healthz, /readyz and /metrics. */
+  url: string;
+  child: ChildProcess;
+  /** Every line it wrote (JSON logs). */
+  logs: string[];
+  metrics(): Promise<string>;
+  /** SIGTERM and wait for exit (graceful). */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit (a crash). */
+  kill(): Promise<void>;
+}
+
+export interface ControllerProcessOptions {
+  kubeconfig: string;
+  soracomEndpoint: string;
+  namespaces?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  /** Default credentials for the controller (the simulator's by default); null for none. */
+  credentials?: { authKeyId: string; authKey: string } | null;
+}
+
+/**
+ * startControllerProcess runs `soracom-esim-operator controller` from dist/ (built by `make test`)
+ * and resolves once it serves HTTP. Fast polls by default so tests follow orders in seconds.
+ */
+export async function startControllerProcess(opts: ControllerProcessOptions): Promise<ControllerProcess> {
+  if (!existsSync(CLI))
+    throw new Error(`${CLI} is missing: run \`npm run build\` (make test does) before the integration tests`);
+  const creds =
+    opts.credentials === undefined ? { authKeyId: "keyId-simulator", authKey: "secret-simulator" } : opts.credentials;
+  const args = [
+    CLI,
+    "controller",
+    "--kubeconfig",
+    opts.kubeconfig,
+    "--http-address",
+    "127.0.0.1:0",
+    "--soracom-endpoint",
+    opts.soracomEndpoint,
+    "--poll-interval-active",
+    "300ms",
+    "--poll-interval-stable",
+    "2s",
+    "--create-grace-period",
+    "3s",
+    "--log-level",
+    "debug",
+    ...(opts.namespaces?.length ? ["--namespaces", opts.namespaces.join(",")] : []),
+    ...(opts.args ?? []),
+  ];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  delete env.SORACOM_AUTH_KEY_ID;
+  delete env.SORACOM_AUTH_KEY;
+  if (creds) {
+    env.SORACOM_AUTH_KEY_ID = creds.authKeyId;
+    env.SORACOM_AUTH_KEY = creds.authKey;
+  }
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const logs: string[] = [];
+  let buffered = "";
+  const onData = (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    logs.push(...lines.filter(Boolean));
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      for (const line of logs) {
+        const m = /"url":"(http:\/\/[^"]+)"/.exec(line);
+        if (m && line.includes("/metrics")) {
+          clearInterval(timer);
+          resolve(m[1]!);
+          return;
+        }
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(timer);
+      reject(new Error(`controller exited (${code}) before serving:\n${logs.slice(-20).join("\n")}`));
+    });
+  });
+  return {
+    url,
+    child,
+    logs,
+    metrics: async () => (await fetch(`${url}/metrics`)).text(),
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** metricValue reads one sample from Prometheus text: the value of `name{labels}` (labels as a subset). */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const m = /^([^{\s]+)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+/** eventually polls fn until it returns a truthy value, or fails with the last value after timeoutMs. */
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last as NonNullable<T>;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+  }
+  throw new Error(
+    `timed out waiting for ${opts.what ?? "condition"}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ""}`,
+  );
+}
