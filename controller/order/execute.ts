@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import { ANNOTATIONS, GROUP, ORDER_FINALIZER, ORDER_PLURAL, PROFILE_PLURAL, VERSION } from "../api/vocabulary.js";
+import { crashPoint } from "../crashpoints.js";
 import { isConflict, isNotFound } from "../kube/errors.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { addFinalizer, removeFinalizer, toKubeTime } from "../kube/status.js";
@@ -46,15 +47,20 @@ export async function executeOrderActions(
         current = await removeFinalizer(deps.kube, ORDER_REF, current, ORDER_FINALIZER);
         break;
       case "createOrder":
+        crashPoint("before-create");
         results.push(await createOrder(need(soracom), action));
+        crashPoint("after-create");
         break;
       case "confirmOrder":
+        crashPoint("before-confirm");
         results.push(await confirmOrder(need(soracom), action.profileOrderId));
+        crashPoint("after-confirm");
         break;
       case "cancelDraft":
         results.push(await cancelDraft(need(soracom), action.profileOrderId));
         break;
       case "createProfiles":
+        crashPoint("before-materialize");
         await forEachLimited(action.profiles, deps.profileParallelism ?? 8, (p) => createProfile(deps, current, p));
         break;
       case "syncProfiles":

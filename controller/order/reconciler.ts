@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import { ANNOTATIONS, everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
 import type { SpendBudget } from "../budget.js";
+import { crashPoint } from "../crashpoints.js";
 import { CredentialsError, type SoracomClients } from "../credentials.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { ObjectCache } from "../kube/multi.js";
@@ -72,6 +73,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       };
       const p = planOrder(input);
       if (p.intent) {
+        crashPoint("before-intent");
         order = await updateStatus(deps.kube, ORDER_REF, order, p.status);
         for (const a of p.actions) if (a.type === "createOrder") deps.spend.reserve(a.token, a.request.quantity, t);
         log.info(

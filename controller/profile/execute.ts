@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { EsimProfile } from "../api/types.js";
 import { EVENTS, PROFILE_FINALIZER } from "../api/vocabulary.js";
+import { crashPoint } from "../crashpoints.js";
 import { silentLogger } from "../log.js";
 import { isOutcomeUnknown, SoracomApiError } from "../soracom/errors.js";
 import { describeAction, type ProfileAction, type SoracomAction, type TerminationReason } from "./actions.js";
@@ -153,8 +154,10 @@ async function setSim(ops: SimOps, a: Exclude<SoracomAction, { type: "terminateS
  */
 async function terminate(ops: SimOps, simId: string, deps: ExecuteDeps, result: ExecuteResult): Promise<void> {
   await deps.terminationBudget.consume(simId);
+  crashPoint("before-terminate");
   try {
     await ops.terminateSim(simId);
+    crashPoint("after-terminate");
     return;
   } catch (err) {
     if (isOutcomeUnknown(err) || !isDefiniteRefusal(err)) throw err;
@@ -165,6 +168,7 @@ async function terminate(ops: SimOps, simId: string, deps: ExecuteDeps, result: 
     recordTerminationEnabled(deps, result.profile, simId);
   }
   await ops.terminateSim(simId);
+  crashPoint("after-terminate");
 }
 
 /** isDefiniteRefusal: a 4xx answer other than 429 means Soracom looked at the request and said no. */
