@@ -1,0 +1,109 @@
+{{/* Name of the chart, overridable. */}}
+{{- define "soracom-esim-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: the release name, with the chart name unless the release name already contains it. */}}
+{{- define "soracom-esim-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "soracom-esim-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels of every object the chart renders. They describe the chart's own objects only: the controller never
+copies them (or any Argo CD tracking key) to the EsimProfiles and Secrets it creates.
+*/}}
+{{- define "soracom-esim-operator.labels" -}}
+helm.sh/chart: {{ include "soracom-esim-operator.chart" . }}
+{{ include "soracom-esim-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: soracom-esim-operator
+{{- end }}
+
+{{- define "soracom-esim-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "soracom-esim-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "soracom-esim-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "soracom-esim-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "soracom-esim-operator.leaderElectionId" -}}
+{{- default (include "soracom-esim-operator.fullname" .) .Values.leaderElection.id }}
+{{- end }}
+
+{{- define "soracom-esim-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Seconds in a Go-style duration made of whole units (90s, 2h, 1h30m): the alert thresholds need the
+number the controller's flags take as a duration. values.schema.json only lets such durations through.
+*/}}
+{{- define "soracom-esim-operator.seconds" -}}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h)" . -1 }}
+{{- $digits := regexFind "^[0-9]+" . }}
+{{- $n := atoi $digits }}
+{{- $unit := trimPrefix $digits . }}
+{{- if eq $unit "h" }}{{ $total = add $total (mul $n 3600) }}
+{{- else if eq $unit "m" }}{{ $total = add $total (mul $n 60) }}
+{{- else if eq $unit "s" }}{{ $total = add $total $n }}
+{{- end }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/*
+The controller's rules: the Kubernetes API use listed in the controller's contract, nothing more. Shared
+by the ClusterRole (all namespaces) and the per-namespace Roles (watchNamespaces).
+*/}}
+{{- define "soracom-esim-operator.rules" -}}
+- apiGroups: ["esim.soracom-operator.io"]
+  resources: ["esimprofileorders"]
+  verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["esim.soracom-operator.io"]
+  resources: ["esimprofileorders/status"]
+  verbs: ["get", "update", "patch"]
+- apiGroups: ["esim.soracom-operator.io"]
+  resources: ["esimprofileorders/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["esim.soracom-operator.io"]
+  resources: ["esimprofiles"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["esim.soracom-operator.io"]
+  resources: ["esimprofiles/status"]
+  verbs: ["get", "update", "patch"]
+- apiGroups: ["esim.soracom-operator.io"]
+  resources: ["esimprofiles/finalizers"]
+  verbs: ["update"]
+# Activation Secrets it creates and owns, and the credentials Secrets orders name (read only).
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "create", "update", "patch"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
