@@ -1,4 +1,4 @@
-import type { EsimProfileOrder } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import { progressBar } from "./progress.js";
 import { orderWarnings, type Warning } from "./warnings.js";
 
@@ -23,13 +23,19 @@ export interface OrderSummary {
   warnings: Warning[];
 }
 
-/** summarizeOrder reads an order's spec and status into the numbers and warnings a person needs. */
-export function summarizeOrder(order: EsimProfileOrder, now: Date): OrderSummary {
+/**
+ * summarizeOrder reads an order's spec and status, and its profiles' conditions, into the numbers and
+ * warnings a person needs.
+ */
+export function summarizeOrder(order: EsimProfileOrder, profiles: readonly EsimProfile[], now: Date): OrderSummary {
   const t = order.status?.totals ?? {};
-  const summary: OrderSummary = {
+  const { speedClass, bundles } = order.spec;
+  return {
     namespace: order.metadata.namespace ?? "",
     name: order.metadata.name ?? "",
     subscription: order.spec.subscription,
+    ...(speedClass ? { speedClass } : {}),
+    ...(bundles && bundles.length > 0 ? { bundles: [...bundles] } : {}),
     confirmation: order.spec.confirmation ?? "Automatic",
     phase: order.status?.phase ?? "Pending",
     desired: order.spec.quantity,
@@ -41,11 +47,8 @@ export function summarizeOrder(order: EsimProfileOrder, now: Date): OrderSummary
     deletedOnDevice: t.deletedOnDevice ?? 0,
     terminated: t.terminated ?? 0,
     surplus: t.surplus ?? 0,
-    warnings: orderWarnings(order, now),
+    warnings: orderWarnings({ order, profiles, now }),
   };
-  if (order.spec.speedClass) summary.speedClass = order.spec.speedClass;
-  if (order.spec.bundles && order.spec.bundles.length > 0) summary.bundles = [...order.spec.bundles];
-  return summary;
 }
 
 /** planText: "planX3, speed class s1.fast, bundle X3-5MB": the words the vendor's price list uses. */

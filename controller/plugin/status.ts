@@ -1,6 +1,9 @@
 import { stringify } from "yaml";
-import { atMostOne, type Command, oneNamespace, stringValue } from "./command.js";
-import { EXIT, UsageError } from "./errors.js";
+import type { EsimProfile } from "../api/types.js";
+import { LABELS } from "../api/vocabulary.js";
+import { atMostOne, type Command, oneNamespace, type Session, stringValue } from "./command.js";
+import { EXIT, ForbiddenError, UsageError } from "./errors.js";
+import type { PluginIo } from "./io.js";
 import { renderStatus, summarizeOrder } from "./status-view.js";
 
 const OUTPUTS = ["table", "json", "yaml"] as const;
@@ -24,7 +27,8 @@ Usage:
   kubectl esim status [ORDER] [-o table|json|yaml] [-n NAMESPACE | -A]
 
 For each order: desired quantity, then ordered, provisioned, installed and activated profiles with
-progress bars against desired, and the phase. Warnings come from the order's conditions:
+progress bars against desired, and the phase. Warnings come from the conditions of the order and
+of its EsimProfiles:
   Stalled (OrderFailed, BudgetExceeded, CredentialsNotFound, CredentialsInvalid, ...): needs a person
   OrderStuck           a Soracom order has been IN_PROGRESS too long
   DraftExpiring        Soracom cancels a draft soon unless it is confirmed
@@ -42,13 +46,15 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 order not found.
     const output = outputOf(stringValue(ctx.values, "output"));
     const session = await ctx.connect();
     const { cluster } = session;
+    const scope = session.allNamespaces ? undefined : session.namespace;
     const orders =
       name !== undefined
         ? [await cluster.getOrder(oneNamespace(session, name), name)]
-        : await cluster.listOrders(session.allNamespaces ? undefined : session.namespace);
+        : await cluster.listOrders(scope);
+    const profiles = await profilesByOrder(session, name, ctx.io);
     const now = ctx.io.now();
     const summaries = orders
-      .map((o) => summarizeOrder(o, now))
+      .map((o) => summarizeOrder(o, profiles.get(`${o.metadata.namespace}/${o.metadata.name}`) ?? [], now))
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
     if (output === "json") ctx.io.stdout(`${JSON.stringify({ orders: summaries }, null, 2)}\n`);
     else if (output === "yaml") ctx.io.stdout(stringify({ orders: summaries }));
@@ -59,3 +65,28 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 order not found.
     return EXIT.ok;
   },
 };
+
+/**
+ * profilesByOrder groups the profiles in scope by "namespace/order" (their order label), for the
+ * conditions the controller sets per profile (DeletedOnDevice, TerminationsPaused). Someone who may
+ * read orders but not profiles still gets the orders' status, with a note.
+ */
+async function profilesByOrder(session: Session, order: string | undefined, io: PluginIo) {
+  const byOrder = new Map<string, EsimProfile[]>();
+  const scope = session.allNamespaces ? undefined : session.namespace;
+  let profiles: EsimProfile[];
+  try {
+    profiles = await session.cluster.listProfiles(scope, order === undefined ? undefined : `${LABELS.order}=${order}`);
+  } catch (err) {
+    if (!(err instanceof ForbiddenError)) throw err;
+    io.stderr(`kubectl-esim: profile warnings left out: ${err.message}\n`);
+    return byOrder;
+  }
+  for (const p of profiles) {
+    const owner = p.metadata.labels?.[LABELS.order];
+    if (owner === undefined) continue;
+    const key = `${p.metadata.namespace}/${owner}`;
+    byOrder.set(key, [...(byOrder.get(key) ?? []), p]);
+  }
+  return byOrder;
+}

@@ -123,6 +123,17 @@ export async function refresh(client: SoracomClient, profileOrderId: string): Pr
   return { order, profiles, simIds };
 }
 
+/** condition is a True condition as the controller writes it. */
+export function condition(type: string, reason: string, message: string) {
+  return {
+    type,
+    status: "True" as const,
+    reason,
+    message,
+    lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+  };
+}
+
 const kubeTime = (ms: number | undefined) =>
   ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -160,7 +171,12 @@ export class Writer {
   }
 
   /** profile creates the EsimProfile `<order>-<iccid>`, its activation Secret and its Soracom status. */
-  async profile(order: EsimProfileOrder, p: OrderedProfile, simId: string): Promise<EsimProfile> {
+  async profile(
+    order: EsimProfileOrder,
+    p: OrderedProfile,
+    simId: string,
+    extraStatus: Partial<NonNullable<EsimProfile["status"]>> = {},
+  ): Promise<EsimProfile> {
     const namespace = order.metadata.namespace as string;
     const name = `${order.metadata.name}-${p.iccid.toLowerCase()}`;
     const ref = { group: API_VERSION.split("/")[0] as string, version: "v1alpha1", plural: PROFILE_PLURAL, namespace };
@@ -223,13 +239,18 @@ export class Writer {
           installedTime: kubeTime(p.installedTime),
           lastModifiedTime: kubeTime(p.lastModifiedTime),
           activationSecretRef: { name: secret.metadata?.name },
+          ...extraStatus,
         },
       },
     });
   }
 
-  /** grantReadWithoutSecrets lets the test user read and patch the operator's kinds here, but not Secrets. */
-  async grantReadWithoutSecrets(namespace: string, user: string): Promise<void> {
+  /** grantReadWithoutSecrets lets the test user read (and by default patch) the operator's kinds here, but not Secrets. */
+  async grantReadWithoutSecrets(
+    namespace: string,
+    user: string,
+    verbs = ["get", "list", "watch", "patch"],
+  ): Promise<void> {
     const rbac = (plural: string, body: unknown) =>
       this.kube.request({
         method: "POST",
@@ -242,7 +263,7 @@ export class Writer {
         {
           apiGroups: [API_VERSION.split("/")[0]],
           resources: [ORDER_PLURAL, PROFILE_PLURAL],
-          verbs: ["get", "list", "watch", "patch"],
+          verbs,
         },
       ],
     });
@@ -251,5 +272,97 @@ export class Writer {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "esim-viewer" },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
     });
+  }
+}
+
+/** RunningController is the real controller (dist/controller/cli.js) as a child process. */
+export interface ControllerProcess {
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+/**
+ * buildAll compiles the whole project into dist (the controller and the plugin), unless dist is
+ * newer than every source file. Type errors elsewhere do not stop tsc from emitting.
+ */
+export async function buildAll(): Promise<void> {
+  const main = path.join(REPO_ROOT, "dist/controller/main.js");
+  const built = fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0;
+  const newest = newestSource(path.join(REPO_ROOT, "controller"));
+  if (built > newest && fs.existsSync(PLUGIN_CLI) && fs.statSync(PLUGIN_CLI).mtimeMs > newest) return;
+  const tsc = path.join(REPO_ROOT, "node_modules/typescript/bin/tsc");
+  await promisify(execFile)(process.execPath, [tsc, "-p", path.join(REPO_ROOT, "tsconfig.json")], {
+    cwd: REPO_ROOT,
+  }).catch((err: { stdout?: string }) =>
+    process.stderr.write(`[plugin] tsc reported errors (emitted anyway):\n${err.stdout ?? ""}\n`),
+  );
+}
+
+/** startController runs `soracom-esim-operator controller` against the simulator, watching one namespace. */
+export function startController(opts: {
+  kubeconfig: string;
+  namespace: string;
+  simUrl: string;
+  extra?: string[];
+}): ControllerProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, "dist/controller/cli.js"),
+      "controller",
+      "--kubeconfig",
+      opts.kubeconfig,
+      "--namespaces",
+      opts.namespace,
+      "--leader-election-namespace",
+      opts.namespace,
+      "--http-address",
+      "127.0.0.1:0",
+      "--poll-interval-active",
+      "1s",
+      "--poll-interval-stable",
+      "5s",
+      "--log-level",
+      "info",
+      ...(opts.extra ?? []),
+    ],
+    {
+      env: {
+        ...process.env,
+        SORACOM_ENDPOINT: opts.simUrl,
+        SORACOM_AUTH_KEY_ID: "keyId-simulator",
+        SORACOM_AUTH_KEY: "secret-simulator",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => (output += c.toString("utf8")));
+  child.stderr.on("data", (c: Buffer) => (output += c.toString("utf8")));
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  return {
+    logs: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** eventually polls fn until it returns something other than undefined, or fails after timeoutMs. */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Condition, EsimProfileOrder, EsimProfileOrderStatus } from "../../controller/api/types.js";
+import type { Condition, EsimProfile, EsimProfileOrder, EsimProfileOrderStatus } from "../../controller/api/types.js";
 import { progressBar } from "../../controller/plugin/progress.js";
 import { planText, renderOrderTable, summarizeOrder } from "../../controller/plugin/status-view.js";
 import { durationText, orderWarnings, type Warning } from "../../controller/plugin/warnings.js";
@@ -47,8 +47,23 @@ describe("durationText", () => {
   }
 });
 
+function profile(name: string, ...conditions: Condition[]): EsimProfile {
+  return {
+    apiVersion: "esim.soracom-operator.io/v1alpha1",
+    kind: "EsimProfile",
+    metadata: { name, namespace: "fleet-a", labels: { "esim.soracom-operator.io/order": "sensors" } },
+    spec: {},
+    status: { conditions },
+  };
+}
+
+const deleted = (name: string) =>
+  profile(name, cond("DeletedOnDevice", "DeletedOnDeviceStillBilling", "The device deleted this profile."));
+const paused = (name: string) =>
+  profile(name, cond("TerminationsPaused", "TerminationBudgetExhausted", "Terminations are paused: budget used up."));
+
 describe("orderWarnings flags what needs a person", () => {
-  const cases: Record<string, [EsimProfileOrderStatus, Partial<Warning>[]]> = {
+  const cases: Record<string, [EsimProfileOrderStatus, Partial<Warning>[], EsimProfile[]?]> = {
     "a healthy order has no warnings": [
       { conditions: [cond("Ready", "Completed", "All 25 profiles provisioned.")], totals: { deletedOnDevice: 0 } },
       [],
@@ -89,21 +104,20 @@ describe("orderWarnings flags what needs a person", () => {
         },
       ],
     ],
-    "profiles deleted on the device are still billing, from the condition": [
-      {
-        conditions: [cond("DeletedOnDevice", "DeletedOnDeviceStillBilling", "Profile sensors-1 deleted on device.")],
-        totals: { deletedOnDevice: 1 },
-      },
+    "profiles deleted on the device are still billing, named from their conditions": [
+      { totals: { deletedOnDevice: 2 } },
       [
         {
           type: "DeletedOnDevice",
           reason: "DeletedOnDeviceStillBilling",
+          severity: "warning",
           message:
-            "Profile sensors-1 deleted on device. 1 profile(s) deleted on the device: still billing until their SIMs are terminated (see spec.onDeviceDeletion).",
+            "2 profile(s) deleted on the device (sensors-1, sensors-2): still billing until their SIMs are terminated (see spec.onDeviceDeletion).",
         },
       ],
+      [deleted("sensors-1"), profile("sensors-3"), deleted("sensors-2")],
     ],
-    "profiles deleted on the device are still billing, from totals alone": [
+    "profiles deleted on the device are still billing, from the order's totals alone": [
       { totals: { deletedOnDevice: 2 } },
       [
         {
@@ -111,6 +125,34 @@ describe("orderWarnings flags what needs a person", () => {
           message: expect.stringContaining("2 profile(s) deleted on the device: still billing"),
         },
       ],
+    ],
+    "more than three profiles are named with a count of the rest": [
+      {},
+      [{ type: "DeletedOnDevice", message: expect.stringContaining("(p1, p2, p3 and 2 more): still billing") }],
+      ["p1", "p2", "p3", "p4", "p5"].map(deleted),
+    ],
+    "terminations paused on profiles are counted and keep the controller's message": [
+      {},
+      [
+        {
+          type: "TerminationsPaused",
+          reason: "TerminationBudgetExhausted",
+          message: "2 profile(s) (sensors-1, sensors-2): Terminations are paused: budget used up.",
+        },
+      ],
+      [paused("sensors-1"), paused("sensors-2")],
+    ],
+    "a stalled profile is an error when the order itself is not stalled": [
+      {},
+      [
+        {
+          type: "Stalled",
+          reason: "SimNotFound",
+          severity: "error",
+          message: "1 profile(s) (sensors-9): No SIM has ICCID 898.",
+        },
+      ],
+      [profile("sensors-9", cond("Stalled", "SimNotFound", "No SIM has ICCID 898."))],
     ],
     "a spent termination budget pauses terminations": [
       { conditions: [cond("TerminationsPaused", "TerminationBudgetExhausted", "20 terminations in the last hour.")] },
@@ -136,16 +178,16 @@ describe("orderWarnings flags what needs a person", () => {
       [{ type: "Stalled" }, { type: "AwaitingConfirmation" }, { type: "TerminationsPaused" }],
     ],
   };
-  for (const [sentence, [status, want]] of Object.entries(cases)) {
+  for (const [sentence, [status, want, profiles = []]] of Object.entries(cases)) {
     it(sentence, () => {
-      const got = orderWarnings(order(status), NOW);
+      const got = orderWarnings({ order: order(status), profiles, now: NOW });
       expect(got).toHaveLength(want.length);
       for (const [i, w] of want.entries()) expect(got[i]).toMatchObject(w);
     });
   }
 
   it("a status older than the spec says the controller has not caught up", () =>
-    expect(orderWarnings(order({}, 3), NOW)).toEqual([
+    expect(orderWarnings({ order: order({}, 3), profiles: [], now: NOW })).toEqual([
       {
         type: "ObservedGeneration",
         reason: "StatusOutdated",
@@ -163,7 +205,7 @@ describe("summarizeOrder and renderOrderTable", () => {
   });
 
   it("a summary carries spec and totals, missing totals as zero", () =>
-    expect(summarizeOrder(o, NOW)).toMatchObject({
+    expect(summarizeOrder(o, [], NOW)).toMatchObject({
       namespace: "fleet-a",
       name: "sensors",
       subscription: "planX3",
@@ -186,7 +228,7 @@ describe("summarizeOrder and renderOrderTable", () => {
     ));
 
   it("the table shows progress bars against desired, drafts and warnings", () =>
-    expect(renderOrderTable(summarizeOrder(o, NOW))).toBe(
+    expect(renderOrderTable(summarizeOrder(o, [], NOW))).toBe(
       [
         "ORDER        sensors (namespace fleet-a)",
         "PLAN         planX3, speed class s1.fast; confirmation Manual",
@@ -204,7 +246,7 @@ describe("summarizeOrder and renderOrderTable", () => {
 
   it("an order without status is Pending with empty bars and no warnings", () => {
     const bare: EsimProfileOrder = { ...o, status: undefined };
-    const table = renderOrderTable(summarizeOrder(bare, NOW));
+    const table = renderOrderTable(summarizeOrder(bare, [], NOW));
     expect(table).toContain("PHASE        Pending");
     expect(table).toContain("ORDERED        0  [....................]   0%");
     expect(table).toContain("WARNINGS     none");
