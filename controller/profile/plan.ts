@@ -155,8 +155,8 @@ export function planProfile(input: PlanInput): ProfilePlan {
     if (d.stop) break;
   }
   if (d.read) return { actions: [d.read], events: [] };
-  if (d.leaveStatus) return { actions: d.actions, events: d.events, requeueAfterMs: d.requeueAfterMs };
   guardMode(f, d);
+  if (d.leaveStatus) return { actions: d.actions, events: d.events, requeueAfterMs: d.requeueAfterMs };
   return assemble(f, d, current);
 }
 
@@ -245,6 +245,9 @@ function deletedWithoutFinalizer(f: Facts, d: Draft): void {
 
 function deletedUnderRetain(f: Facts, d: Draft): void {
   if (!f.deleting || f.termination) return;
+  d.stop = true;
+  // Paused: the resource stays until the order is resumed; the status says why.
+  if (f.input.paused) return;
   d.actions.push({ type: "removeFinalizer" });
   d.events.push({
     type: "Normal",
@@ -252,7 +255,6 @@ function deletedUnderRetain(f: Facts, d: Draft): void {
     message: `deletionPolicy is Retain: ${simName(f, d)} is left as it is in Soracom and no longer managed.`,
   });
   d.leaveStatus = true;
-  d.stop = true;
 }
 
 function simIdUnknown(f: Facts, d: Draft): void {

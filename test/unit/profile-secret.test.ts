@@ -1,0 +1,104 @@
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
+import { describe, expect, it } from "vitest";
+import type { EsimProfile } from "../../controller/api/types.js";
+import {
+  ACTIVATION_SECRET,
+  API_VERSION,
+  GITOPS_TRACKING_KEYS,
+  LABELS,
+  MANAGER_NAME,
+  PROFILE_KIND,
+} from "../../controller/api/vocabulary.js";
+import { ActivationSecretError, buildActivationSecret } from "../../controller/profile/secret.js";
+import type { OrderedProfile } from "../../controller/soracom/types.js";
+
+const ordered: OrderedProfile = {
+  profileOrderId: "PO-0001",
+  iccid: "8942310022000012345",
+  imsi: "295050900000001",
+  matchingId: "ABCD-1234-EFGH-5678",
+  smdpAddress: "smdp.example.soracom.io",
+  activationCode: "LPA:1$smdp.example.soracom.io$ABCD-1234-EFGH-5678",
+  profileStatus: "SUBSCRIBER_REGISTRATION_SUCCEEDED",
+  createdTime: 1_770_000_000_000,
+  lastModifiedTime: 1_770_000_000_000,
+};
+
+/** A profile carrying every GitOps tracking key, as a careless template could give it. */
+const tracked = Object.fromEntries(GITOPS_TRACKING_KEYS.map((k) => [k, "fleet-app"]));
+const profile: EsimProfile = {
+  apiVersion: API_VERSION,
+  kind: PROFILE_KIND,
+  metadata: {
+    name: "fleet-8942310022000012345",
+    namespace: "iot",
+    uid: "uid-profile-1",
+    labels: { ...tracked, team: "devices", [LABELS.order]: "fleet" },
+    annotations: { ...tracked, note: "hello" },
+  },
+  spec: { iccid: ordered.iccid, imsi: ordered.imsi, deletionPolicy: "Terminate" },
+};
+
+const decode = (b64: string | undefined) => Buffer.from(b64 ?? "", "base64");
+
+describe("buildActivationSecret", () => {
+  it("holds the activation code, SM-DP+ address and matching ID under the agreed keys and type", async () => {
+    const secret = await buildActivationSecret(profile, ordered);
+    const k = ACTIVATION_SECRET.keys;
+    expect(secret.metadata?.name).toBe("fleet-8942310022000012345-activation");
+    expect(secret.metadata?.namespace).toBe("iot");
+    expect(secret.type).toBe(ACTIVATION_SECRET.type);
+    expect(decode(secret.data?.[k.activationCode]).toString()).toBe(ordered.activationCode);
+    expect(decode(secret.data?.[k.smdpAddress]).toString()).toBe(ordered.smdpAddress);
+    expect(decode(secret.data?.[k.matchingId]).toString()).toBe(ordered.matchingId);
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(Object.values(k).sort());
+  });
+
+  it("qr.png is a PNG whose QR code decodes to the activation code", async () => {
+    const secret = await buildActivationSecret(profile, ordered);
+    const png = PNG.sync.read(decode(secret.data?.[ACTIVATION_SECRET.keys.qrPng]));
+    const qr = jsQR.default(new Uint8ClampedArray(png.data), png.width, png.height);
+    expect(qr?.data).toBe(ordered.activationCode);
+  });
+
+  it("never copies GitOps tracking labels or any annotation, even when the profile carries them", async () => {
+    const secret = await buildActivationSecret(profile, ordered);
+    const labels = secret.metadata?.labels ?? {};
+    for (const key of GITOPS_TRACKING_KEYS) expect(labels).not.toHaveProperty(key);
+    expect(labels).toEqual({
+      team: "devices",
+      [LABELS.order]: "fleet",
+      [LABELS.profile]: "fleet-8942310022000012345",
+      [LABELS.managedBy]: MANAGER_NAME,
+    });
+    expect(secret.metadata?.annotations).toBeUndefined();
+  });
+
+  it("is owned by its EsimProfile as controller, so it goes when the profile goes", async () => {
+    const secret = await buildActivationSecret(profile, ordered);
+    expect(secret.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: API_VERSION,
+        kind: PROFILE_KIND,
+        name: profile.metadata.name,
+        uid: "uid-profile-1",
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+  });
+
+  it("a profile name longer than a label value is cut to a valid label value", async () => {
+    const long = { ...profile, metadata: { ...profile.metadata, name: `${"a".repeat(62)}-${ordered.iccid}` } };
+    const secret = await buildActivationSecret(long, ordered);
+    const value = secret.metadata?.labels?.[LABELS.profile] ?? "";
+    expect(value).toBe("a".repeat(62));
+    expect(secret.metadata?.name).toBe(`${long.metadata.name}-activation`);
+  });
+
+  it("refuses a profile without a uid: an owner reference needs one", async () => {
+    const unsaved = { ...profile, metadata: { ...profile.metadata, uid: undefined } };
+    await expect(buildActivationSecret(unsaved, ordered)).rejects.toBeInstanceOf(ActivationSecretError);
+  });
+});
