@@ -22,6 +22,8 @@ export interface ExecuteDeps {
   terminationBudget: TerminationBudget;
   metrics?: ProfileMetrics;
   logger?: Logger;
+  /** Aborted when the controller stops (lost leadership): no further action is started. */
+  signal?: AbortSignal;
 }
 
 export interface ExecuteResult {
@@ -46,6 +48,12 @@ export class ProfileActionError extends Error {
   }
 }
 
+/** ReconcileAbortedError: the controller stopped (lost leadership) before an action was started. */
+export class ReconcileAbortedError extends Error {
+  readonly code = "PROFILE_RECONCILE_ABORTED";
+  override name = "ReconcileAbortedError";
+}
+
 /** executeProfileActions runs the (non-read) actions of a plan in order; the first failure stops it. */
 export async function executeProfileActions(
   profile: EsimProfile,
@@ -57,6 +65,9 @@ export async function executeProfileActions(
   const updates: ProfileAction[] = [];
   try {
     for (const action of actions) {
+      // Another replica may be leading now: it must be the only one acting.
+      if (deps.signal?.aborted)
+        throw new ProfileActionError(action, [...result.done], new ReconcileAbortedError("stopped"));
       try {
         await run(action, result, deps, terminating, updates);
       } catch (err) {

@@ -79,6 +79,16 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
       requeueAfterMs: REJECTED_RETRY_MS,
     };
   }
+  if (err instanceof SoracomError && err.code === SoracomErrorCode.ambiguous) {
+    return {
+      stalled: true,
+      reason: REASONS.SimNotFound,
+      message: `More than one SIM matches this EsimProfile's identifier; name the SIM by spec.simId. (${err.message})`,
+      event: { type: "Warning", reason: EVENTS.SoracomError },
+      syncFailed: false,
+      requeueAfterMs: REJECTED_RETRY_MS,
+    };
+  }
   if (err instanceof SoracomError) {
     return {
       stalled: false,

@@ -4,7 +4,7 @@ import { isNotFound as isKubeNotFound } from "../kube/errors.js";
 import { splitKey } from "../kube/object.js";
 import { silentLogger } from "../log.js";
 import { isReadAction, isSoracomMutation, type ProfileAction } from "./actions.js";
-import { executeProfileActions, ProfileActionError } from "./execute.js";
+import { executeProfileActions, ProfileActionError, ReconcileAbortedError } from "./execute.js";
 import { classifyFailure, failureStatus, isNewFailure } from "./failure.js";
 import { observeSim } from "./observe.js";
 import { isOrderCreated, type PlanInput, planProfile } from "./plan.js";
@@ -18,15 +18,20 @@ import { type OwnedStatus, ownedStatusOf, statusPatch } from "./status.js";
 
 /** ProfileReconciler is the reconcile contract of controller/kube's Controller. */
 export interface ProfileReconciler {
-  reconcile(key: string): Promise<{ requeueAfterMs?: number }>;
+  /** signal aborts when the controller stops (lost leadership): then no new Soracom change is started. */
+  reconcile(key: string, signal?: AbortSignal): Promise<{ requeueAfterMs?: number }>;
 }
 
 /** createProfileReconciler wires the reconcile loop to its ports. */
 export function createProfileReconciler(deps: ProfileReconcilerDeps): ProfileReconciler {
-  return { reconcile: (key) => reconcileProfile(deps, key) };
+  return { reconcile: (key, signal) => reconcileProfile(deps, key, signal) };
 }
 
-async function reconcileProfile(deps: ProfileReconcilerDeps, key: string): Promise<{ requeueAfterMs?: number }> {
+async function reconcileProfile(
+  deps: ProfileReconcilerDeps,
+  key: string,
+  signal?: AbortSignal,
+): Promise<{ requeueAfterMs?: number }> {
   const { namespace, name } = splitKey(key);
   const profile = deps.profiles.get(namespace, name);
   if (!profile) return {};
@@ -65,10 +70,13 @@ async function reconcileProfile(deps: ProfileReconcilerDeps, key: string): Promi
       terminationBudget: deps.terminationBudget,
       metrics: deps.metrics,
       logger: log,
+      signal,
     });
     current = result.profile;
   } catch (err) {
     const failed = err instanceof ProfileActionError ? err : undefined;
+    // Stopped mid-way: write nothing; the next leader reads the world again.
+    if (failed?.cause instanceof ReconcileAbortedError) return {};
     return fail(
       deps,
       log,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EsimProfile } from "../../controller/api/types.js";
 import { API_VERSION, PROFILE_FINALIZER, PROFILE_KIND } from "../../controller/api/vocabulary.js";
 import type { ProfileAction } from "../../controller/profile/actions.js";
-import { executeProfileActions, ProfileActionError } from "../../controller/profile/execute.js";
+import { executeProfileActions, ProfileActionError, ReconcileAbortedError } from "../../controller/profile/execute.js";
 import { SoracomNetworkError, SoracomOutcomeUnknownError } from "../../controller/soracom/errors.js";
 import type { Sim } from "../../controller/soracom/types.js";
 import { FakeBudget, FakeEvents, FakeFinalizers, FakeMetrics, FakeSims, refused } from "./profile-fakes.js";
@@ -184,5 +184,24 @@ describe("executeProfileActions: SIM changes and finalizers", () => {
     const w = world();
     const err = await failure(w.run([{ type: "getSim", simId: SIM_ID }]));
     expect(err.cause).toBeInstanceOf(TypeError);
+  });
+});
+
+describe("executeProfileActions: lost leadership", () => {
+  it("starts no action once the controller is stopping", async () => {
+    const w = world(simOf({ terminationEnabled: true }));
+    const stop = new AbortController();
+    stop.abort();
+    const err = await failure(
+      executeProfileActions(profile, TERMINATE.slice(1), {
+        sim: w.sims,
+        finalizers: w.finalizers,
+        events: w.events,
+        terminationBudget: w.budget,
+        signal: stop.signal,
+      }),
+    );
+    expect(err.cause).toBeInstanceOf(ReconcileAbortedError);
+    expect(w.journal).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { KubeConflictError } from "../../controller/kube/errors.js";
 import type { ProfileReconcilerDeps, SimOps } from "../../controller/profile/ports.js";
 import { createProfileReconciler } from "../../controller/profile/reconciler.js";
 import { type Simulator, startSimulator } from "../../controller/simulator/index.js";
+import { SoracomError, SoracomErrorCode } from "../../controller/soracom/errors.js";
 import { createSoracomClient, type SoracomClient } from "../../controller/soracom/index.js";
 import { FakeBudget, FakeEvents, FakeMetrics, FakeSims, ProfileStore, refused } from "./profile-fakes.js";
 import { control, type Json } from "./simulator-http.js";
@@ -312,6 +313,36 @@ describe("profile reconciler failure paths (fake Soracom)", () => {
     sims.failNext("getSim", bug);
     await expect(r.reconcile()).rejects.toBe(bug);
     expect(r.store.patches).toEqual([]);
+  });
+
+  it("several SIMs carrying one ICCID is Stalled: a person must name the SIM", async () => {
+    const sims = new FakeSims();
+    sims.failNext(
+      "findSimExact",
+      new SoracomError(SoracomErrorCode.ambiguous, "searchSims", "2 SIMs carry the same identifier"),
+    );
+    const r = rig(sims);
+    r.store.put(adopted({ iccid: "8942310022000012345" }));
+    expect(await r.reconcile()).toEqual({ requeueAfterMs: 10 * 60_000 });
+    expect(conditionsOf(r.store.get("iot", "legacy"))).toEqual({
+      Ready: "False/SimNotFound",
+      Stalled: "True/SimNotFound",
+    });
+  });
+
+  it("a stopping controller (lost leadership) starts no Soracom change and writes nothing", async () => {
+    const sims = new FakeSims().add({ simId: SIM_ID, status: "active", terminationEnabled: true });
+    const r = rig(sims);
+    r.store.put(adopted({ simId: SIM_ID, deletionPolicy: "Terminate" }));
+    await r.reconcile();
+    r.store.update(KEY, deleteIt("Terminate"));
+    const writes = r.store.patches.length;
+    const stop = new AbortController();
+    stop.abort();
+    expect(await createProfileReconciler(r.deps).reconcile(KEY, stop.signal)).toEqual({});
+    expect(sims.ops()).toEqual(["getSim", "getSim"]);
+    expect(r.budget.consumed).toEqual([]);
+    expect(r.store.patches.length).toBe(writes);
   });
 
   it("a status that did not change is not written again", async () => {
