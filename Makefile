@@ -1,0 +1,46 @@
+# The project's entry points. Each target is one line; the logic lives in scripts/ and test/controlplane/.
+# Dependencies are assumed installed (npm ci); .ci/run does everything from a fresh clone.
+
+.PHONY: test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e-kind clean
+
+## test: typecheck, lint, build, then every test (unit + integration against a real control plane)
+test: typecheck lint build
+	npx vitest run
+
+test-unit:
+	npx vitest run --project unit
+
+## test-integration: starts one kube-apiserver + etcd for the run (building them the first time)
+test-integration:
+	npx vitest run --project integration
+
+typecheck:
+	npx tsc -p tsconfig.test.json
+
+lint:
+	npx biome check .
+
+build:
+	npx tsc -p tsconfig.json
+
+## controlplane: build kube-apiserver, etcd, kubectl and helm into ~/.cache/soracom-esim-operator/bin (once)
+controlplane:
+	bash test/controlplane/build.sh
+
+## simulator: the Soracom API simulator on http://127.0.0.1:8080 (Ctrl-C stops it)
+simulator: build
+	node dist/controller/cli.js simulator --port 8080
+
+## demo: control plane + simulator + controller in the background, examples applied; demo-stop stops them
+demo:
+	bash scripts/demo.sh
+
+demo-stop:
+	bash scripts/demo-stop.sh
+
+## e2e-kind: needs Docker and kind; image, chart and end-to-end scenarios in a kind cluster
+e2e-kind:
+	bash scripts/e2e-kind.sh
+
+clean: demo-stop
+	rm -rf dist coverage .demo

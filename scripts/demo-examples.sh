@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# demo-examples.sh <kubectl> <simulator-url>: applies examples/*.yaml to the demo cluster, adapted to the
+# simulator: the credentials Secret gets the simulator's keys instead of the example's placeholders, and
+# the SIM that adopt-existing-sim.yaml adopts is created in the simulator first (it exists in a real
+# account, not in a fresh simulator).
+set -euo pipefail
+kubectl="$1" sim="$2"
+shopt -s nullglob
+
+"$kubectl" create secret generic soracom-credentials --from-literal=authKeyId=keyId-simulator \
+  --from-literal=authKey=secret-simulator --from-literal=endpoint="$sim" --dry-run=client -o yaml |
+  "$kubectl" apply -f -
+for f in examples/*.yaml; do
+  case "$f" in
+    examples/credentials-secret.yaml) continue ;;
+    examples/adopt-existing-sim.yaml)
+      iccid=$(sed -n 's/^ *iccid: *"\{0,1\}\([0-9]*\)"\{0,1\}.*/\1/p' "$f" | head -n1)
+      [ -z "$iccid" ] || curl -fsS -XPOST "$sim/_sim/sims" -H 'content-type: application/json' \
+        -d "{\"iccid\":\"$iccid\"}" >/dev/null
+      ;;
+  esac
+  "$kubectl" apply -f "$f"
+done
