@@ -275,12 +275,6 @@ export class Writer {
   }
 }
 
-/** RunningController is the real controller (dist/controller/cli.js) as a child process. */
-export interface ControllerProcess {
-  stop(): Promise<void>;
-  logs(): string;
-}
-
 /**
  * buildAll compiles the whole project into dist (the controller and the plugin), unless dist is
  * newer than every source file. Type errors elsewhere do not stop tsc from emitting.
@@ -296,73 +290,4 @@ export async function buildAll(): Promise<void> {
   }).catch((err: { stdout?: string }) =>
     process.stderr.write(`[plugin] tsc reported errors (emitted anyway):\n${err.stdout ?? ""}\n`),
   );
-}
-
-/** startController runs `soracom-esim-operator controller` against the simulator, watching one namespace. */
-export function startController(opts: {
-  kubeconfig: string;
-  namespace: string;
-  simUrl: string;
-  extra?: string[];
-}): ControllerProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, "dist/controller/cli.js"),
-      "controller",
-      "--kubeconfig",
-      opts.kubeconfig,
-      "--namespaces",
-      opts.namespace,
-      "--leader-election-namespace",
-      opts.namespace,
-      "--http-address",
-      "127.0.0.1:0",
-      "--poll-interval-active",
-      "1s",
-      "--poll-interval-stable",
-      "5s",
-      "--log-level",
-      "info",
-      ...(opts.extra ?? []),
-    ],
-    {
-      env: {
-        ...process.env,
-        SORACOM_ENDPOINT: opts.simUrl,
-        SORACOM_AUTH_KEY_ID: "keyId-simulator",
-        SORACOM_AUTH_KEY: "secret-simulator",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stdout.on("data", (c: Buffer) => (output += c.toString("utf8")));
-  child.stderr.on("data", (c: Buffer) => (output += c.toString("utf8")));
-  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
-  return {
-    logs: () => output,
-    async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** eventually polls fn until it returns something other than undefined, or fails after timeoutMs. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
