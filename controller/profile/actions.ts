@@ -120,7 +120,7 @@ export function projectSim(sim: Sim, actions: readonly ProfileAction[]): Sim {
         s.speedClass = a.speedClass;
         break;
       case "putSimTags":
-        for (const t of a.tags) s.tags = { ...s.tags, [t.tagName]: t.tagValue };
+        s.tags = { ...s.tags, ...Object.fromEntries(a.tags.map((t) => [t.tagName, t.tagValue])) };
         break;
       case "setSimGroup":
         s.groupId = a.groupId;
