@@ -9,6 +9,8 @@ import { descriptionHasToken } from "./tokens.js";
  * whose create outcome was unknown, following status changes, noticing drafts that expired. Pure.
  */
 
+const EXPIRY_SKEW_MS = 60 * 60_000;
+
 const ms = (iso: string | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 
 /** TrackResult is the updated list plus what needs doing about orders whose create is uncertain. */
@@ -87,7 +89,9 @@ function statusEnteredAt(o: ProfileOrder, now: number): number {
 /** vanished handles a tracked order Soracom no longer knows (404). */
 function vanished(tracked: TrackedOrder, now: number, events: PlannedEvent[]): TrackedOrder {
   if (tracked.status === "DRAFT") {
-    const expired = (ms(tracked.orderedTime) ?? now) + DRAFT_LIFETIME_MS <= now + 60_000;
+    // The vendor drops drafts 24 h after ordering. An hour of tolerance absorbs clock skew between this
+    // controller and Soracom; a draft gone much earlier was cancelled by someone else.
+    const expired = (ms(tracked.orderedTime) ?? now) + DRAFT_LIFETIME_MS <= now + EXPIRY_SKEW_MS;
     events.push({
       type: "Warning",
       reason: EVENTS.DraftExpired,

@@ -85,6 +85,6 @@ export function startProfileController(opts: {
     concurrency: opts.cfg.concurrency,
     registry: opts.registry,
     logger: opts.logger,
-    reconcile: (key) => reconciler.reconcile(key),
+    reconcile: (key, signal) => reconciler.reconcile(key, signal),
   });
 }

@@ -34,7 +34,7 @@ export interface SimulatorOptions {
    * that check exact boundaries.
    */
   clock?: "wall" | "manual";
-  /** Simulated time at start in "manual" mode (default: the wall-clock time at start). */
+  /** Simulated time at start (default: the wall-clock time). With the wall clock, time then moves with real time from there. */
   startTime?: number;
   /** SM-DP+ address written into profiles and activation codes. */
   smdpAddress?: string;

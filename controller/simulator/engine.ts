@@ -49,6 +49,7 @@ export class SimulatorEngine {
   onChange: () => void = () => {};
   /** Fixed base of the "manual" clock; undefined for the wall clock. */
   private readonly manualBase: number | undefined;
+  private readonly wallShift: number;
 
   constructor(
     private readonly opts: SimulatorOptions,
@@ -67,11 +68,13 @@ export class SimulatorEngine {
     this.spec = loadSpecRoutes();
     this.logger = opts.logger ?? silentLogger;
     this.manualBase = opts.clock === "manual" ? (opts.startTime ?? Date.now()) : undefined;
+    // With the wall clock, startTime shifts simulated time by a fixed amount (it still moves with real time).
+    this.wallShift = opts.clock !== "manual" && opts.startTime !== undefined ? opts.startTime - Date.now() : 0;
   }
 
   /** now is the simulated time: the wall-clock time (or the manual clock's base) plus every advance so far. */
   now(): number {
-    return (this.manualBase ?? Date.now()) + this.state.clockOffsetMs;
+    return (this.manualBase ?? Date.now() + this.wallShift) + this.state.clockOffsetMs;
   }
 
   advance(ms: number): number {
