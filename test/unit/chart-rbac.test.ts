@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findTool, lazy, type Manifest, renderChart, type VerbTable, verbTable } from "./chart-support.js";
+import { findTool, lazy, type Manifest, only, renderChart, type VerbTable, verbTable } from "./chart-support.js";
 
 // Least privilege, written down: the verbs per resource the controller's contract lists, and not one more.
 // When the controller needs a new permission, this table and the chart change together, on purpose.
@@ -16,7 +16,17 @@ const CONTROLLER_VERBS: VerbTable = {
   "esim.soracom-operator.io/esimprofiles/finalizers": ["update"],
   "esim.soracom-operator.io/esimprofiles/status": ["get", "patch", "update"],
 };
-const LEADER_ELECTION_VERBS: VerbTable = { "coordination.k8s.io/leases": ["create", "get", "update"] };
+/**
+ * In the release namespace: the Lease (leader election) and the termination ledger ConfigMap, each read and
+ * updated by name only. The controller also needs them in its code (controller/kube/leader.ts, budget.ts).
+ */
+const leaseAndLedgerVerbs = (id: string, leaderElection = true): VerbTable => ({
+  "core/configmaps": ["create"],
+  [`core/configmaps [${id}-termination-ledger]`]: ["get", "update"],
+  ...(leaderElection
+    ? { "coordination.k8s.io/leases": ["create"], [`coordination.k8s.io/leases [${id}]`]: ["get", "update"] }
+    : {}),
+});
 
 const rbacKinds = ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"];
 const rbacOf = (manifests: Manifest[]) => manifests.filter((m) => rbacKinds.includes(m.kind));
@@ -31,10 +41,10 @@ describe.skipIf(!helm)("RBAC when watching all namespaces (the default)", () => 
     expect(verbTable(roles[0]?.rules)).toEqual(CONTROLLER_VERBS);
   });
 
-  it("grants leases only in the release namespace, with the three verbs leader election uses", () => {
+  it("grants the Lease and the termination ledger only in the release namespace, and only by name", () => {
     const roles = manifests().filter((m) => m.kind === "Role");
     expect(roles.map(where)).toEqual(["Role esim-system/esim-soracom-esim-operator-leader-election"]);
-    expect(verbTable(roles[0]?.rules)).toEqual(LEADER_ELECTION_VERBS);
+    expect(verbTable(roles[0]?.rules)).toEqual(leaseAndLedgerVerbs("esim-soracom-esim-operator"));
   });
 
   it("binds both to the chart's ServiceAccount and nobody else", () => {
@@ -98,9 +108,15 @@ describe.skipIf(!helm)("RBAC never reaches for more", () => {
     });
   }
 
-  it("without leader election there is no lease permission at all", () => {
+  it("without leader election there is no lease permission, but the termination ledger stays", () => {
     const manifests = renderChart(helm as string, { set: { "leaderElection.enabled": "false" } });
-    expect(JSON.stringify(rbacOf(manifests))).not.toContain("leases");
+    const role = only(manifests, "Role");
+    expect(verbTable(role.rules)).toEqual(leaseAndLedgerVerbs("esim-soracom-esim-operator", false));
+  });
+
+  it("a custom lease name moves both resource names", () => {
+    const manifests = renderChart(helm as string, { set: { "leaderElection.id": "esim-lease" } });
+    expect(verbTable(only(manifests, "Role").rules)).toEqual(leaseAndLedgerVerbs("esim-lease"));
   });
 
   it("rbac.create false renders no RBAC (for clusters where admins grant it)", () => {

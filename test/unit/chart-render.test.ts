@@ -162,14 +162,10 @@ describe.skipIf(!helm)("values become the controller's flags", () => {
       lacks: [],
     },
     {
-      name: "leader election off drops every leader flag",
+      name: "leader election off drops --leader-elect but keeps the namespace and id that also name the ledger",
       set: { "leaderElection.enabled": "false" },
-      has: [],
-      lacks: [
-        "--leader-elect",
-        "--leader-election-namespace=esim-system",
-        "--leader-election-id=esim-soracom-esim-operator",
-      ],
+      has: ["--leader-election-namespace=esim-system", "--leader-election-id=esim-soracom-esim-operator"],
+      lacks: ["--leader-elect"],
     },
     {
       name: "budgets, windows and intervals pass through as given",
@@ -229,12 +225,13 @@ describe.skipIf(!helm)("values become the controller's flags", () => {
 
 describe.skipIf(!helm)("credentials", () => {
   it("without credentials.existingSecret the pod gets no credentials at all (orders bring their own)", () => {
-    expect(containerOf(render()).env).toBeUndefined();
+    const names = (containerOf(render()).env as { name: string }[]).map((e) => e.name);
+    expect(names).toEqual(["POD_NAME", "POD_NAMESPACE"]);
   });
 
   it("maps the Secret's optional endpoint and coverage keys, so one Secret picks sandbox or production", () => {
     const env = containerOf(render({ set: { "credentials.existingSecret": "soracom-sandbox" } })).env;
-    expect(env).toEqual([
+    expect(env.filter((e: { name: string }) => !e.name.startsWith("POD_"))).toEqual([
       { name: "SORACOM_AUTH_KEY_ID", valueFrom: { secretKeyRef: { name: "soracom-sandbox", key: "authKeyId" } } },
       { name: "SORACOM_AUTH_KEY", valueFrom: { secretKeyRef: { name: "soracom-sandbox", key: "authKey" } } },
       {

@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { accessSync, constants, readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { TestContext } from "vitest";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 
 /**
  * Helpers for the tests of the shipping artefacts (chart, alerts, Argo CD health checks). They shell out to
@@ -118,13 +118,19 @@ export function only(manifests: Manifest[], kind: string, name?: string): Manife
 /** VerbTable is "<apiGroup>/<resource>" → sorted verbs, the shape RBAC is compared in. */
 export type VerbTable = Record<string, string[]>;
 
-/** verbTable flattens RBAC rules into one sorted verb list per group/resource. */
-export function verbTable(rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[]): VerbTable {
+/**
+ * verbTable flattens RBAC rules into one sorted verb list per group/resource; a rule limited to some
+ * objects gets its own key, "<group>/<resource> [name,...]".
+ */
+export function verbTable(
+  rules: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[],
+): VerbTable {
   const table: Record<string, Set<string>> = {};
   for (const rule of rules) {
     for (const group of rule.apiGroups) {
       for (const resource of rule.resources) {
-        const key = `${group || "core"}/${resource}`;
+        const names = rule.resourceNames?.length ? ` [${[...rule.resourceNames].sort().join(",")}]` : "";
+        const key = `${group || "core"}/${resource}${names}`;
         table[key] ??= new Set();
         for (const verb of rule.verbs) table[key].add(verb);
       }
@@ -233,4 +239,38 @@ export function githubAnchor(heading: string): string {
     .toLowerCase()
     .replace(/[^\p{L}\p{N}\s_-]/gu, "")
     .replace(/\s/g, "-");
+}
+
+/** KubectlResult is a finished kubectl run; failures are returned, not thrown, so tests can assert on them. */
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** runKubectl runs kubectl with a kubeconfig (never the user's current context), optionally feeding stdin. */
+export function runKubectl(
+  kubectl: string,
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      kubectl,
+      ["--kubeconfig", kubeconfig, ...args],
+      { maxBuffer: 64 << 20, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.once("error", reject);
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** toYamlStream writes manifests back as one multi-document YAML stream. */
+export function toYamlStream(manifests: Manifest[]): string {
+  return manifests.map((m) => stringify(m)).join("---\n");
 }

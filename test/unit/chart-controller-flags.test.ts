@@ -1,0 +1,119 @@
+import { basename } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../controller/config.js";
+import { ciValuesFiles, findTool, only, type RenderOptions, renderChart } from "./chart-support.js";
+
+// The chart's arguments and environment go through the controller's own flag parser (controller/config.ts),
+// so a flag renamed on either side, or a value the controller rejects, fails here and not in a pod.
+const helm = findTool("helm");
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { key: string; optional?: boolean }; fieldRef?: { fieldPath: string } };
+}
+
+/** What the kubelet would hand the process: fieldRefs resolved, Secret keys from a Secret holding `secret`. */
+function processEnv(env: EnvVar[], secret: Record<string, string>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const e of env) {
+    if (e.value !== undefined) out[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.namespace") out[e.name] = "esim-system";
+    else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") out[e.name] = "esim-soracom-esim-operator-abc12";
+    else if (e.valueFrom?.secretKeyRef) {
+      const v = secret[e.valueFrom.secretKeyRef.key];
+      if (v !== undefined) out[e.name] = v;
+      else if (!e.valueFrom.secretKeyRef.optional)
+        throw new Error(`Secret key ${e.valueFrom.secretKeyRef.key} missing`);
+    }
+  }
+  return out;
+}
+
+function configFor(opts: RenderOptions, secret: Record<string, string> = {}) {
+  const container = only(renderChart(helm as string, opts), "Deployment").spec.template.spec.containers[0];
+  const [command, ...flags] = container.args as string[];
+  expect(command).toBe("controller");
+  const cfg = loadConfig(flags, processEnv(container.env ?? [], secret));
+  if (cfg === "help") throw new Error("the chart asked for --help");
+  return cfg;
+}
+
+const credentials = { authKeyId: "keyId-test", authKey: "secret-test" };
+
+describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
+  for (const file of ciValuesFiles()) {
+    it(`${basename(file)}: loadConfig parses the rendered args and env`, () => {
+      const cfg = configFor({ valuesFiles: [file] }, credentials);
+      expect(cfg.leaderElect).toBe(true);
+      expect(cfg.leaderElectionNamespace).toBe("esim-system");
+      expect(cfg.httpAddress).toEqual({ host: "0.0.0.0", port: 8080 });
+      expect(cfg.credentials).toEqual(credentials);
+    });
+  }
+
+  it("the defaults configure the controller as values.yaml says", () => {
+    const cfg = configFor({});
+    expect(cfg).toMatchObject({
+      namespaces: [],
+      leaderElect: true,
+      leaderElectionId: "esim-soracom-esim-operator",
+      concurrency: 4,
+      pollIntervalActiveMs: 5_000,
+      pollIntervalStableMs: 300_000,
+      inProgressAlertAfterMs: 24 * 3_600_000,
+      draftExpiryWarningMs: 2 * 3_600_000,
+      spendBudget: 100,
+      spendBudgetWindowMs: 24 * 3_600_000,
+      terminationBudget: 20,
+      terminationBudgetWindowMs: 3_600_000,
+      createGracePeriodMs: 60_000,
+      maxQuantityPerResource: 1000,
+      dryRun: false,
+      logLevel: "info",
+      soracomSandbox: false,
+    });
+    expect(cfg.credentials).toBeUndefined();
+    expect(cfg.soracomEndpoint).toBeUndefined();
+  });
+
+  it("the sandbox values point the controller at Soracom's global sandbox with a tight budget", () => {
+    const sandbox = ciValuesFiles().filter((f) => f.endsWith("sandbox-values.yaml"));
+    const cfg = configFor({ valuesFiles: sandbox }, credentials);
+    expect(cfg).toMatchObject({
+      soracomEndpoint: "https://g.api-sandbox.soracom.io",
+      soracomCoverage: "g",
+      spendBudget: 10,
+      terminationBudget: 5,
+      logLevel: "debug",
+    });
+  });
+
+  it("the credentials Secret's optional endpoint and coverage keys reach the controller", () => {
+    const cfg = configFor(
+      { set: { "credentials.existingSecret": "soracom-credentials" } },
+      { ...credentials, endpoint: "https://api-sandbox.soracom.io", coverage: "g" },
+    );
+    expect(cfg.soracomEndpoint).toBe("https://api-sandbox.soracom.io");
+    expect(cfg.soracomCoverage).toBe("g");
+  });
+
+  it("watched namespaces, dry run, unlimited budgets and no leader election parse as meant", () => {
+    const cfg = configFor({
+      set: {
+        watchNamespaces: "{team-a,team-b}",
+        "controller.dryRun": "true",
+        "leaderElection.enabled": "false",
+        "budgets.spend.limit": "unlimited",
+        "budgets.termination.limit": "unlimited",
+      },
+    });
+    expect(cfg).toMatchObject({
+      namespaces: ["team-a", "team-b"],
+      dryRun: true,
+      leaderElect: false,
+      spendBudget: null,
+      terminationBudget: null,
+    });
+  });
+});
