@@ -56,7 +56,7 @@ export function loadConnection(opts: ConnectOptions, env: NodeJS.ProcessEnv = pr
     kc.loadFromCluster();
   } else {
     const where = env.KUBECONFIG
-      ? `KUBECONFIG names no existing file (${env.KUBECONFIG})`
+      ? `no file named by KUBECONFIG=${env.KUBECONFIG} exists`
       : "~/.kube/config does not exist";
     throw new KubeconfigMissingError(`no kubeconfig found: set KUBECONFIG or pass --kubeconfig (${where})`);
   }
