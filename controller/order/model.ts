@@ -58,6 +58,11 @@ export interface OrderInput {
   orderedProfiles: Record<string, OrderedProfile[]>;
   /** Every order Soracom lists, read only when a create's outcome is unknown (for adoption). */
   listed?: ProfileOrder[];
+  /**
+   * When that list was read (the time its first page was asked for). A create is concluded not to have
+   * happened only from a list read after its grace period ended, never from an older list judged later.
+   */
+  listedAt?: number;
   credentials: CredentialsState;
   spend: SpendState;
   config: PlannerConfig;

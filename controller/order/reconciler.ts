@@ -54,7 +54,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     const children = childrenOf(cached, deps.profiles.list(namespace), deps.secretExists);
     const { client, credentials } = await soracomFor(deps, cached);
     const observed =
-      credentials.ok && client && !cached.spec.paused ? await observeSoracom(client, cached, children) : undefined;
+      credentials.ok && client && !cached.spec.paused ? await observeSoracom(client, cached, children, now) : undefined;
     const effectiveCredentials: CredentialsState = observed?.authError ?? credentials;
 
     let order = cached;
@@ -66,7 +66,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
         children,
         soracomOrders: observed?.soracomOrders ?? {},
         orderedProfiles: observed?.orderedProfiles ?? {},
-        ...(observed?.listed ? { listed: observed.listed } : {}),
+        ...(observed?.listed ? { listed: observed.listed, listedAt: observed.listedAt } : {}),
         credentials: effectiveCredentials,
         spend: deps.spend.state(t),
         config: deps.config,
@@ -113,11 +113,17 @@ async function soracomFor(
 }
 
 /** observeSoracom makes exactly the calls ordersToPoll asks for. */
-async function observeSoracom(client: SoracomClient, order: EsimProfileOrder, children: ChildProfile[]) {
+async function observeSoracom(
+  client: SoracomClient,
+  order: EsimProfileOrder,
+  children: ChildProfile[],
+  now: () => number,
+) {
   const poll = ordersToPoll(order.status?.orders ?? [], children);
   const soracomOrders: Record<string, ProfileOrder | null> = {};
   const orderedProfiles: Record<string, OrderedProfile[]> = {};
   let listed: ProfileOrder[] | undefined;
+  let listedAt: number | undefined;
   try {
     for (const id of poll.get) {
       try {
@@ -129,6 +135,7 @@ async function observeSoracom(client: SoracomClient, order: EsimProfileOrder, ch
     }
     for (const id of poll.listProfiles) orderedProfiles[id] = await client.listOrderedProfiles(id);
     if (poll.listAll) {
+      listedAt = now();
       listed = [];
       for await (const o of client.listProfileOrders()) listed.push(o);
     }
@@ -146,7 +153,7 @@ async function observeSoracom(client: SoracomClient, order: EsimProfileOrder, ch
     }
     throw err;
   }
-  return { soracomOrders, orderedProfiles, listed };
+  return { soracomOrders, orderedProfiles, listed, listedAt };
 }
 
 /** childrenOf summarises the EsimProfiles this order created (by owner UID). */

@@ -41,7 +41,7 @@ export function trackOrders(input: OrderInput): TrackResult {
       }
       if (tracked.status === "Pending" && input.listed) {
         const ends = (ms(tracked.createRequestedTime) ?? input.now) + input.config.createGracePeriodMs;
-        if (input.now >= ends) recreate.push(tracked);
+        if ((input.listedAt ?? input.now) >= ends) recreate.push(tracked);
         else graceEndsAt = Math.min(graceEndsAt ?? ends, ends);
       }
       return tracked;
