@@ -13,6 +13,9 @@ export interface ControllerConfig {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
+  leaderElectionLeaseDurationMs: number;
+  leaderElectionRenewDeadlineMs: number;
+  leaderElectionRetryPeriodMs: number;
   concurrency: number;
   pollIntervalActiveMs: number;
   pollIntervalStableMs: number;
@@ -25,6 +28,7 @@ export interface ControllerConfig {
   terminationBudgetWindowMs: number;
   createGracePeriodMs: number;
   dryRun: boolean;
+  orphanSweepIntervalMs: number;
   logLevel: string;
   soracomEndpoint?: string;
   soracomCoverage?: "jp" | "g";
@@ -46,6 +50,17 @@ const FLAGS = {
     help: "namespace of the Lease and the termination ledger (default: POD_NAMESPACE or default)",
   },
   "leader-election-id": { type: "string", default: "soracom-esim-operator", help: "name of the Lease" },
+  "leader-election-lease-duration": {
+    type: "string",
+    default: "15s",
+    help: "how long followers wait after the leader's last renewal before taking over",
+  },
+  "leader-election-renew-deadline": {
+    type: "string",
+    default: "10s",
+    help: "how long the leader tries to renew before it stops leading (shorter than the lease duration)",
+  },
+  "leader-election-retry-period": { type: "string", default: "2s", help: "pace of lease acquire and renew attempts" },
   concurrency: { type: "string", default: "4", help: "reconciles at once per kind" },
   "poll-interval-active": { type: "string", default: "5s", help: "poll period while an order or profile changes" },
   "poll-interval-stable": { type: "string", default: "5m", help: "poll period once everything is stable" },
@@ -78,6 +93,11 @@ const FLAGS = {
     help: "how long an order whose create outcome is unknown is looked for before it is created again",
   },
   "dry-run": { type: "boolean", default: false, help: "observe, plan and report, but make no mutating Soracom call" },
+  "orphan-sweep-interval": {
+    type: "string",
+    default: "10m",
+    help: "how often Soracom orders are listed to find orders whose EsimProfileOrder is gone",
+  },
   "log-level": { type: "string", default: "info", help: "trace, debug, info, warn, error" },
   "soracom-endpoint": { type: "string", help: "Soracom API host (overrides coverage/sandbox; also SORACOM_ENDPOINT)" },
   "soracom-coverage": { type: "string", help: "jp or g" },
@@ -172,6 +192,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     leaderElect: bool("leader-elect"),
     leaderElectionNamespace: str("leader-election-namespace") || env.POD_NAMESPACE || "default",
     leaderElectionId: str("leader-election-id"),
+    leaderElectionLeaseDurationMs: parseDuration(
+      str("leader-election-lease-duration"),
+      "leader-election-lease-duration",
+    ),
+    leaderElectionRenewDeadlineMs: parseDuration(
+      str("leader-election-renew-deadline"),
+      "leader-election-renew-deadline",
+    ),
+    leaderElectionRetryPeriodMs: parseDuration(str("leader-election-retry-period"), "leader-election-retry-period"),
     concurrency: parseCount(str("concurrency"), "concurrency", { min: 1 })!,
     pollIntervalActiveMs: parseDuration(str("poll-interval-active"), "poll-interval-active"),
     pollIntervalStableMs: parseDuration(str("poll-interval-stable"), "poll-interval-stable"),
@@ -184,6 +213,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     terminationBudgetWindowMs: parseDuration(str("termination-budget-window"), "termination-budget-window"),
     createGracePeriodMs: parseDuration(str("create-grace-period"), "create-grace-period"),
     dryRun: bool("dry-run"),
+    orphanSweepIntervalMs: parseDuration(str("orphan-sweep-interval"), "orphan-sweep-interval"),
     logLevel,
     soracomEndpoint: str("soracom-endpoint") || env.SORACOM_ENDPOINT || undefined,
     soracomCoverage: coverage as "jp" | "g" | undefined,
@@ -198,6 +228,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (cfg.pollIntervalActiveMs > cfg.pollIntervalStableMs)
     throw new ConfigError("--poll-interval-active must not be longer than --poll-interval-stable");
   if (cfg.pollIntervalActiveMs < 100) throw new ConfigError("--poll-interval-active must be at least 100ms");
+  if (cfg.leaderElectionRenewDeadlineMs >= cfg.leaderElectionLeaseDurationMs)
+    throw new ConfigError("--leader-election-renew-deadline must be shorter than --leader-election-lease-duration");
+  if (cfg.leaderElectionRetryPeriodMs >= cfg.leaderElectionRenewDeadlineMs)
+    throw new ConfigError("--leader-election-retry-period must be shorter than --leader-election-renew-deadline");
+  if (cfg.orphanSweepIntervalMs < 1_000) throw new ConfigError("--orphan-sweep-interval must be at least 1s");
   return cfg;
 }
 

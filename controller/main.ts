@@ -16,6 +16,7 @@ import { KubeClient } from "./kube/rest.js";
 import { createLogger } from "./log.js";
 import { createMetrics, OrderStatusTracker, observeSoracomRequest } from "./metrics.js";
 import { ORDER_REF, PROFILE_REF } from "./order/execute.js";
+import { OrphanSweeper } from "./order/orphans.js";
 import { createOrderReconciler } from "./order/reconciler.js";
 import { startProfileController } from "./profile/wiring.js";
 
@@ -183,6 +184,17 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   };
   secrets.addHandler({ delete: onSecret });
 
+  const orphans = new OrphanSweeper({
+    clients,
+    orders,
+    metrics,
+    events,
+    logger,
+    namespaces: cfg.namespaces,
+    dryRun: cfg.dryRun,
+    intervalMs: cfg.orphanSweepIntervalMs,
+  });
+
   const caches = [orders, profiles, secrets];
   for (const c of caches) c.start();
   const gaugeTimer = setInterval(
@@ -204,17 +216,21 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     logger.info({ dryRun: cfg.dryRun, namespaces: cfg.namespaces }, "caches synced; reconciling");
     void orderController.start();
     void profileController.start();
+    orphans.start();
   };
   if (cfg.leaderElect) {
     elector = new LeaderElector({
       client: kube,
       namespace: cfg.leaderElectionNamespace,
       name: cfg.leaderElectionId,
+      leaseDurationMs: cfg.leaderElectionLeaseDurationMs,
+      renewDeadlineMs: cfg.leaderElectionRenewDeadlineMs,
+      retryPeriodMs: cfg.leaderElectionRetryPeriodMs,
       registry,
       logger,
       onStartedLeading: () => void startWorkers().catch(fail),
       onStoppedLeading: async () => {
-        await Promise.all([orderController.stop(), profileController.stop()]);
+        await Promise.all([orderController.stop(), profileController.stop(), orphans.stop()]);
         // Like controller-runtime: a replica that lost the lease exits and starts again as a follower.
         if (!stopping) fail(new Error("lost leadership"));
       },
@@ -247,7 +263,7 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
       clearInterval(gaugeTimer);
       logger.info("shutting down: draining reconciles");
       if (elector) await elector.stop();
-      await Promise.all([orderController.stop(), profileController.stop()]);
+      await Promise.all([orderController.stop(), profileController.stop(), orphans.stop()]);
       await events.flush();
       await Promise.all(caches.map((c) => c.stop()));
       await clients.closeAll();

@@ -1,0 +1,222 @@
+import type { Logger } from "pino";
+import type { EsimProfileOrder } from "../api/types.js";
+import { EVENTS } from "../api/vocabulary.js";
+import { CredentialsError, type SoracomClients } from "../credentials.js";
+import type { EventRecorder } from "../kube/events.js";
+import type { ObjectCache } from "../kube/multi.js";
+import type { Metrics } from "../metrics.js";
+import { isNotFound as isSoracomNotFound, type SoracomClient } from "../soracom/index.js";
+import type { ProfileOrder } from "../soracom/types.js";
+import { parseToken } from "./tokens.js";
+
+/** Soracom keeps at most this many characters of a description (orderDescription cuts there). */
+const DESCRIPTION_MAX = 100;
+
+/**
+ * Orphans: Soracom orders that carry this operator's token but whose EsimProfileOrder (by UID) no longer
+ * exists, for example after its finalizer was removed by hand while a create was in flight. A periodic
+ * sweep lists every order with each set of credentials in use and reports them (metric, one warning per
+ * order, an Event on a resource of the same name when there is one). A DRAFT orphan costs nothing yet
+ * and nobody would ever confirm it on purpose, so it is cancelled; any other orphan is only reported,
+ * never confirmed. An order whose resource exists but whose status does not list it yet is not an
+ * orphan: that is the adoption path of the order reconciler, which finds it by its token.
+ */
+
+/** OrphanVerdict is what the sweep does about one orphan. */
+export interface OrphanVerdict {
+  profileOrderId: string;
+  status: string;
+  quantity: number;
+  uid: string;
+  sequence: number;
+  /** cancel: a DRAFT outside dry run; report: everything else. */
+  action: "cancel" | "report";
+  /** namespace/name written after the token, when the description still holds it. */
+  owner?: OwnerHint;
+}
+
+/** OwnerHint is where an order came from, as its description says; a name cut at 100 characters is not complete. */
+export interface OwnerHint {
+  namespace: string;
+  name: string;
+  complete: boolean;
+}
+
+/** OrphanScope is what the controller can judge: the namespaces it watches (empty: all) and the UIDs it knows. */
+export interface OrphanScope {
+  namespaces: readonly string[];
+  knownUids: ReadonlySet<string>;
+  dryRun: boolean;
+}
+
+/** ownerHint reads the "namespace/name" written after the token (orderDescription), when the namespace is whole. */
+export function ownerHint(description: string | undefined): OwnerHint | undefined {
+  const m = /^\S+ ([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([-.a-z0-9]+)$/.exec(description ?? "");
+  if (!m) return undefined;
+  return { namespace: m[1]!, name: m[3]!, complete: (description ?? "").length < DESCRIPTION_MAX };
+}
+
+/**
+ * findOrphans decides, purely, which listed orders are orphans and what to do with each. Orders without
+ * this operator's token are someone else's; orders of a known UID are not orphans; when the controller
+ * watches only some namespaces, an order is judged only if its description names one of them (another
+ * installation may own the rest).
+ */
+export function findOrphans(listed: readonly ProfileOrder[], scope: OrphanScope): OrphanVerdict[] {
+  const out: OrphanVerdict[] = [];
+  for (const o of listed) {
+    const token = parseToken(o.description);
+    if (!token || scope.knownUids.has(token.uid)) continue;
+    const owner = ownerHint(o.description);
+    if (scope.namespaces.length > 0 && !(owner && scope.namespaces.includes(owner.namespace))) continue;
+    out.push({
+      profileOrderId: o.profileOrderId,
+      status: o.status,
+      quantity: o.quantity,
+      uid: token.uid,
+      sequence: token.sequence,
+      action: o.status === "DRAFT" && !scope.dryRun ? "cancel" : "report",
+      ...(owner ? { owner } : {}),
+    });
+  }
+  return out;
+}
+
+/** orphanCounts is the soracom_esim_orphan_orders gauge: orphans left after the sweep, by status. */
+export function orphanCounts(verdicts: readonly OrphanVerdict[], cancelled: ReadonlySet<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const v of verdicts) {
+    if (cancelled.has(v.profileOrderId)) continue;
+    counts.set(v.status, (counts.get(v.status) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export interface OrphanSweeperOptions {
+  clients: Pick<SoracomClients, "forRef">;
+  orders: ObjectCache<EsimProfileOrder>;
+  metrics: Pick<Metrics, "orphanOrders">;
+  events?: Pick<EventRecorder, "record">;
+  logger: Logger;
+  namespaces: readonly string[];
+  dryRun: boolean;
+  intervalMs: number;
+}
+
+/** OrphanSweeper runs the sweep once at start (after the caches synced) and then every intervalMs, never twice at once. */
+export class OrphanSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = true;
+  /** Orders already warned about: one warning per orphan per process, not one per sweep. */
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly opts: OrphanSweeperOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private tick(): void {
+    this.running = this.sweep()
+      .catch((err) => this.opts.logger.warn({ err }, "orphan sweep failed; trying again at the next interval"))
+      .finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.timer = setTimeout(() => this.tick(), this.opts.intervalMs).unref();
+      });
+  }
+
+  /** sweep lists the orders of every credentials source in use and handles the orphans among them. */
+  async sweep(): Promise<OrphanVerdict[]> {
+    const seen = new Set<string>();
+    const verdicts: OrphanVerdict[] = [];
+    const cancelled = new Set<string>();
+    for (const source of credentialSources(this.opts.orders.list())) {
+      const client = await this.clientFor(source);
+      if (!client) continue;
+      const listed: ProfileOrder[] = [];
+      for await (const o of client.listProfileOrders()) {
+        // Two Secrets may hold the same account's keys: judge each order once.
+        if (!seen.has(o.profileOrderId)) listed.push(o);
+        seen.add(o.profileOrderId);
+      }
+      // The UIDs are read after the listing: a resource is in the cache before its intent is written, so
+      // every order the listing can hold has its resource here unless that resource is really gone.
+      const knownUids = new Set(this.opts.orders.list().map((o) => o.metadata.uid ?? ""));
+      const found = findOrphans(listed, { namespaces: this.opts.namespaces, knownUids, dryRun: this.opts.dryRun });
+      for (const v of found) if (await this.handle(client, v)) cancelled.add(v.profileOrderId);
+      verdicts.push(...found);
+    }
+    this.opts.metrics.orphanOrders.reset();
+    for (const [status, n] of orphanCounts(verdicts, cancelled)) this.opts.metrics.orphanOrders.set({ status }, n);
+    return verdicts;
+  }
+
+  private async clientFor(source: { namespace: string; ref?: { name: string } }): Promise<SoracomClient | undefined> {
+    try {
+      return await this.opts.clients.forRef(source.namespace, source.ref);
+    } catch (err) {
+      if (!(err instanceof CredentialsError)) throw err;
+      // No default credentials, or a broken Secret: its orders report that themselves.
+      this.opts.logger.debug(
+        { secret: source.ref?.name, namespace: source.namespace },
+        "orphan sweep skips credentials",
+      );
+      return undefined;
+    }
+  }
+
+  /** handle cancels a DRAFT orphan (true when it is gone) or reports it. */
+  private async handle(client: SoracomClient, v: OrphanVerdict): Promise<boolean> {
+    const fields = { profileOrderId: v.profileOrderId, status: v.status, quantity: v.quantity, uid: v.uid };
+    let cancelled = false;
+    if (v.action === "cancel") {
+      try {
+        await client.deleteProfileOrder(v.profileOrderId);
+        cancelled = true;
+      } catch (err) {
+        if (isSoracomNotFound(err)) cancelled = true;
+        else
+          this.opts.logger.warn({ ...fields, err }, "could not cancel an orphan draft order; trying again next sweep");
+      }
+    }
+    const message = cancelled
+      ? `Soracom draft order ${v.profileOrderId} (${v.quantity} profiles) belonged to an EsimProfileOrder (uid ${v.uid}) that no longer exists; it was cancelled.`
+      : `Soracom order ${v.profileOrderId} (${v.quantity} profiles, ${v.status}) belongs to an EsimProfileOrder (uid ${v.uid}) that no longer exists; it is reported only, never confirmed by the operator.`;
+    if (cancelled || !this.warned.has(v.profileOrderId)) this.opts.logger.warn(fields, message);
+    this.warned.add(v.profileOrderId);
+    this.recordEvent(v, message, cancelled);
+    return cancelled;
+  }
+
+  /** recordEvent tells a resource now holding the orphan's old name (a recreated one), when there is one. */
+  private recordEvent(v: OrphanVerdict, message: string, cancelled: boolean): void {
+    const same = v.owner?.complete ? this.opts.orders.get(v.owner.namespace, v.owner.name) : undefined;
+    if (!same || !this.opts.events) return;
+    this.opts.events.record(same, cancelled ? "Normal" : "Warning", EVENTS.OrphanOrder, message);
+  }
+}
+
+/** credentialSources lists the default credentials plus every distinct credentialsRef Secret in use. */
+export function credentialSources(
+  orders: readonly EsimProfileOrder[],
+): Array<{ namespace: string; ref?: { name: string } }> {
+  const out: Array<{ namespace: string; ref?: { name: string } }> = [{ namespace: "" }];
+  const seen = new Set<string>();
+  for (const o of orders) {
+    const ref = o.spec.credentialsRef;
+    const key = `${o.metadata.namespace}/${ref?.name}`;
+    if (!ref?.name || seen.has(key)) continue;
+    seen.add(key);
+    out.push({ namespace: o.metadata.namespace ?? "", ref: { name: ref.name } });
+  }
+  return out;
+}
