@@ -1,0 +1,97 @@
+-- Argo CD health of an EsimProfile, from its kstatus conditions (Ready, Reconciling, Stalled) and the
+-- operator's own (DeletedOnDevice, TerminationsPaused):
+--   Healthy      Ready=True: the SIM is found and in its declared state
+--   Progressing  no status yet, a newer generation not observed yet, Reconciling=True, Ready not True,
+--                or the profile being deleted (its SIM being terminated under deletionPolicy Terminate)
+--   Degraded     Stalled=True (SIM not found, Soracom rejected a change, bad credentials), or
+--                DeletedOnDevice=True (the profile is gone from its device while its SIM still bills)
+--   Suspended    TerminationsPaused=True: the termination budget is used up and a person must look
+local hs = {}
+
+local function condition(conditionType)
+  if obj.status == nil or obj.status.conditions == nil then
+    return nil
+  end
+  for _, c in ipairs(obj.status.conditions) do
+    if c.type == conditionType then
+      return c
+    end
+  end
+  return nil
+end
+
+local function isTrue(c)
+  return c ~= nil and c.status == "True"
+end
+
+-- "Reason: message", so the reason a person acts on is the first thing Argo CD shows.
+local function describe(c, fallback)
+  if c == nil then
+    return fallback
+  end
+  local reason = c.reason or ""
+  local message = c.message or ""
+  if reason ~= "" and message ~= "" then
+    return reason .. ": " .. message
+  end
+  if message ~= "" then
+    return message
+  end
+  if reason ~= "" then
+    return reason
+  end
+  return fallback
+end
+
+local function result(status, message)
+  hs.status = status
+  hs.message = message
+  return hs
+end
+
+local metadata = obj.metadata or {}
+
+-- Checked before anything else: a paused termination waits for a person even while deleting.
+local paused = condition("TerminationsPaused")
+if isTrue(paused) then
+  return result("Suspended", describe(paused, "Terminations paused"))
+end
+
+if metadata.deletionTimestamp ~= nil then
+  return result("Progressing", "Deleting: the controller applies the deletionPolicy before it lets the profile go")
+end
+
+if obj.status == nil then
+  return result("Progressing", "Waiting for the controller to report status")
+end
+
+local generation = metadata.generation
+local observed = obj.status.observedGeneration
+if generation ~= nil and (observed == nil or observed < generation) then
+  return result("Progressing", "Waiting for the controller to observe generation " .. tostring(generation))
+end
+
+local stalled = condition("Stalled")
+if isTrue(stalled) then
+  return result("Degraded", describe(stalled, "Stalled"))
+end
+
+local deleted = condition("DeletedOnDevice")
+if isTrue(deleted) then
+  return result("Degraded", describe(deleted, "Deleted on the device"))
+end
+
+local reconciling = condition("Reconciling")
+if isTrue(reconciling) then
+  return result("Progressing", describe(reconciling, "Reconciling"))
+end
+
+local ready = condition("Ready")
+if isTrue(ready) then
+  return result("Healthy", describe(ready, "Ready"))
+end
+if ready ~= nil then
+  return result("Progressing", describe(ready, "Not ready yet"))
+end
+
+return result("Progressing", "Waiting for the Ready condition")

@@ -1,0 +1,95 @@
+-- Argo CD health of an EsimProfileOrder, from its kstatus conditions (Ready, Reconciling, Stalled) and the
+-- operator's own (AwaitingConfirmation), so an Application shows what the order is doing:
+--   Healthy      Ready=True: every profile asked for exists
+--   Progressing  no status yet, a newer generation not observed yet, Reconciling=True, Ready not True,
+--                or the order being deleted
+--   Degraded     Stalled=True: it needs a person or a spec change (order FAILED, budget exceeded, bad credentials)
+--   Suspended    spec.paused, or AwaitingConfirmation=True (a draft waits for manual approval)
+local hs = {}
+
+local function condition(conditionType)
+  if obj.status == nil or obj.status.conditions == nil then
+    return nil
+  end
+  for _, c in ipairs(obj.status.conditions) do
+    if c.type == conditionType then
+      return c
+    end
+  end
+  return nil
+end
+
+local function isTrue(c)
+  return c ~= nil and c.status == "True"
+end
+
+-- "Reason: message", so the reason a person acts on is the first thing Argo CD shows.
+local function describe(c, fallback)
+  if c == nil then
+    return fallback
+  end
+  local reason = c.reason or ""
+  local message = c.message or ""
+  if reason ~= "" and message ~= "" then
+    return reason .. ": " .. message
+  end
+  if message ~= "" then
+    return message
+  end
+  if reason ~= "" then
+    return reason
+  end
+  return fallback
+end
+
+local function result(status, message)
+  hs.status = status
+  hs.message = message
+  return hs
+end
+
+local metadata = obj.metadata or {}
+local spec = obj.spec or {}
+
+if metadata.deletionTimestamp ~= nil then
+  return result("Progressing", "Deleting: the controller cancels the drafts of this order before it lets it go")
+end
+
+if spec.paused == true then
+  return result("Suspended", "Paused: spec.paused is true; the controller observes and reports but changes nothing")
+end
+
+if obj.status == nil then
+  return result("Progressing", "Waiting for the controller to report status")
+end
+
+local generation = metadata.generation
+local observed = obj.status.observedGeneration
+if generation ~= nil and (observed == nil or observed < generation) then
+  return result("Progressing", "Waiting for the controller to observe generation " .. tostring(generation))
+end
+
+local stalled = condition("Stalled")
+if isTrue(stalled) then
+  return result("Degraded", describe(stalled, "Stalled"))
+end
+
+local awaiting = condition("AwaitingConfirmation")
+if isTrue(awaiting) then
+  return result("Suspended", describe(awaiting, "Awaiting manual confirmation"))
+end
+
+local reconciling = condition("Reconciling")
+if isTrue(reconciling) then
+  return result("Progressing", describe(reconciling, "Reconciling"))
+end
+
+local ready = condition("Ready")
+if isTrue(ready) then
+  return result("Healthy", describe(ready, "Ready"))
+end
+if ready ~= nil then
+  return result("Progressing", describe(ready, "Not ready yet"))
+end
+
+return result("Progressing", "Waiting for the Ready condition")
