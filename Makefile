@@ -1,5 +1,5 @@
 # The project's entry points. Each target is one line; the logic lives in scripts/ and test/controlplane/.
-# Dependencies are assumed installed (npm ci); .ci/run does everything from a fresh clone.
+# npm dependencies are installed on first use; .ci/run also installs the Debian tools some tests use.
 
 .PHONY: test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e-kind clean
 
@@ -7,20 +7,24 @@
 test: typecheck lint build
 	npx vitest run
 
-test-unit:
+# npm dependencies, installed on first use (and again when the lock file changes).
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+test-unit: node_modules/.package-lock.json
 	npx vitest run --project unit
 
 ## test-integration: starts one kube-apiserver + etcd for the run (building them the first time)
-test-integration:
+test-integration: node_modules/.package-lock.json
 	npx vitest run --project integration
 
-typecheck:
+typecheck: node_modules/.package-lock.json
 	npx tsc -p tsconfig.test.json
 
-lint:
+lint: node_modules/.package-lock.json
 	npx biome check .
 
-build:
+build: node_modules/.package-lock.json
 	npx tsc -p tsconfig.json
 
 ## controlplane: build kube-apiserver, etcd, kubectl and helm into ~/.cache/soracom-esim-operator/bin (once)
