@@ -56,8 +56,11 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? process.env.LOG_LEVEL ?? "info";
   const file = opts.file ?? process.env.SORACOM_ESIM_LOG_FILE;
-  const streams: pino.StreamEntry[] = [{ level: level as pino.Level, stream: pino.destination({ dest: 1, sync: true }) }];
-  if (file) streams.push({ level: "trace", stream: pino.destination({ dest: file, append: true, sync: true, mkdir: true }) });
+  const streams: pino.StreamEntry[] = [
+    { level: level as pino.Level, stream: pino.destination({ dest: 1, sync: true }) },
+  ];
+  if (file)
+    streams.push({ level: "trace", stream: pino.destination({ dest: file, append: true, sync: true, mkdir: true }) });
   return pino(
     {
       name: opts.name ?? "soracom-esim-operator",
