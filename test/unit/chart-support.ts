@@ -17,18 +17,23 @@ export const KUBE_VERSION = "1.36.0";
 
 const INSTALL_HINTS: Record<string, string> = {
   helm: "bash test/controlplane/build.sh helm",
+  kubectl: "bash test/controlplane/build.sh kubernetes",
   promtool: "apt-get install -y prometheus",
   "lua5.1": "apt-get install -y lua5.1",
 };
 
-/** findTool returns the path of an executable: HELM_BIN (as build.sh prints it) for helm, else $PATH. */
+/** Tools the control-plane build provides; build.sh --print-env says where (HELM_BIN, KUBECTL_BIN). */
+const BUILT_TOOLS: Record<string, string> = { helm: "HELM_BIN", kubectl: "KUBECTL_BIN" };
+
+/** findTool returns the path of an executable: where build.sh put it for helm and kubectl, else $PATH. */
 export function findTool(name: string): string | undefined {
-  if (name === "helm") {
+  const variable = BUILT_TOOLS[name];
+  if (variable) {
     const env = execFileSync("bash", [join(REPO_ROOT, "test/controlplane/build.sh"), "--print-env"], {
       encoding: "utf8",
     });
-    const helm = /^HELM_BIN=(.*)$/m.exec(env)?.[1];
-    return helm && isExecutable(helm) ? helm : undefined;
+    const file = new RegExp(`^${variable}=(.*)$`, "m").exec(env)?.[1];
+    return file && isExecutable(file) ? file : undefined;
   }
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     const file = join(dir, name);
