@@ -26,6 +26,8 @@ export interface SimulatorOptions {
   searchVisibilityDelayMs?: number;
   /** Calls per operation per simulated minute before 429. */
   rateLimitPerMinute?: number;
+  /** Real (wall-clock) ms every /v1 call waits before it is answered: a distant API for benchmarks. Default 0. */
+  latencyMs?: number;
   /** Load state from this JSON file at start, save on change (debounced) and at close. */
   stateFile?: string;
   /**
@@ -50,6 +52,7 @@ export interface SimulatorConfig {
   listVisibilityDelayMs: number;
   searchVisibilityDelayMs: number;
   rateLimitPerMinute: number;
+  latencyMs: number;
 }
 
 export const DEFAULTS = {
@@ -68,6 +71,7 @@ export const DEFAULTS = {
     listVisibilityDelayMs: 0,
     searchVisibilityDelayMs: 0,
     rateLimitPerMinute: 1_000,
+    latencyMs: 0,
   } satisfies SimulatorConfig,
 } as const;
 

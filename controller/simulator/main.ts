@@ -22,6 +22,7 @@ Flags:
   --list-visibility-delay-ms <n>  simulated ms before a new order shows in the order list (default 0)
   --search-visibility-delay-ms <n> simulated ms before a new SIM shows in /query/sims (default 0)
   --rate-limit-per-minute <n>     calls per operation per minute before 429 (default ${DEFAULTS.config.rateLimitPerMinute})
+  --latency-ms <n>                real ms every /v1 call waits before its answer (default 0)
   --token-timeout-seconds <n>     longest token lifetime granted (default ${DEFAULTS.config.tokenTimeoutSeconds})
   --clock <wall|manual>           wall (default): simulated time runs, plus /_sim/clock/advance; manual: only advances
   --log-level <level>             pino level (default info; env LOG_LEVEL)
@@ -40,6 +41,7 @@ const OPTIONS = {
   "list-visibility-delay-ms": { type: "string" },
   "search-visibility-delay-ms": { type: "string" },
   "rate-limit-per-minute": { type: "string" },
+  "latency-ms": { type: "string" },
   "token-timeout-seconds": { type: "string" },
   "log-level": { type: "string" },
   clock: { type: "string" },
@@ -81,6 +83,7 @@ export function optionsFromArgs(argv: string[], env: NodeJS.ProcessEnv = process
   set("listVisibilityDelayMs", integer("list-visibility-delay-ms", values["list-visibility-delay-ms"]));
   set("searchVisibilityDelayMs", integer("search-visibility-delay-ms", values["search-visibility-delay-ms"]));
   set("rateLimitPerMinute", integer("rate-limit-per-minute", values["rate-limit-per-minute"]));
+  set("latencyMs", integer("latency-ms", values["latency-ms"]));
   set("tokenTimeoutSeconds", integer("token-timeout-seconds", values["token-timeout-seconds"]));
   if (values.clock !== undefined && values.clock !== "wall" && values.clock !== "manual") {
     throw new UsageError(`--clock must be wall or manual, got '${values.clock}'`);

@@ -86,7 +86,9 @@ async function handleApi(engine: SimulatorEngine, req: http.IncomingMessage, res
       ...(fault && { fault }),
     });
   const raw = await readBody(req);
-  if (fault === "latency") await sleep(plan.fault?.latencyMs ?? 0);
+  // The configured latency stands for the distance to the real API; a latency fault adds to it.
+  const latencyMs = engine.config.latencyMs + (fault === "latency" ? (plan.fault?.latencyMs ?? 0) : 0);
+  if (latencyMs > 0) await sleep(latencyMs);
   if (fault === "reset") {
     record(0);
     req.socket.destroy();

@@ -55,6 +55,26 @@ describe("injected faults", () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(25);
   });
 
+  it("delays every /v1 call by the configured latencyMs, and a latency fault adds to it", async () => {
+    expect((await control(sim, "POST", "/config", { latencyMs: 40 })).status).toBe(200);
+    try {
+      let started = performance.now();
+      expect((await request(sim, "GET", "/v1/sim_profile_orders", { session })).status).toBe(200);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(35);
+      await control(sim, "POST", "/faults", {
+        operation: "listProfileOrders",
+        count: 1,
+        kind: "latency",
+        latencyMs: 40,
+      });
+      started = performance.now();
+      expect((await request(sim, "GET", "/v1/sim_profile_orders", { session })).status).toBe(200);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(75);
+    } finally {
+      await control(sim, "POST", "/config", { latencyMs: 0 });
+    }
+  });
+
   it("resets the connection before applying the call", async () => {
     await control(sim, "POST", "/faults", { operation: "createProfileOrder", count: 1, kind: "reset" });
     await expect(createOrder()).rejects.toThrow();
