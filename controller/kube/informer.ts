@@ -40,7 +40,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       clock: systemClock,
       pageSize: 500,
       watchTimeoutSeconds: 0,
-      watchdogMs: 5 * 60_000,
+      watchdogMs: 0,
       resyncMs: 30 * 60_000,
       backoffInitialMs: 1000,
       backoffMaxMs: 30_000,
@@ -207,6 +207,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** watchOnce runs one watch; it returns false when the watch ended fast and empty (so back off). */
   private async watchOnce(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return true; // stop() came while listing: an abort listener added now would never fire
     const abort = new AbortController();
     const onStop = () => abort.abort();
     signal.addEventListener("abort", onStop, { once: true });
@@ -214,14 +215,18 @@ export class Informer<T extends KubeObject = KubeObject> {
     const started = this.clock.now();
     this.lastActivity = started;
     let events = 0;
-    const watchdog = this.startWatchdog(abort);
+    const timeoutSeconds = this.watchTimeoutSeconds();
+    // The apiserver sends nothing on a quiet watch (its bookmark comes just before timeoutSeconds), so
+    // by default the watchdog allows the whole timeout plus a minute: it fires only when the server's
+    // own end never came, i.e. the connection is dead without anyone having noticed.
+    const watchdog = this.startWatchdog(abort, this.opts.watchdogMs || timeoutSeconds * 1000 + 60_000);
     try {
       await this.opts.client.watch(
         this.path,
         {
           resourceVersion: this.resourceVersion,
           allowWatchBookmarks: true,
-          timeoutSeconds: this.watchTimeoutSeconds(),
+          timeoutSeconds,
           labelSelector: this.opts.labelSelector,
           fieldSelector: this.opts.fieldSelector,
         },
@@ -267,18 +272,18 @@ export class Informer<T extends KubeObject = KubeObject> {
     else this.emit("add", undefined, obj);
   }
 
-  private startWatchdog(abort: AbortController): { stop(): void } {
+  private startWatchdog(abort: AbortController, limitMs: number): { stop(): void } {
     let timer: unknown;
     const check = () => {
       const silentMs = this.clock.now() - this.lastActivity;
-      if (silentMs >= this.opts.watchdogMs) {
+      if (silentMs >= limitMs) {
         this.logger.warn({ silentMs }, "watch silent for too long; restarting it");
         abort.abort();
         return;
       }
-      timer = this.clock.setTimeout(check, this.opts.watchdogMs - silentMs);
+      timer = this.clock.setTimeout(check, limitMs - silentMs);
     };
-    timer = this.clock.setTimeout(check, this.opts.watchdogMs);
+    timer = this.clock.setTimeout(check, limitMs);
     return { stop: () => this.clock.clearTimeout(timer) };
   }
 
@@ -356,7 +361,10 @@ export interface InformerOptions<T extends KubeObject> {
   pageSize?: number;
   /** watchTimeoutSeconds asks the server to end each watch; 0 (default) picks 300-600 s at random. */
   watchTimeoutSeconds?: number;
-  /** watchdogMs restarts a watch that delivered nothing (not even a bookmark) for this long. */
+  /**
+   * watchdogMs restarts a watch that delivered nothing (not even a bookmark) for this long. Default:
+   * the watch's timeoutSeconds plus a minute, since a quiet watch is silent until its timeout.
+   */
   watchdogMs?: number;
   /** resyncMs is the period of full relists; 0 disables them. */
   resyncMs?: number;

@@ -173,7 +173,9 @@ export class LeaderElector {
       if (!current) return await this.create(now);
       this.observe(current, now);
       const holder = current.spec?.holderIdentity ?? "";
-      const expired = this.observedAt + this.o.leaseDurationMs <= now;
+      // The holder's own declared duration counts (a released lease says 1 s), as in client-go.
+      const durationMs = (current.spec?.leaseDurationSeconds ?? 0) * 1000 || this.o.leaseDurationMs;
+      const expired = this.observedAt + durationMs <= now;
       if (holder && holder !== this.identity && !expired) return false;
       const mine = holder === this.identity;
       const spec: LeaseSpec = {

@@ -25,7 +25,13 @@ export class KubeClient {
     const text = body.toString("utf8");
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) throw kubeApiError(status, parseStatus(text), res.statusMessage);
-    return (text ? JSON.parse(text) : undefined) as T;
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      // A proxy in the way, not a bug here: retry like any other failed call.
+      throw new KubeNetworkError(`${req.method ?? "GET"} ${req.path}: the answer is not JSON`);
+    }
   }
 
   /**

@@ -251,6 +251,18 @@ describe("Informer", () => {
     expect(api.lists).toHaveLength(1);
   });
 
+  it("by default lets a quiet watch run its whole server timeout plus a minute before the watchdog fires", async () => {
+    const { clock, api, informer, tick } = setup();
+    running.push(informer);
+    informer.start();
+    await tick();
+    expect(api.watches[0]?.timeoutSeconds).toBe(450); // 300 * (1 + random 0.5)
+    await clock.advance(509_999);
+    expect(api.watches).toHaveLength(1);
+    await clock.advance(1);
+    expect(api.watches).toHaveLength(2);
+  });
+
   it("relists every resync period and re-delivers every object as an update", async () => {
     const { clock, api, informer, seen, tick } = setup({ resyncMs: 600_000 });
     api.put("a");
@@ -273,6 +285,15 @@ describe("Informer", () => {
     informer.addHandler(enqueueHandlers({ add: (k) => keys.push(k) }));
     api.emit("MODIFIED", api.put("a"));
     expect(keys).toEqual(["ns/a", "ns/a"]);
+  });
+
+  it("stops at once when stop() comes between the first list and the first watch", async () => {
+    const { api, informer } = setup();
+    informer.start();
+    await informer.waitForSync(); // resumes before the loop goes on to open its watch
+    await informer.stop();
+    expect(api.watching).toBe(false);
+    expect(api.watches).toEqual([]);
   });
 
   it("stops cleanly: the watch is closed and no timer is left", async () => {

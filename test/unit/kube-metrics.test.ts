@@ -7,6 +7,8 @@ import {
   readiness,
   startHealthServer,
 } from "../../controller/kube/health.js";
+import { LeaderElector } from "../../controller/kube/leader.js";
+import type { KubeApi } from "../../controller/kube/rest.js";
 import {
   createMetrics,
   OrderStatusTracker,
@@ -75,6 +77,18 @@ describe("createMetrics", () => {
       expect(text).toContain(`# TYPE ${name} `);
     }
     expect(text).not.toMatch(/iccid|imsi/i);
+  });
+
+  it("shares soracom_esim_leader with the leader elector, whichever registers first", () => {
+    const idle: KubeApi = { request: async () => undefined as never, watch: async () => {} };
+    const electorFirst = new Registry();
+    new LeaderElector({ client: idle, namespace: "ops", name: "l", registry: electorFirst });
+    expect(() => createMetrics(electorFirst)).not.toThrow();
+    const metricsFirst = new Registry();
+    createMetrics(metricsFirst);
+    expect(
+      () => new LeaderElector({ client: idle, namespace: "ops", name: "l", registry: metricsFirst }),
+    ).not.toThrow();
   });
 
   it("OrderStatusTracker keeps one status series per order and forgets them all", async () => {
