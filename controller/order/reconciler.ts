@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
-import { ANNOTATIONS, everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
+import { ANNOTATIONS, EVENTS, everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
 import type { SpendBudget } from "../budget.js";
 import { crashPoint } from "../crashpoints.js";
 import { CredentialsError, type SoracomClients } from "../credentials.js";
@@ -16,7 +16,7 @@ import type { OrderedProfile, ProfileOrder } from "../soracom/types.js";
 import { executeOrderActions, ORDER_REF } from "./execute.js";
 import type { ChildProfile, CredentialsState, OrderInput, PlannerConfig } from "./model.js";
 import { ordersToPoll, planOrder } from "./plan.js";
-import { applyResults } from "./results.js";
+import { type ActionResult, applyResults } from "./results.js";
 
 /**
  * The EsimProfileOrder reconciler: observe (cluster caches + the Soracom calls ordersToPoll asks for),
@@ -88,11 +88,13 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     order = executed.order;
     const generation = order.metadata.generation ?? 0;
     const { status, events } = applyResults(plan.status, executed.results, now(), generation);
+    // What happened at Soracom is recorded before the status write: a 409 there (a stale cache) must not
+    // lose the Event or the metric of a confirm that did happen; the next round re-reads Soracom anyway.
+    for (const e of [...plan.events, ...events]) deps.events.record(order, e.type, e.reason, e.message);
+    recordMetrics(deps, cached, plan.events, executed.results, status);
     if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status)) {
       order = await updateStatus(deps.kube, ORDER_REF, order, status);
     }
-    for (const e of [...plan.events, ...events]) deps.events.record(order, e.type, e.reason, e.message);
-    recordMetrics(deps, cached, plan.events.concat(events), status);
     if (observed?.authError) deps.clients.forget(namespace, cached.spec.credentialsRef);
     return { requeueAfterMs: plan.requeueAfterMs };
   };
@@ -186,7 +188,8 @@ export function childrenOf(
 function recordMetrics(
   deps: OrderReconcilerDeps,
   order: EsimProfileOrder,
-  events: Array<{ reason: string }>,
+  planned: ReadonlyArray<{ reason: string }>,
+  results: readonly ActionResult[],
   status: EsimProfileOrder["status"],
 ): void {
   const ns = order.metadata.namespace ?? "";
@@ -204,11 +207,7 @@ function recordMetrics(
       deps.metrics.draftExpiry.remove({ namespace: ns, name, profile_order_id: t.profileOrderId });
     }
   }
-  for (const e of events) {
-    if (e.reason === "OrderFailed") deps.metrics.ordersFailed.inc({ namespace: ns });
-    if (e.reason === "OrderConfirmed") {
-      const id = /order (\S+) \((\d+) profiles\)/.exec((e as { message?: string }).message ?? "");
-      if (id) deps.metrics.profilesOrdered.inc({ namespace: ns }, Number(id[2]));
-    }
-  }
+  for (const e of planned) if (e.reason === EVENTS.OrderFailed) deps.metrics.ordersFailed.inc({ namespace: ns });
+  for (const r of results)
+    if (r.type === "confirmed") deps.metrics.profilesOrdered.inc({ namespace: ns }, r.order.quantity);
 }

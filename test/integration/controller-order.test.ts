@@ -101,5 +101,21 @@ describe("EsimProfileOrder end to end (real apiserver, simulator, controller pro
       ).toBeGreaterThan(0);
     }
     expect(text).not.toContain("LPA:1$");
+
+    // Every line the controller logged (debug level) is free of secrets: auth key, API keys, tokens,
+    // activation codes, Matching IDs.
+    const engineState = sim.engine.state;
+    const secretValues = [
+      "secret-simulator",
+      ...engineState.tokens.flatMap((tk) => [tk.apiKey, tk.token]),
+      ...Object.values(engineState.profiles).flatMap((p) => [`LPA:1$${p.smdpAddress}$${p.matchingId}`, p.matchingId]),
+    ];
+    expect(engineState.tokens.length).toBeGreaterThan(0);
+    expect(secretValues.length).toBeGreaterThan(90);
+    expect(ctl.logs.length).toBeGreaterThan(50);
+    const logText = ctl.logs.join("\n");
+    expect(secretValues.filter((s) => logText.includes(s))).toEqual([]);
+    const eventText = JSON.stringify(await e2e.events());
+    expect(secretValues.filter((s) => eventText.includes(s))).toEqual([]);
   });
 });
