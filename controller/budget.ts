@@ -67,6 +67,18 @@ export class SpendBudget {
   }
 }
 
+/**
+ * TerminationBudgetExhaustedError: the budget was used up between the plan's check and the termination
+ * (another reconcile took the last slot); the termination waits, as the plan would have had it wait.
+ */
+export class TerminationBudgetExhaustedError extends Error {
+  readonly code = "TERMINATION_BUDGET_EXHAUSTED";
+  override name = "TerminationBudgetExhaustedError";
+  constructor(readonly simId: string) {
+    super(`the termination budget was used up before SIM ${simId} could be terminated; it waits for the window`);
+  }
+}
+
 export interface TerminationCheck {
   allowed: boolean;
   remaining: number | null;
@@ -142,8 +154,9 @@ export class TerminationBudget {
   consume(simId: string, now: number, force = false): Promise<boolean> {
     const run = async (): Promise<boolean> => {
       for (let attempt = 0; attempt < 5; attempt++) {
-        if (!force && !this.check(now).allowed) return false;
+        // A SIM already counted in the window (its terminate answer was lost) is allowed again, budget or not.
         if (this.entries.some((e) => e.simId === simId && e.at > now - this.opts.windowMs)) return true;
+        if (!force && !this.check(now).allowed) return false;
         const next = [...this.entries.filter((e) => e.at > now - this.opts.windowMs), { simId, at: now }];
         try {
           await this.write(next);

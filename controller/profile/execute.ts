@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { EsimProfile } from "../api/types.js";
-import { EVENTS, PROFILE_FINALIZER } from "../api/vocabulary.js";
+import { ANNOTATIONS, EVENTS, PROFILE_FINALIZER } from "../api/vocabulary.js";
 import { crashPoint } from "../crashpoints.js";
 import { silentLogger } from "../log.js";
 import { isOutcomeUnknown, SoracomApiError } from "../soracom/errors.js";
@@ -164,7 +164,8 @@ async function setSim(ops: SimOps, a: Exclude<SoracomAction, { type: "terminateS
  * means enable and try once more.
  */
 async function terminate(ops: SimOps, simId: string, deps: ExecuteDeps, result: ExecuteResult): Promise<void> {
-  await deps.terminationBudget.consume(simId);
+  const override = result.profile.metadata.annotations?.[ANNOTATIONS.terminationBudgetOverride] === "true";
+  await deps.terminationBudget.consume(simId, override);
   crashPoint("before-terminate");
   try {
     await ops.terminateSim(simId);

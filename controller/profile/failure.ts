@@ -1,4 +1,5 @@
 import { CONDITIONS, EVENTS, REASONS } from "../api/vocabulary.js";
+import { TerminationBudgetExhaustedError } from "../budget.js";
 import { CredentialsError } from "../credentials.js";
 import { isOutcomeUnknown, isRateLimited, SoracomApiError, SoracomError, SoracomErrorCode } from "../soracom/errors.js";
 import { describeAction, isSoracomMutation, type ProfileAction } from "./actions.js";
@@ -31,6 +32,8 @@ export const CREDENTIALS_RETRY_MS = 60_000;
 export const OUTCOME_UNKNOWN_RETRY_MS = 5_000;
 /** A refusal needs a spec change (which triggers a reconcile anyway); look again now and then. */
 export const REJECTED_RETRY_MS = 10 * 60_000;
+/** A termination refused by the budget after its plan allowed it is planned again soon (to show the pause). */
+export const BUDGET_RACE_RETRY_MS = 1_000;
 /** A 429 without a hint: the vendor says wait up to a minute. */
 export const RATE_LIMIT_RETRY_MS = 60_000;
 
@@ -41,6 +44,16 @@ export const RATE_LIMIT_RETRY_MS = 60_000;
 export function classifyFailure(err: unknown, action: ProfileAction | undefined): Failure | undefined {
   const sync = action !== undefined && isSoracomMutation(action) && action.type !== "terminateSim";
   const what = action ? describeAction(action) : "reading the SIM";
+  if (err instanceof TerminationBudgetExhaustedError) {
+    // Another termination took the last slot after this plan's check: plan again, which pauses it.
+    return {
+      stalled: false,
+      reason: REASONS.Terminating,
+      message: err.message,
+      syncFailed: false,
+      requeueAfterMs: BUDGET_RACE_RETRY_MS,
+    };
+  }
   if (err instanceof CredentialsError) {
     return credentials(
       err.reason === REASONS.CredentialsNotFound ? REASONS.CredentialsNotFound : REASONS.CredentialsInvalid,

@@ -97,11 +97,13 @@ export interface TerminationBudgetStatus {
  * TerminationBudget limits SIM terminations per rolling window (issue 5). consume is called once,
  * right before each terminate call; the implementation persists it. It should count a SIM ID once per
  * window even if called again for it (a terminate whose outcome was unknown and did not happen is
- * sent again next round); if it throws, the terminate call is not made.
+ * sent again next round); if it throws, the terminate call is not made. It must refuse (throw) when the
+ * budget is used up unless `override` is true (the resource's budget-override annotation): the plan's
+ * check is older than the call, and other reconciles may have taken the last slots in between.
  */
 export interface TerminationBudget {
   check(now: number): TerminationBudgetStatus;
-  consume(simId: string): Promise<void> | void;
+  consume(simId: string, override?: boolean): Promise<void> | void;
 }
 
 /** ProfileMetrics are the reconciler's metric hooks (soracom_esim_sims_terminated_total, profiles by phase). */

@@ -51,7 +51,9 @@ async function reconcileProfile(
   if (read) {
     try {
       ops = await deps.soracomFor(profile);
-      plan = planProfile({ ...input, sim: await observeSim(ops, read) });
+      const sim = await observeSim(ops, read);
+      // The budget is checked again after the read: other reconciles may have used it meanwhile.
+      plan = planProfile({ ...input, sim, terminationBudget: deps.terminationBudget.check(deps.clock.now()) });
     } catch (err) {
       return fail(deps, log, profile, ownedStatusOf(profile), err, undefined, now);
     }

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { EsimProfile, EsimProfileOrder, OwnerReference } from "../api/types.js";
 import { GROUP, ORDER_KIND, PROFILE_PLURAL, VERSION } from "../api/vocabulary.js";
-import type { TerminationBudget } from "../budget.js";
+import { type TerminationBudget, TerminationBudgetExhaustedError } from "../budget.js";
 import type { ControllerConfig } from "../config.js";
 import type { SoracomClients } from "../credentials.js";
 import type { EventRecorder } from "../kube/events.js";
@@ -11,7 +11,7 @@ import { Controller } from "../kube/reconciler.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { addFinalizer, removeFinalizer } from "../kube/status.js";
 import type { Metrics } from "../metrics.js";
-import type { ProfileReconcilerDeps } from "./ports.js";
+import type { ProfileReconcilerDeps, TerminationBudget as TerminationBudgetPort } from "./ports.js";
 import { createProfileReconciler } from "./reconciler.js";
 
 /**
@@ -54,22 +54,7 @@ export function startProfileController(opts: {
       remove: (p, f) => removeFinalizer(kube, ref, p, f),
     },
     events: { record: (p, type, reason, message) => opts.events.record(p, type, reason, message) },
-    terminationBudget: {
-      check: (now) => {
-        const c = opts.terminations.check(now);
-        return {
-          allowed: c.allowed,
-          remaining: c.remaining ?? Number.MAX_SAFE_INTEGER,
-          retryAfterMs: c.retryAfterMs,
-          ...(opts.terminations.limit !== null ? { limit: opts.terminations.limit } : {}),
-          windowMs: opts.terminations.windowMs,
-        };
-      },
-      consume: async (simId) => {
-        const recorded = await opts.terminations.consume(simId, Date.now(), true);
-        if (!recorded) throw new Error("termination budget: could not record the termination");
-      },
-    },
+    terminationBudget: terminationBudgetPort(opts.terminations),
     metrics: {
       simTerminated: (namespace, reason) => opts.metrics.simsTerminated.inc({ namespace, reason }),
       profilePhaseChanged: () => undefined, // profiles by phase are counted from the cache at scrape time
@@ -87,4 +72,31 @@ export function startProfileController(opts: {
     logger: opts.logger,
     reconcile: (key, signal) => reconciler.reconcile(key, signal),
   });
+}
+
+/**
+ * terminationBudgetPort adapts the ledger to the profile reconciler. consume records past the limit only
+ * with the resource's override; otherwise a budget used up since the plan's check refuses the call, so
+ * reconciles running at once can never terminate more than the budget between them.
+ */
+export function terminationBudgetPort(
+  terminations: TerminationBudget,
+  now: () => number = Date.now,
+): TerminationBudgetPort {
+  return {
+    check: (at) => {
+      const c = terminations.check(at);
+      return {
+        allowed: c.allowed,
+        remaining: c.remaining ?? Number.MAX_SAFE_INTEGER,
+        retryAfterMs: c.retryAfterMs,
+        ...(terminations.limit !== null ? { limit: terminations.limit } : {}),
+        windowMs: terminations.windowMs,
+      };
+    },
+    consume: async (simId, override = false) => {
+      const recorded = await terminations.consume(simId, now(), override);
+      if (!recorded) throw new TerminationBudgetExhaustedError(simId);
+    },
+  };
 }
