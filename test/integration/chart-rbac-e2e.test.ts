@@ -8,7 +8,7 @@ import { resolveBinaries } from "../controlplane/binaries.js";
 import { kubeconfigFor } from "../controlplane/credentials.js";
 import { namespaceName } from "../controlplane/fixture.js";
 import { useCluster } from "../support/cluster.js";
-import { eventually } from "../support/controller-process.js";
+import { eventually, metricValue } from "../support/controller-process.js";
 import { condition, useE2E } from "../support/e2e.js";
 import {
   findTool,
@@ -209,6 +209,8 @@ describe.skipIf(!helm)("the controller runs with exactly the chart's RBAC", () =
       namespace: release,
     });
     expect(lease.spec?.holderIdentity).toMatch(/^esim-soracom-esim-operator-e2e_/);
+    // What the SoracomEsimNoLeader alert reads.
+    expect(metricValue(await ctl.metrics(), "soracom_esim_leader")).toBe(1);
 
     expect(forbidden(ctl.logs)).toEqual([]);
     expect(await ctl.stop()).toBe(0);

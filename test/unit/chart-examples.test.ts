@@ -108,7 +108,7 @@ describe("kubectl is available (CI builds it with the control plane)", () => {
 });
 
 describe.skipIf(!kubectl)("examples/kustomize overlays", () => {
-  const endpoints = { sandbox: "https://api-sandbox.soracom.io", production: "https://api.soracom.io" };
+  const endpoints = { sandbox: "https://g.api-sandbox.soracom.io", production: "https://g.api.soracom.io" };
   for (const [env, endpoint] of Object.entries(endpoints)) {
     describe(env, () => {
       it("builds one valid order in its own namespace, naming its environment's credentials Secret", () => {
@@ -136,7 +136,7 @@ describe.skipIf(!kubectl)("examples/kustomize overlays", () => {
         );
         expect(data).toMatchObject({
           endpoint,
-          coverage: "jp",
+          coverage: "g",
           authKeyId: "keyId-REPLACE-ME",
           authKey: "secret-REPLACE-ME",
         });

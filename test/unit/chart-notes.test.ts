@@ -42,7 +42,7 @@ describe.skipIf(!helm)("NOTES.txt", () => {
 
   it("states the budgets in force, and a dry run when on", () => {
     const text = notes({ "budgets.spend.limit": "30", "controller.dryRun": "true" });
-    expect(text).toContain("spend budget:       30 profiles confirmed per 24h");
+    expect(text).toContain("spend budget:       30 profiles ordered per 24h");
     expect(text).toContain("termination budget: 20 SIM terminations per 1h");
     expect(text).toContain("DRY RUN");
   });
