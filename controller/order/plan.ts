@@ -48,8 +48,12 @@ export function planOrder(input: OrderInput): OrderPlan {
   let intent = false;
 
   // Creates whose outcome stayed unknown past the grace period did not happen: create again, same token.
+  const wouldDo: string[] = [];
   for (const t of tracked.recreate) {
-    if (input.config.dryRun) continue;
+    if (input.config.dryRun) {
+      wouldDo.push(`create again the order of sequence ${t.sequence} (${t.quantity} profiles)`);
+      continue;
+    }
     orders = replaceSeq(orders, t.sequence, {
       ...t,
       createRequestedTime: toKubeTime(input.now),
@@ -67,17 +71,25 @@ export function planOrder(input: OrderInput): OrderPlan {
   if (surplus > 0) orders = scaleDown(input, spec, orders, surplus, actions);
 
   const blocked = creationBlocked(input, spec, orders);
+  if (blocked?.reason === REASONS.BudgetExceeded && !stalledAlready(input, blocked.message))
+    events.push({ type: "Warning", reason: EVENTS.BudgetExceeded, message: blocked.message });
   let budgetNote: string | undefined;
   if (surplus < 0 && !blocked) {
     const r = orderMissing(input, spec, orders, -surplus, actions);
     orders = r.orders;
     intent ||= r.created;
     budgetNote = r.budgetNote;
+    if (r.wouldOrder) wouldDo.push(r.wouldOrder);
     if (r.budgetNote) events.push({ type: "Warning", reason: EVENTS.BudgetExceeded, message: r.budgetNote });
   }
 
   confirmDrafts(input, spec, orders, actions);
+  if (input.config.dryRun) {
+    const drafts = approvedDrafts(input, spec, orders).map((d) => d.profileOrderId);
+    if (drafts.length > 0) wouldDo.push(`confirm draft order(s) ${drafts.join(", ")}`);
+  }
   return summarise(input, spec, orders, actions, events, {
+    wouldDo,
     intent,
     graceEndsAt: tracked.graceEndsAt,
     blocked,
@@ -287,7 +299,8 @@ function orderMissing(
     allowed < missing
       ? `${missing} profiles are missing but the spend budget allows ${allowed} more (${input.spend.limit} per ${Math.round(input.spend.windowMs / 3_600_000)}h, controller flag --spend-budget); ${missing - allowed} not ordered.`
       : undefined;
-  if (input.config.dryRun || allowed === 0) return { orders, created: false, budgetNote };
+  if (input.config.dryRun) return { orders, created: false, budgetNote, wouldOrder: wouldOrder(spec, allowed) };
+  if (allowed === 0) return { orders, created: false, budgetNote };
   const next = [...orders];
   let seq = Math.max(0, ...orders.map((o) => o.sequence));
   for (let left = allowed; left > 0; left -= spec.maxProfilesPerOrder) {
@@ -305,6 +318,22 @@ function orderMissing(
     actions.push(action);
   }
   return { orders: next, created: true, budgetNote };
+}
+
+/** wouldOrder describes, for dry run, the orders a missing quantity would be split into. */
+function wouldOrder(spec: DefaultedSpec, quantity: number): string | undefined {
+  if (quantity <= 0) return undefined;
+  const sizes: number[] = [];
+  for (let left = quantity; left > 0; left -= spec.maxProfilesPerOrder)
+    sizes.push(Math.min(left, spec.maxProfilesPerOrder));
+  return `order ${quantity} profiles in ${sizes.length} order${sizes.length > 1 ? "s" : ""} (${sizes.join(", ")})`;
+}
+
+/** stalledAlready: the order already says Stalled with this message (its Event was recorded then). */
+function stalledAlready(input: OrderInput, message: string): boolean {
+  return (input.order.status?.conditions ?? []).some(
+    (c) => c.type === CONDITIONS.stalled && c.status === "True" && c.message === message,
+  );
 }
 
 /** confirmDrafts confirms drafts: all of them under Automatic, approved ones (oldest first) under Manual. */
@@ -375,6 +404,8 @@ function planDeletion(input: OrderInput): OrderPlan {
 }
 
 interface SummaryOptions {
+  /** Dry run: what would be done at Soracom, in words. */
+  wouldDo?: string[];
   paused?: boolean;
   stalled?: { reason: string; message: string };
   blocked?: { reason: string; message: string };
@@ -439,13 +470,15 @@ function summarise(
       : { type: CONDITIONS.stalled, status: "False", reason: REASONS.Completed, message: "" },
   );
   conds.push(...domainConditions(input, spec, orders, awaiting, totals));
-  if (config.dryRun)
-    conds.push({
-      type: "DryRun",
-      status: "True",
-      reason: REASONS.DryRun,
-      message: `Dry run: would run ${actions.map((a) => a.type).join(", ") || "nothing"}.`,
-    });
+  if (config.dryRun) {
+    const message = opts.wouldDo?.length
+      ? `Dry run: nothing is changed in Soracom; would ${opts.wouldDo.join("; ")}.`
+      : "Dry run: nothing is changed in Soracom; nothing to do there now.";
+    conds.push({ type: "DryRun", status: "True", reason: REASONS.DryRun, message });
+    // Said once per change, like any transition.
+    if (input.order.status?.conditions?.find((c) => c.type === "DryRun")?.message !== message)
+      events.push({ type: "Normal", reason: REASONS.DryRun, message });
+  }
   const conditions = setConditions(
     input.order.status?.conditions as Condition[] | undefined,
     conds.map((c) => ({ ...c, observedGeneration: generation })),
