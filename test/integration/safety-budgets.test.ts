@@ -1,0 +1,209 @@
+import { describe, expect, it } from "vitest";
+import type { EsimProfile } from "../../controller/api/types.js";
+import { ANNOTATIONS, GROUP, PROFILE_FINALIZER, VERSION } from "../../controller/api/vocabulary.js";
+import { useCluster } from "../support/cluster.js";
+import { eventually, metricValue } from "../support/controller-process.js";
+import { condition } from "../support/e2e.js";
+import { useSafety } from "../support/safety-harness.js";
+import { isMutating } from "../support/safety-invariants.js";
+import { useSafetySummary } from "../support/safety-summary.js";
+
+// Budgets and dry run, against the real apiserver, the simulator and the controller process: a prune of
+// 100 EsimProfiles under the default termination budget, a quantity typo under the default spend budget,
+// a quantity above a small spend budget, and a whole flow in dry run.
+const FILE = "safety-budgets";
+const cluster = useCluster();
+const h = useSafety(cluster, FILE);
+useSafetySummary(FILE);
+
+const FAST = ["--soracom-requests-per-second", "200"];
+
+async function createProfiles(specs: Array<{ name: string; simId: string }>): Promise<void> {
+  for (let i = 0; i < specs.length; i += 20) {
+    await Promise.all(
+      specs.slice(i, i + 20).map((s) =>
+        cluster.custom.createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: cluster.namespace,
+          plural: "esimprofiles",
+          body: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: "EsimProfile",
+            metadata: { name: s.name },
+            spec: { simId: s.simId, deletionPolicy: "Terminate" },
+          },
+        }),
+      ),
+    );
+  }
+}
+
+const terminatedSims = async (control: { state(): Promise<Record<string, unknown>> }) =>
+  ((await control.state()) as { sims: Array<{ status: string }> }).sims.filter((s) => s.status === "terminated").length;
+
+describe("termination budget", () => {
+  it("a prune of 100 EsimProfiles (Terminate) under the default budget (20/h) terminates exactly 20; the rest pause, and an override lets one go", async () => {
+    const started = Date.now();
+    const { sim, control } = await h.simulator();
+    const specs: Array<{ name: string; simId: string }> = [];
+    for (let i = 0; i < 100; i++) specs.push({ name: `device-${i}`, simId: (await control.createSim()).simId });
+    await createProfiles(specs);
+    const inc = await h.spawn(sim, { args: FAST });
+    await eventually(
+      async () => {
+        const ps = await h.profiles();
+        return (
+          ps.length === 100 && ps.every((p) => p.metadata.finalizers?.includes(PROFILE_FINALIZER) && p.status?.simId)
+        );
+      },
+      { timeoutMs: 90_000, what: "100 profiles managed" },
+    );
+
+    // The prune: every profile deleted at once, as Argo CD or a namespace deletion would.
+    await Promise.all(specs.map((s) => h.deleteProfile(s.name)));
+    let seen = "";
+    const held = await eventually(
+      async () => {
+        const ps = await h.profiles();
+        const paused = ps.filter((p) => condition(p, "TerminationsPaused")?.status === "True");
+        seen = `${ps.length} left, ${paused.length} paused, ${await terminatedSims(control)} SIMs terminated`;
+        return ps.length === 80 && paused.length === 80 ? ps : undefined;
+      },
+      { timeoutMs: 60_000, what: "80 profiles left, all with TerminationsPaused" },
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message} (${seen})`);
+    });
+    expect(await terminatedSims(control)).toBe(20);
+    expect(condition(held[0] as EsimProfile, "TerminationsPaused")?.reason).toBe("TerminationBudgetExhausted");
+    await eventually(async () => metricValue(await inc.proc!.metrics(), "soracom_esim_terminations_paused") === 1, {
+      what: "soracom_esim_terminations_paused 1",
+    });
+    const events = await h.events();
+    expect(events.some((e) => e.reason === "TerminationsPaused")).toBe(true);
+
+    // The override: one profile may go past the budget; the others keep waiting.
+    const chosen = held[0]!.metadata.name!;
+    await h.kube.request({
+      method: "PATCH",
+      path: `/apis/${GROUP}/${VERSION}/namespaces/${cluster.namespace}/esimprofiles/${chosen}`,
+      contentType: "application/merge-patch+json",
+      body: { metadata: { annotations: { [ANNOTATIONS.terminationBudgetOverride]: "true" } } },
+    });
+    await eventually(async () => (await h.profiles()).length === 79, { what: "the overridden profile gone" });
+    expect(await terminatedSims(control)).toBe(21);
+    // Give any reconcile in flight the time to (wrongly) terminate more, then count again.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const terminated = await terminatedSims(control);
+    expect(terminated).toBe(21);
+    const terminateCalls = (await control.calls()).calls.filter((c) => c.operation === "terminateSim");
+    expect(terminateCalls.filter((c) => c.status === 200)).toHaveLength(21);
+    await h.finish(control, "prune of 100 EsimProfiles under the termination budget (20/h) + 1 override", {
+      started,
+      faults: 100,
+      terminationsBeyondBudget: Math.max(0, terminated - 20 - 1),
+    });
+  });
+});
+
+describe("spend budget", () => {
+  it("quantity 2000 under the default budgets: no create at all, Stalled BudgetExceeded, an Event and the metric", async () => {
+    const started = Date.now();
+    const { sim, control } = await h.simulator();
+    const inc = await h.spawn(sim);
+    await h.applyOrder("typo", { subscription: "planX3", quantity: 2000 });
+    const stalled = await eventually(
+      async () => {
+        const o = await h.order("typo");
+        return condition(o, "Stalled")?.status === "True" ? o : undefined;
+      },
+      { what: "typo Stalled" },
+    );
+    expect(condition(stalled, "Stalled")?.reason).toBe("BudgetExceeded");
+    expect(condition(stalled, "Ready")?.status).toBe("False");
+    await eventually(async () => (await h.events()).some((e) => e.reason === "BudgetExceeded"), {
+      what: "a BudgetExceeded Event",
+    });
+    await eventually(
+      async () => metricValue(await inc.proc!.metrics(), "soracom_esim_budget_exceeded", { budget: "spend" }) === 1,
+      { what: "soracom_esim_budget_exceeded{budget=spend} 1" },
+    );
+    expect(await control.count("createProfileOrder")).toBe(0);
+    await h.finish(control, "quantity 2000 under the default spend budget", {
+      started,
+      faults: 0,
+      invariants: { expectOrdered: { typo: 0 } },
+    });
+  });
+
+  it("quantity 45 under a spend budget of 30: exactly 30 ordered (20 + 10), then Stalled BudgetExceeded", async () => {
+    const started = Date.now();
+    const { sim, control } = await h.simulator();
+    await h.spawn(sim, { args: ["--spend-budget", "30", ...FAST] });
+    await h.applyOrder("fleet", { subscription: "planX3", quantity: 45 });
+    await h.materialized("fleet", 30);
+    const o = await eventually(
+      async () => {
+        const x = await h.order("fleet");
+        return x.status?.orders?.every((t) => t.status === "COMPLETED") && condition(x, "Stalled")?.status === "True"
+          ? x
+          : undefined;
+      },
+      { what: "orders completed and Stalled" },
+    );
+    expect(condition(o, "Stalled")?.reason).toBe("BudgetExceeded");
+    expect((o.status?.orders ?? []).map((t) => t.quantity).sort((a, b) => b - a)).toEqual([20, 10]);
+    expect(await control.count("createProfileOrder")).toBe(2);
+    expect((await h.events()).some((e) => e.reason === "BudgetExceeded")).toBe(true);
+    await h.finish(control, "quantity 45 under a spend budget of 30", {
+      started,
+      faults: 0,
+      invariants: { expectOrdered: { fleet: 30 } },
+    });
+  });
+});
+
+describe("dry run", () => {
+  it("a whole flow under --dry-run: no mutating Soracom call, and status, events and logs say what would happen", async () => {
+    const started = Date.now();
+    const { sim, control } = await h.simulator();
+    const simId = (await control.createSim()).simId;
+    await createProfiles([{ name: "device-1", simId }]);
+    const inc = await h.spawn(sim, { args: ["--dry-run", ...FAST] });
+    await h.applyOrder("fleet", { subscription: "planX3", quantity: 45 });
+    const o = await eventually(
+      async () => {
+        const x = await h.order("fleet");
+        return condition(x, "DryRun")?.status === "True" ? x : undefined;
+      },
+      { what: "DryRun condition" },
+    );
+    expect(condition(o, "DryRun")?.message).toMatch(/would order 45 profiles in 3 orders \(20, 20, 5\)/);
+    await eventually(
+      async () => (await h.events()).some((e) => e.reason === "DryRun" && e.involvedObject?.name === "fleet"),
+      { what: "a DryRun Event on the order" },
+    );
+
+    // Deleting a Terminate profile in dry run reports the termination and keeps the SIM.
+    await eventually(async () => (await h.profile("device-1")).metadata.finalizers?.includes(PROFILE_FINALIZER), {
+      what: "device-1 managed",
+    });
+    await h.deleteProfile("device-1");
+    await eventually(
+      async () => (await h.events()).some((e) => e.reason === "DryRun" && /would terminate SIM/.test(e.message ?? "")),
+      { what: "a dry-run termination Event" },
+    );
+    expect(await terminatedSims(control)).toBe(0);
+    expect(inc.proc!.logs.some((l) => l.includes('"dryRun":true'))).toBe(true);
+
+    const calls = (await control.calls()).calls;
+    expect(calls.filter(isMutating)).toEqual([]);
+    expect(calls.length).toBeGreaterThan(0); // it did observe
+    await h.finish(control, "a flow in dry run (order of 45, deletion of a Terminate profile)", {
+      started,
+      faults: 0,
+      dryRun: true,
+      invariants: { expectOrdered: { fleet: 0 } },
+    });
+  });
+});
