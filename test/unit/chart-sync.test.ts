@@ -3,7 +3,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CHART_DIR, REPO_ROOT } from "./chart-support.js";
+import { parse } from "yaml";
+import { CHART_DIR, findTool, REPO_ROOT } from "./chart-support.js";
 
 // The chart can only read files inside its folder, so it carries copies of the single sources: the CRDs
 // (crds/) and the alert rules (deploy/prometheus/alerts.yaml). scripts/sync-chart-crds.sh makes the copies;
@@ -64,5 +65,28 @@ describe("scripts/sync-chart-crds.sh", () => {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the chart's version", () => {
+  it("its appVersion (the default image tag) is the package's version", () => {
+    const chart = parse(readFileSync(join(CHART_DIR, "Chart.yaml"), "utf8"));
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
+    expect(chart.appVersion).toBe(pkg.version);
+  });
+});
+
+describe("the shell checks for CI without Node (scripts/check-*.sh)", () => {
+  it.skipIf(!findTool("helm"))("check-chart.sh passes", () => {
+    const res = spawnSync("bash", [join(REPO_ROOT, "scripts/check-chart.sh")], { encoding: "utf8" });
+    expect(res.stderr).toBe("");
+    expect(res.stdout.trim().split("\n")).toHaveLength(4);
+    expect(res.status).toBe(0);
+  });
+
+  it.skipIf(!findTool("promtool"))("check-alerts.sh passes", () => {
+    const res = spawnSync("bash", [join(REPO_ROOT, "scripts/check-alerts.sh")], { encoding: "utf8" });
+    expect(res.stdout).toContain("SUCCESS: 11 rules found");
+    expect(res.status).toBe(0);
   });
 });
