@@ -86,7 +86,7 @@ describe("the shell checks for CI without Node (scripts/check-*.sh)", () => {
 
   it.skipIf(!findTool("promtool"))("check-alerts.sh passes", () => {
     const res = spawnSync("bash", [join(REPO_ROOT, "scripts/check-alerts.sh")], { encoding: "utf8" });
-    expect(res.stdout).toContain("SUCCESS: 11 rules found");
+    expect(res.stdout).toMatch(/SUCCESS: \d+ rules found/);
     expect(res.status).toBe(0);
   });
 });
