@@ -43,6 +43,7 @@ export function reapOrphans(baseDir: string, log: (line: string) => void): void 
   for (const dir of fixtureDirs(baseDir)) {
     const owner = Number.parseInt(readOr(path.join(dir, "owner.pid"), "0"), 10);
     if (owner > 0 && isAlive(owner)) continue;
+    if (owner === 0 && ageMs(dir) < 60_000) continue; // just created; its owner is writing owner.pid
     for (const pid of serverPids(dir)) {
       log(`killing orphaned control-plane process ${pid} of ${dir}`);
       try {
@@ -53,6 +54,14 @@ export function reapOrphans(baseDir: string, log: (line: string) => void): void 
     }
     log(`removing orphaned control-plane folder ${dir}`);
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
