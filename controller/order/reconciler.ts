@@ -15,6 +15,7 @@ import { isNotFound as isSoracomNotFound, SoracomAuthError, type SoracomClient }
 import type { OrderedProfile, ProfileOrder } from "../soracom/types.js";
 import { executeOrderActions, ORDER_REF } from "./execute.js";
 import type { ChildProfile, CredentialsState, OrderInput, PlannerConfig } from "./model.js";
+import { PollPacer } from "./pacing.js";
 import { ordersToPoll, planOrder } from "./plan.js";
 import { type ActionResult, applyResults } from "./results.js";
 
@@ -43,6 +44,7 @@ export interface OrderReconcilerDeps {
 /** createOrderReconciler returns the reconcile function of the EsimProfileOrder controller. */
 export function createOrderReconciler(deps: OrderReconcilerDeps) {
   const now = deps.now ?? Date.now;
+  const pacer = new PollPacer(deps.config);
   return async function reconcileOrder(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const cached = deps.orders.get(namespace, name);
@@ -54,7 +56,9 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     const children = childrenOf(cached, deps.profiles.list(namespace), deps.secretExists);
     const { client, credentials } = await soracomFor(deps, cached);
     const observed =
-      credentials.ok && client && !cached.spec.paused ? await observeSoracom(client, cached, children, now) : undefined;
+      credentials.ok && client && !cached.spec.paused
+        ? await observeSoracom(client, cached, children, now, pacer)
+        : undefined;
     const effectiveCredentials: CredentialsState = observed?.authError ?? credentials;
 
     let order = cached;
@@ -86,6 +90,9 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
 
     const executed = await executeOrderActions({ kube: deps.kube, logger: log }, order, client, plan.actions);
     order = executed.order;
+    for (const r of executed.results) {
+      if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(r.order.profileOrderId, now());
+    }
     const generation = order.metadata.generation ?? 0;
     const { status, events } = applyResults(plan.status, executed.results, now(), generation);
     // What happened at Soracom is recorded before the status write: a 409 there (a stale cache) must not
@@ -114,14 +121,16 @@ async function soracomFor(
   }
 }
 
-/** observeSoracom makes exactly the calls ordersToPoll asks for. */
+/** observeSoracom makes the calls ordersToPoll asks for that the pacer finds due. */
 async function observeSoracom(
   client: SoracomClient,
   order: EsimProfileOrder,
   children: ChildProfile[],
   now: () => number,
+  pacer: PollPacer,
 ) {
-  const poll = ordersToPoll(order.status?.orders ?? [], children);
+  const tracked = order.status?.orders ?? [];
+  const poll = pacer.due(ordersToPoll(tracked, children), tracked, children, now());
   const soracomOrders: Record<string, ProfileOrder | null> = {};
   const orderedProfiles: Record<string, OrderedProfile[]> = {};
   let listed: ProfileOrder[] | undefined;
@@ -134,8 +143,12 @@ async function observeSoracom(
         if (!isSoracomNotFound(err)) throw err;
         soracomOrders[id] = null;
       }
+      pacer.sawOrder(id, now());
     }
-    for (const id of poll.listProfiles) orderedProfiles[id] = await client.listOrderedProfiles(id);
+    for (const id of poll.listProfiles) {
+      orderedProfiles[id] = await client.listOrderedProfiles(id);
+      pacer.sawProfiles(id, now());
+    }
     if (poll.listAll) {
       listedAt = now();
       listed = [];

@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import type { TrackedOrder } from "../../controller/api/types.js";
+import type { ChildProfile } from "../../controller/order/model.js";
+import { PollPacer, type PollRequest } from "../../controller/order/pacing.js";
+
+const ACTIVE = 5_000;
+const STABLE = 300_000;
+const T0 = Date.parse("2026-11-26T12:00:00Z");
+
+const tracked = (id: string, status: string, materialized = true): TrackedOrder => ({
+  sequence: 1,
+  token: `t-${id}`,
+  quantity: 20,
+  status,
+  profileOrderId: id,
+  materialized,
+});
+
+const child = (profileOrderId: string, over: Partial<ChildProfile> = {}): ChildProfile => ({
+  name: `p-${profileOrderId}`,
+  profileOrderId,
+  createdAt: T0,
+  phase: "Registered",
+  everInstalled: false,
+  deleting: false,
+  hasActivationSecret: true,
+  ...over,
+});
+
+interface Case {
+  orders: TrackedOrder[];
+  children?: ChildProfile[];
+  poll: PollRequest;
+  /** Observations before the question: [kind, id, ms after T0]. */
+  seen?: Array<["order" | "profiles", string, number]>;
+  /** When the question is asked, in ms after T0. */
+  at: number;
+  due: Partial<PollRequest>;
+}
+
+const none: PollRequest = { get: [], listProfiles: [], listAll: false };
+
+const CASES: Record<string, Case> = {
+  "an order never seen (a fresh start) is due at once": {
+    orders: [tracked("A", "CONFIRMED")],
+    poll: { ...none, get: ["A"] },
+    at: 0,
+    due: { get: ["A"] },
+  },
+  "an order seen a moment ago (a profile changed meanwhile) is not asked about again": {
+    orders: [tracked("A", "CONFIRMED")],
+    poll: { ...none, get: ["A"] },
+    seen: [["order", "A", 0]],
+    at: 100,
+    due: { get: [] },
+  },
+  "an order in flight is due again after (most of) the active interval": {
+    orders: [tracked("A", "IN_PROGRESS")],
+    poll: { ...none, get: ["A"] },
+    seen: [["order", "A", 0]],
+    at: ACTIVE,
+    due: { get: ["A"] },
+  },
+  "the requeue timer finds the poll due even though it fires a little early": {
+    orders: [tracked("A", "IN_PROGRESS")],
+    poll: { ...none, get: ["A"] },
+    seen: [["order", "A", 0]],
+    at: ACTIVE * 0.85,
+    due: { get: ["A"] },
+  },
+  "a completed order's profiles are listed once per stable interval, not per active one": {
+    orders: [tracked("A", "COMPLETED")],
+    children: [child("A")],
+    poll: { ...none, listProfiles: ["A"] },
+    seen: [["profiles", "A", 0]],
+    at: ACTIVE * 2,
+    due: { listProfiles: [] },
+  },
+  "a completed order's profiles are due after the stable interval": {
+    orders: [tracked("A", "COMPLETED")],
+    children: [child("A")],
+    poll: { ...none, listProfiles: ["A"] },
+    seen: [["profiles", "A", 0]],
+    at: STABLE,
+    due: { listProfiles: ["A"] },
+  },
+  "a completed order not yet materialized is listed at once, however recently it was": {
+    orders: [tracked("A", "COMPLETED", false)],
+    poll: { ...none, listProfiles: ["A"] },
+    seen: [["profiles", "A", 0]],
+    at: 10,
+    due: { listProfiles: ["A"] },
+  },
+  "a live profile whose activation Secret is missing gets its order listed at once (to rebuild the Secret)": {
+    orders: [tracked("A", "COMPLETED")],
+    children: [child("A", { hasActivationSecret: false })],
+    poll: { ...none, listProfiles: ["A"] },
+    seen: [["profiles", "A", 0]],
+    at: 10,
+    due: { listProfiles: ["A"] },
+  },
+  "listing every order (a create's outcome is unknown) is never held back": {
+    orders: [],
+    poll: { ...none, listAll: true },
+    at: 0,
+    due: { listAll: true },
+  },
+  "a GET and a list of the same order are paced separately": {
+    orders: [tracked("A", "COMPLETED", false), tracked("B", "CONFIRMED")],
+    poll: { get: ["B"], listProfiles: ["A"], listAll: false },
+    seen: [["profiles", "B", 0]],
+    at: 10,
+    due: { get: ["B"], listProfiles: ["A"] },
+  },
+};
+
+describe("PollPacer: Soracom is asked about an order once per poll, however often the order is reconciled", () => {
+  for (const [sentence, c] of Object.entries(CASES)) {
+    it(sentence, () => {
+      const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
+      for (const [kind, id, ms] of c.seen ?? []) {
+        if (kind === "order") pacer.sawOrder(id, T0 + ms);
+        else pacer.sawProfiles(id, T0 + ms);
+      }
+      expect(pacer.due(c.poll, c.orders, c.children ?? [], T0 + c.at)).toEqual({ ...none, ...c.due });
+    });
+  }
+});
