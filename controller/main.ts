@@ -237,6 +237,9 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     });
     void elector.run();
   } else {
+    // A single replica without election is the leader (soracom_esim_leader must not read 0, or the
+    // "no leader" alert fires for ever).
+    metrics.leader.set(1);
     void startWorkers().catch(fail);
   }
   function fail(err: unknown) {
