@@ -1,6 +1,9 @@
 import { afterEach, expect } from "vitest";
 import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
-import { GROUP, VERSION } from "../../controller/api/vocabulary.js";
+import { GROUP, ORDER_PLURAL, PROFILE_PLURAL, VERSION } from "../../controller/api/vocabulary.js";
+import { KubeApiError } from "../../controller/kube/errors.js";
+import { KubeClient, resourcePath } from "../../controller/kube/rest.js";
+import { namespaceName } from "../controlplane/fixture.js";
 import type { Cluster } from "./cluster.js";
 import {
   type ControllerProcess,
@@ -20,10 +23,11 @@ import { recordScenario, type ScenarioRecord } from "./safety-summary.js";
 import type { SimControl } from "./soracom-sim.js";
 
 /**
- * The fault suite's harness: useE2E's simulator and helpers, plus controller processes that may die on
- * purpose (crash points, SIGKILL), each with its own termination ledger (in the test's namespace, so the
- * budget of one test never leaks into the next), and a `finish` that checks the invariants and records
- * the scenario in the run's summary.
+ * The fault suite's harness: useE2E's simulator, plus a "space" per namespace with typed access to the
+ * operator's resources and controller processes that may die on purpose (crash points, SIGKILL), each
+ * with its termination ledger in that namespace (so no test's budget leaks into another), and `finish`,
+ * which checks the invariants and records the scenario in the run's summary. The test's own namespace
+ * is one space; `lane()` makes more, for scenarios that run side by side.
  */
 
 /** Incarnation is one controller process; `proc` is undefined when it died before serving HTTP. */
@@ -40,42 +44,78 @@ export interface SpawnOptions extends Partial<ControllerProcessOptions> {
   crashSkip?: number;
 }
 
-export function useSafety(cluster: Cluster, file: string) {
-  const e2e = useE2E(cluster);
-  const live = new Set<ControllerProcess>();
-  afterEach(async () => {
-    for (const p of live) await p.kill().catch(() => undefined);
-    live.clear();
-  });
+const ORDERS = { group: GROUP, version: VERSION, plural: ORDER_PLURAL };
+const PROFILES = { group: GROUP, version: VERSION, plural: PROFILE_PLURAL };
 
-  const h = {
-    ...e2e,
-    cluster,
+/**
+ * patient retries what the apiserver turned away without doing (429, as "storage is (re)initializing"
+ * on a busy machine; 503; a refused connection while it restarts) for up to 30 s: the test's own reads
+ * and writes must not fail where the controller's are expected to ride it out.
+ */
+async function patient<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const status = err instanceof KubeApiError ? err.status : undefined;
+      const transient = status === 429 || status === 503 || status === undefined;
+      if (!transient || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** space binds the helpers to one namespace (read through namespaceOf at each call). */
+function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess>, file: string, ns: () => string) {
+  const kube = { request: <T>(req: Parameters<KubeClient["request"]>[0]) => patient(() => client.request<T>(req)) };
+  const orderPath = (name?: string) => resourcePath({ ...ORDERS, namespace: ns() }, name);
+  const profilePath = (name?: string) => resourcePath({ ...PROFILES, namespace: ns() }, name);
+  const s = {
+    get namespace(): string {
+      return ns();
+    },
     /** spawn starts a controller process that is allowed to die before it serves (a crash point). */
     async spawn(sim: Pick<Sim, "url">, opts: SpawnOptions = {}): Promise<Incarnation> {
       const { crashAt, crashSkip, env, args, ...rest } = opts;
       const crashEnv = crashAt
         ? { ESIM_TEST_CRASH_AT: crashAt, ESIM_TEST_CRASH_SKIP: String(crashSkip ?? 0) }
         : { ESIM_TEST_CRASH_AT: "", ESIM_TEST_CRASH_SKIP: "0" };
-      try {
-        const proc = await startControllerProcess({
-          kubeconfig: cluster.info.kubeconfigPath,
-          soracomEndpoint: sim.url,
-          namespaces: [cluster.namespace],
-          ...rest,
-          args: ["--leader-election-namespace", cluster.namespace, ...(args ?? [])],
-          env: { ...crashEnv, ...env },
-        });
-        live.add(proc);
-        const exited = new Promise<void>((resolve) => {
-          if (proc.child.exitCode !== null || proc.child.signalCode !== null) resolve();
-          else proc.child.once("exit", () => resolve());
-        });
-        void exited.then(() => live.delete(proc));
-        return { proc, diedEarly: false, exited };
-      } catch (err) {
-        if (!/controller exited/.test(String(err))) throw err;
-        return { diedEarly: true, exited: Promise.resolve() };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await start();
+        } catch (err) {
+          // dist/ being rebuilt under a running suite (a shared checkout) shows as a module that cannot load.
+          if (
+            attempt >= 5 ||
+            !/does not provide an export|Cannot find module|ERR_MODULE_NOT_FOUND|SyntaxError/.test(String(err))
+          )
+            throw err;
+          await new Promise((r) => setTimeout(r, 2_000));
+        }
+      }
+      async function start(): Promise<Incarnation> {
+        try {
+          const proc = await startControllerProcess({
+            kubeconfig: cluster.info.kubeconfigPath,
+            soracomEndpoint: sim.url,
+            namespaces: [ns()],
+            ...rest,
+            args: ["--leader-election-namespace", ns(), ...(args ?? [])],
+            env: { ...crashEnv, ...env },
+          });
+          live.add(proc);
+          const exited = new Promise<void>((resolve) => {
+            if (proc.child.exitCode !== null || proc.child.signalCode !== null) resolve();
+            else proc.child.once("exit", () => resolve());
+          });
+          void exited.then(() => live.delete(proc));
+          return { proc, diedEarly: false, exited };
+        } catch (err) {
+          // Killed by its crash point before it served HTTP (exit code null: a signal); anything else is a failure.
+          if (!/controller exited \(null\)/.test(String(err))) throw err;
+          return { diedEarly: true, exited: Promise.resolve() };
+        }
       }
     },
     /** waitDeath waits for a crash point to kill the process (fails after timeoutMs). */
@@ -101,32 +141,71 @@ export function useSafety(cluster: Cluster, file: string) {
       await inc.proc?.kill();
       await inc.exited;
     },
+    async applyOrder(name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) {
+      return kube.request<EsimProfileOrder>({
+        method: "POST",
+        path: orderPath(),
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: "EsimProfileOrder", metadata: { name, ...metadata }, spec },
+      });
+    },
+    async patchOrder(name: string, patch: Record<string, unknown>) {
+      return kube.request<EsimProfileOrder>({
+        method: "PATCH",
+        path: orderPath(name),
+        contentType: "application/merge-patch+json",
+        body: patch,
+      });
+    },
+    async patchProfile(name: string, patch: Record<string, unknown>) {
+      return kube.request<EsimProfile>({
+        method: "PATCH",
+        path: profilePath(name),
+        contentType: "application/merge-patch+json",
+        body: patch,
+      });
+    },
+    async createProfile(name: string, spec: Record<string, unknown>) {
+      return kube.request<EsimProfile>({
+        method: "POST",
+        path: profilePath(),
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: "EsimProfile", metadata: { name }, spec },
+      });
+    },
+    async deleteProfile(name: string) {
+      await kube.request({ method: "DELETE", path: profilePath(name) });
+    },
+    async order(name: string): Promise<EsimProfileOrder> {
+      return kube.request<EsimProfileOrder>({ path: orderPath(name) });
+    },
     async orders(): Promise<EsimProfileOrder[]> {
-      const list = (await cluster.custom.listNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: cluster.namespace,
-        plural: "esimprofileorders",
-      })) as { items: EsimProfileOrder[] };
-      return list.items;
+      return (await kube.request<{ items: EsimProfileOrder[] }>({ path: orderPath() })).items;
+    },
+    async profile(name: string): Promise<EsimProfile> {
+      return kube.request<EsimProfile>({ path: profilePath(name) });
+    },
+    async profiles(): Promise<EsimProfile[]> {
+      return (await kube.request<{ items: EsimProfile[] }>({ path: profilePath() })).items;
+    },
+    async events(): Promise<
+      Array<{ reason?: string; message?: string; type?: string; involvedObject?: { name?: string } }>
+    > {
+      return (await patient(() => cluster.core.listNamespacedEvent({ namespace: ns() }))).items;
     },
     /** ready waits for the order's Ready=True condition. */
     async ready(name: string, timeoutMs = 90_000): Promise<EsimProfileOrder> {
       return eventually(
         async () => {
-          const o = await e2e.order(name);
+          const o = await s.order(name);
           return condition(o, "Ready")?.status === "True" ? o : undefined;
         },
         { timeoutMs, what: `order ${name} Ready` },
       );
     },
-    /** settled waits until every profile the order's COMPLETED orders hold has an EsimProfile with a SIM ID. */
+    /** materialized waits until the order has `want` EsimProfiles, each with its SIM ID. */
     async materialized(name: string, want: number, timeoutMs = 90_000): Promise<EsimProfile[]> {
       return eventually(
         async () => {
-          const ps = (await e2e.profiles()).filter(
-            (p) => p.metadata.labels?.["esim.soracom-operator.io/order"] === name,
-          );
+          const ps = (await s.profiles()).filter((p) => p.metadata.labels?.[`${GROUP}/order`] === name);
           return ps.length === want && ps.every((p) => p.status?.simId) ? ps : undefined;
         },
         { timeoutMs, what: `${want} profiles of ${name} with SIM IDs` },
@@ -143,14 +222,16 @@ export function useSafety(cluster: Cluster, file: string) {
         started: number;
         faults: number;
         invariants?: InvariantOptions;
-        dryRun?: boolean;
+        /** Count mutating calls (all of them, or those since a simulated time). */
+        dryRun?: boolean | { since: number };
         terminationsBeyondBudget?: number;
         note?: string;
       },
     ): Promise<InvariantReport & { mutating: number }> {
-      const world = await readWorld(control, { orders: h.orders, profiles: e2e.profiles });
+      const world = await readWorld(control, { orders: s.orders, profiles: s.profiles });
       const report = checkInvariants(world.state, world.calls, world.orders, world.profiles, extra.invariants);
-      const mutating = extra.dryRun ? world.calls.filter(isMutating).length : 0;
+      const since = typeof extra.dryRun === "object" ? extra.dryRun.since : Number.NEGATIVE_INFINITY;
+      const mutating = extra.dryRun ? world.calls.filter((c) => c.at >= since && isMutating(c)).length : 0;
       const record: ScenarioRecord = {
         file,
         scenario,
@@ -168,7 +249,31 @@ export function useSafety(cluster: Cluster, file: string) {
       return { ...report, mutating };
     },
   };
-  return h;
+  return s;
+}
+
+export type Space = ReturnType<typeof space>;
+
+export function useSafety(cluster: Cluster, file: string) {
+  const e2e = useE2E(cluster);
+  const kube = new KubeClient(cluster.kc);
+  const live = new Set<ControllerProcess>();
+  afterEach(async () => {
+    for (const p of [...live]) await p.kill().catch(() => undefined);
+    live.clear();
+  });
+  const main = space(cluster, kube, live, file, () => cluster.namespace);
+  return Object.assign(main, {
+    cluster,
+    kube,
+    simulator: e2e.simulator,
+    /** lane makes a namespace of its own (for scenarios run side by side) and returns its space. */
+    async lane(prefix: string): Promise<Space> {
+      const name = namespaceName(prefix);
+      await patient(() => cluster.core.createNamespace({ body: { metadata: { name } } }));
+      return space(cluster, kube, live, file, () => name);
+    },
+  });
 }
 
 export type Safety = ReturnType<typeof useSafety>;
