@@ -59,13 +59,20 @@ stop_component() {
 print_usage() {
   local kubectl_dir
   kubectl_dir=$(dirname "$(bash test/controlplane/build.sh --print-env | sed -n 's/^KUBECTL_BIN=//p')")
+  # kubectl finds plugins on PATH: a small wrapper makes `kubectl esim` run this checkout's build.
+  mkdir -p "$DEMO_DIR/bin"
+  printf '#!/bin/sh\nexec node "%s/dist/controller/plugin/cli.js" "$@"\n' "$PWD" >"$DEMO_DIR/bin/kubectl-esim"
+  chmod +x "$DEMO_DIR/bin/kubectl-esim"
   cat <<USAGE
 
 The demo runs in the background. Try:
-  export KUBECONFIG=$1 PATH=$kubectl_dir:\$PATH
+  export KUBECONFIG=$1 PATH=$kubectl_dir:$PWD/$DEMO_DIR/bin:\$PATH
   kubectl get esimprofileorders,esimprofiles -A
   kubectl describe esimprofileorder delivery-trucks
-  kubectl patch esimprofileorder fleet-cameras --type merge -p '{"spec":{"approvedQuantity":10}}'   (approve)
+  kubectl esim status -A                                            (the kubectl plugin)
+  kubectl esim approve fleet-cameras                                (approve, showing what it spends)
+  kubectl patch esimprofileorder fleet-cameras --type merge -p '{"spec":{"approvedQuantity":10}}'   (or approve in git)
+  kubectl esim export delivery-trucks > profiles.csv                (the console's CSV)
 
 The Soracom simulator: $2 (API under /v1; AuthKey keyId-simulator / secret-simulator)
   curl -s $2/_sim/state                                     everything it knows
