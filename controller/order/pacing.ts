@@ -1,4 +1,5 @@
 import type { TrackedOrder } from "../api/types.js";
+import type { ProfileOrder } from "../soracom/types.js";
 import type { ChildProfile } from "./model.js";
 
 /**
@@ -26,14 +27,28 @@ export interface PollRequest {
 const DUE_AT = 0.8;
 
 export class PollPacer {
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new Map<string, { at: number; order: ProfileOrder | null }>();
   private readonly listed = new Map<string, number>();
 
   constructor(private readonly config: { pollActiveMs: number; pollStableMs: number }) {}
 
-  /** sawOrder records that Soracom told us an order's status at `at` (GET, create or confirm answer). */
-  sawOrder(profileOrderId: string, at: number): void {
-    this.seen.set(profileOrderId, at);
+  /** sawOrder records what Soracom said of an order at `at`: a GET, or the answer to its create or confirm. */
+  sawOrder(order: ProfileOrder, at: number): void {
+    this.seen.set(order.profileOrderId, { at, order });
+  }
+
+  /** sawMissing records that Soracom answered 404 for an order at `at`. */
+  sawMissing(profileOrderId: string, at: number): void {
+    this.seen.set(profileOrderId, { at, order: null });
+  }
+
+  /**
+   * lastSeen is the latest answer about an order, for a round that does not ask again. The planner must
+   * get it: the status write that recorded it may have failed (a 409 on a stale cache), and a plan made
+   * from status alone would, for example, confirm an order Soracom already confirmed.
+   */
+  lastSeen(profileOrderId: string): ProfileOrder | null | undefined {
+    return this.seen.get(profileOrderId)?.order;
   }
 
   /** sawProfiles records that the profiles of an order were listed at `at`. */
@@ -53,7 +68,7 @@ export class PollPacer {
       children.filter((c) => !c.deleting && !c.hasActivationSecret).map((c) => c.profileOrderId),
     );
     return {
-      get: poll.get.filter((id) => stale(this.seen.get(id), this.config.pollActiveMs)),
+      get: poll.get.filter((id) => stale(this.seen.get(id)?.at, this.config.pollActiveMs)),
       listProfiles: poll.listProfiles.filter(
         (id) => unmaterialized.has(id) || secretMissing.has(id) || stale(this.listed.get(id), this.config.pollStableMs),
       ),

@@ -91,7 +91,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     const executed = await executeOrderActions({ kube: deps.kube, logger: log }, order, client, plan.actions);
     order = executed.order;
     for (const r of executed.results) {
-      if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(r.order.profileOrderId, now());
+      if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(r.order, now());
     }
     const generation = order.metadata.generation ?? 0;
     const { status, events } = applyResults(plan.status, executed.results, now(), generation);
@@ -130,20 +130,27 @@ async function observeSoracom(
   pacer: PollPacer,
 ) {
   const tracked = order.status?.orders ?? [];
-  const poll = pacer.due(ordersToPoll(tracked, children), tracked, children, now());
+  const wanted = ordersToPoll(tracked, children);
+  const poll = pacer.due(wanted, tracked, children, now());
   const soracomOrders: Record<string, ProfileOrder | null> = {};
+  for (const id of wanted.get) {
+    const last = pacer.lastSeen(id);
+    if (last !== undefined) soracomOrders[id] = last; // not due: what Soracom said last time
+  }
   const orderedProfiles: Record<string, OrderedProfile[]> = {};
   let listed: ProfileOrder[] | undefined;
   let listedAt: number | undefined;
   try {
     for (const id of poll.get) {
       try {
-        soracomOrders[id] = await client.getProfileOrder(id);
+        const seen = await client.getProfileOrder(id);
+        soracomOrders[id] = seen;
+        pacer.sawOrder(seen, now());
       } catch (err) {
         if (!isSoracomNotFound(err)) throw err;
         soracomOrders[id] = null;
+        pacer.sawMissing(id, now());
       }
-      pacer.sawOrder(id, now());
     }
     for (const id of poll.listProfiles) {
       orderedProfiles[id] = await client.listOrderedProfiles(id);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TrackedOrder } from "../../controller/api/types.js";
 import type { ChildProfile } from "../../controller/order/model.js";
 import { PollPacer, type PollRequest } from "../../controller/order/pacing.js";
+import type { ProfileOrder } from "../../controller/soracom/types.js";
 
 const ACTIVE = 5_000;
 const STABLE = 300_000;
@@ -37,6 +38,14 @@ interface Case {
   at: number;
   due: Partial<PollRequest>;
 }
+
+const soracomOrder = (profileOrderId: string, status: string): ProfileOrder => ({
+  profileOrderId,
+  subscription: "planX3",
+  quantity: 20,
+  status: status as ProfileOrder["status"],
+  orderedTime: T0,
+});
 
 const none: PollRequest = { get: [], listProfiles: [], listAll: false };
 
@@ -119,10 +128,27 @@ describe("PollPacer: Soracom is asked about an order once per poll, however ofte
     it(sentence, () => {
       const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
       for (const [kind, id, ms] of c.seen ?? []) {
-        if (kind === "order") pacer.sawOrder(id, T0 + ms);
+        if (kind === "order") pacer.sawOrder(soracomOrder(id, "CONFIRMED"), T0 + ms);
         else pacer.sawProfiles(id, T0 + ms);
       }
       expect(pacer.due(c.poll, c.orders, c.children ?? [], T0 + c.at)).toEqual({ ...none, ...c.due });
     });
   }
+});
+
+describe("PollPacer: what Soracom said last stands in for a poll that is not due", () => {
+  it("keeps the latest answer of each order (a confirm whose status write failed is not confirmed again)", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
+    expect(pacer.lastSeen("A")).toBeUndefined();
+    pacer.sawOrder(soracomOrder("A", "DRAFT"), T0);
+    pacer.sawOrder(soracomOrder("A", "CONFIRMED"), T0 + 10);
+    expect(pacer.lastSeen("A")?.status).toBe("CONFIRMED");
+  });
+
+  it("remembers a 404 as null (a vanished draft)", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
+    pacer.sawMissing("A", T0);
+    expect(pacer.lastSeen("A")).toBeNull();
+    expect(pacer.due({ ...none, get: ["A"] }, [tracked("A", "DRAFT")], [], T0 + 1).get).toEqual([]);
+  });
 });
