@@ -6,11 +6,13 @@ import { isConflict, isNotFound } from "../kube/errors.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { addFinalizer, removeFinalizer, toKubeTime } from "../kube/status.js";
 import { buildActivationSecret } from "../profile/secret.js";
+import { simFields } from "../profile/status.js";
 import { isOutcomeUnknown, SoracomApiError, type SoracomClient } from "../soracom/index.js";
-import type { OrderedProfile } from "../soracom/types.js";
+import type { OrderedProfile, Sim } from "../soracom/types.js";
 import type { OrderAction } from "./model.js";
 import { buildProfile } from "./profiles.js";
 import type { ActionResult } from "./results.js";
+import { simsByImsi } from "./sims.js";
 
 /**
  * The order executor: performs the planner's actions, one by one, and reports what happened. It decides
@@ -59,10 +61,14 @@ export async function executeOrderActions(
       case "cancelDraft":
         results.push(await cancelDraft(need(soracom), action.profileOrderId));
         break;
-      case "createProfiles":
+      case "createProfiles": {
         crashPoint("before-materialize");
-        await forEachLimited(action.profiles, deps.profileParallelism ?? 8, (p) => createProfile(deps, current, p));
+        const sims = await simsByImsi(soracom, action.profiles, deps.logger);
+        await forEachLimited(action.profiles, deps.profileParallelism ?? 8, (p) =>
+          createProfile(deps, current, p, sims.get(p.imsi)),
+        );
         break;
+      }
       case "syncProfiles":
         await forEachLimited(action.profiles, deps.profileParallelism ?? 8, ({ name, profile }) =>
           syncProfile(deps, current, name, profile),
@@ -140,9 +146,14 @@ async function cancelDraft(client: SoracomClient, id: string): Promise<ActionRes
   }
 }
 
-/** soracomStatus are the EsimProfile status fields the order owns (from listOrderedProfiles). */
-function soracomStatus(p: OrderedProfile, secretName?: string) {
+/**
+ * soracomStatus are the EsimProfile status fields the order owns (from listOrderedProfiles). A new
+ * profile also gets its SIM's fields when the bulk search found the SIM: the profile reconciler owns
+ * them from then on, and does not have to look the SIM up.
+ */
+function soracomStatus(p: OrderedProfile, secretName?: string, sim?: Sim) {
   return {
+    ...(sim ? simFields(sim, undefined) : {}),
     iccid: p.iccid,
     imsi: p.imsi,
     profileOrderId: p.profileOrderId,
@@ -155,7 +166,12 @@ function soracomStatus(p: OrderedProfile, secretName?: string) {
 }
 
 /** createProfile creates the EsimProfile (idempotent by name), its activation Secret, and its Soracom status. */
-async function createProfile(deps: OrderExecutorDeps, order: EsimProfileOrder, p: OrderedProfile): Promise<void> {
+async function createProfile(
+  deps: OrderExecutorDeps,
+  order: EsimProfileOrder,
+  p: OrderedProfile,
+  sim: Sim | undefined,
+): Promise<void> {
   const desired = buildProfile(order, p);
   let profile: EsimProfile;
   try {
@@ -170,7 +186,8 @@ async function createProfile(deps: OrderExecutorDeps, order: EsimProfileOrder, p
       path: resourcePath({ ...PROFILE_REF, namespace: order.metadata.namespace }, desired.metadata.name),
     });
   }
-  await syncProfile(deps, order, profile.metadata.name ?? "", p, profile);
+  // A profile that already had a SIM ID (a retried create) keeps what its reconciler wrote.
+  await syncProfile(deps, order, profile.metadata.name ?? "", p, profile, profile.status?.simId ? undefined : sim);
 }
 
 /** syncProfile makes sure the activation Secret exists and patches the Soracom-owned status fields. */
@@ -180,6 +197,7 @@ async function syncProfile(
   name: string,
   p: OrderedProfile,
   known?: EsimProfile,
+  sim?: Sim,
 ): Promise<void> {
   const ns = order.metadata.namespace;
   const profile =
@@ -198,7 +216,7 @@ async function syncProfile(
     method: "PATCH",
     path: resourcePath({ ...PROFILE_REF, namespace: ns }, name, "status"),
     contentType: "application/merge-patch+json",
-    body: { status: soracomStatus(p, secret.metadata?.name) },
+    body: { status: soracomStatus(p, secret.metadata?.name, sim) },
   });
 }
 

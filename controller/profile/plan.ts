@@ -127,6 +127,8 @@ const CHECKS: Array<[string, Check]> = [
   ["DeletedWithoutFinalizer", deletedWithoutFinalizer],
   // Deleted under Retain: let the resource go and leave the SIM exactly as it is (no Soracom call).
   ["DeletedUnderRetain", deletedUnderRetain],
+  // Created by an order that has not written its part of the status yet: wait for that write.
+  ["OrderNotRecordedYet", orderNotRecordedYet],
   // The SIM ID is unknown: look it up (spec.simId, then the IMSI, then the ICCID).
   ["SimIdUnknown", simIdUnknown],
   // No such SIM: an adopted one needs a person; an order-created one waits for the query index.
@@ -255,6 +257,18 @@ function deletedUnderRetain(f: Facts, d: Draft): void {
     message: `deletionPolicy is Retain: ${simName(f, d)} is left as it is in Soracom and no longer managed.`,
   });
   d.leaveStatus = true;
+}
+
+/**
+ * The order creates a profile, then its activation Secret, then writes Soracom's part of the status
+ * (profileStatus, the Secret's name and, found in bulk, the SIM ID). Until that write lands there is
+ * nothing to decide: looking the SIM up now would race the order and cost two Soracom calls per
+ * profile. The write wakes this profile again; if it never comes, the order writes it on its next round.
+ */
+function orderNotRecordedYet(f: Facts, d: Draft): void {
+  if (!f.orderCreated || f.deleting || f.profile.status?.profileStatus) return;
+  d.leaveStatus = true;
+  d.stop = true;
 }
 
 function simIdUnknown(f: Facts, d: Draft): void {

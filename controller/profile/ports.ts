@@ -42,7 +42,9 @@ export type SoracomFor = (profile: EsimProfile) => Promise<SimOps> | SimOps;
 /**
  * OwnedStatusField are the status fields the profile reconciler writes. The order reconciler owns
  * the others (profileStatus, iccid and imsi of order-created profiles, profileOrderId, subscription,
- * times, activationSecretRef); a merge patch of only these fields never clobbers its writes.
+ * times, activationSecretRef); a merge patch of only these fields never clobbers its writes. The
+ * order also seeds the SIM fields once, in the status write that follows a profile's creation, when its
+ * bulk search found the SIM (controller/order/sims.ts); from then on they are this reconciler's.
  */
 export type OwnedStatusField =
   | "phase"

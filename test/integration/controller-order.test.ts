@@ -112,7 +112,8 @@ describe("EsimProfileOrder end to end (real apiserver, simulator, controller pro
     ];
     expect(engineState.tokens.length).toBeGreaterThan(0);
     expect(secretValues.length).toBeGreaterThan(90);
-    expect(ctl.logs.length).toBeGreaterThan(50);
+    // Enough lines to mean something (one per Soracom call and more); fewer since SIMs are found in bulk.
+    expect(ctl.logs.length).toBeGreaterThan(25);
     const logText = ctl.logs.join("\n");
     expect(secretValues.filter((s) => logText.includes(s))).toEqual([]);
     const eventText = JSON.stringify(await e2e.events());

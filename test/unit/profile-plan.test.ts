@@ -183,6 +183,22 @@ describe("planProfile: steady state and SIM lookup", () => {
       in: input(orderProfile()),
       want: { ...none, phase: "Activated", conditions: READY },
     },
+    "an order-created profile the order has not recorded yet waits for that write, with no Soracom call": {
+      in: input(
+        orderProfile((p) => {
+          p.status = undefined;
+        }),
+      ),
+      want: { ...none, phase: undefined, conditions: {} },
+    },
+    "an order-created profile the order has not recorded yet still gets its finalizer first": {
+      in: input(
+        orderProfile(noFinalizer, (p) => {
+          p.status = undefined;
+        }),
+      ),
+      want: { ...none, actions: [{ type: "addFinalizer" }], phase: undefined, conditions: {} },
+    },
     "an order-created profile's unknown SIM ID is resolved by its IMSI": {
       in: input(orderProfile(unresolved)),
       want: {
