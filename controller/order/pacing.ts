@@ -1,15 +1,14 @@
 import type { TrackedOrder } from "../api/types.js";
-import type { ProfileOrder } from "../soracom/types.js";
-import type { ChildProfile } from "./model.js";
+import type { OrderedProfile, ProfileOrder } from "../soracom/types.js";
 
 /**
  * Poll pacing: how often Soracom is asked about one order. An EsimProfileOrder is reconciled on every
  * change of itself or of any profile it created (thousands of times while an order of 10,000 profiles
  * is materialized), but Soracom needs asking only once per poll: an order in flight every
  * --poll-interval-active, the profiles of a completed order every --poll-interval-stable. The pacer
- * remembers when each Soracom order was last seen (a GET, a list of its profiles, or the answer to its
- * create or confirm) and lets observe skip what is not due yet. It lives in memory: after a restart
- * everything is due once, which is the least a restart can read.
+ * remembers what Soracom last said of each order (a GET, a list of its profiles, or the answer to its
+ * create or confirm) and when; observe asks only what is due and plans the rest from those answers. It
+ * lives in memory: after a restart everything is due once, which is the least a restart can read.
  */
 
 /** What ordersToPoll asks for (see plan.ts). */
@@ -28,7 +27,7 @@ const DUE_AT = 0.8;
 
 export class PollPacer {
   private readonly seen = new Map<string, { at: number; order: ProfileOrder | null }>();
-  private readonly listed = new Map<string, number>();
+  private readonly listed = new Map<string, { at: number; profiles: OrderedProfile[] }>();
 
   constructor(private readonly config: { pollActiveMs: number; pollStableMs: number }) {}
 
@@ -51,26 +50,38 @@ export class PollPacer {
     return this.seen.get(profileOrderId)?.order;
   }
 
-  /** sawProfiles records that the profiles of an order were listed at `at`. */
-  sawProfiles(profileOrderId: string, at: number): void {
-    this.listed.set(profileOrderId, at);
+  /** sawProfiles records the profiles of an order as listed at `at`. */
+  sawProfiles(profileOrderId: string, profiles: OrderedProfile[], at: number): void {
+    this.listed.set(profileOrderId, { at, profiles });
   }
 
   /**
-   * due narrows a poll request to what is due now. Never held back: listing every order (a create's
-   * outcome is unknown), the profiles of an order not materialized yet, and an order with a live
-   * profile whose activation Secret is missing (the list has what the Secret is rebuilt from).
+   * lastProfiles is the latest list of an order's profiles, for a round that does not list again. An
+   * ordered profile's identity and activation data never change, so materializing (and rebuilding a
+   * deleted activation Secret) can work from it; only profileStatus moves, and that is what the stable
+   * poll is for.
    */
-  due(poll: PollRequest, orders: readonly TrackedOrder[], children: readonly ChildProfile[], now: number): PollRequest {
+  lastProfiles(profileOrderId: string): OrderedProfile[] | undefined {
+    return this.listed.get(profileOrderId)?.profiles;
+  }
+
+  /**
+   * due narrows a poll request to what is due now. Listing every order (a create's outcome is unknown)
+   * is never held back; nor is listing an order not materialized yet whose last list was short of its
+   * quantity (Soracom may still be filling it in).
+   */
+  due(poll: PollRequest, orders: readonly TrackedOrder[], now: number): PollRequest {
     const stale = (at: number | undefined, intervalMs: number) => at === undefined || now - at >= DUE_AT * intervalMs;
-    const unmaterialized = new Set(orders.filter((t) => !t.materialized).map((t) => t.profileOrderId));
-    const secretMissing = new Set(
-      children.filter((c) => !c.deleting && !c.hasActivationSecret).map((c) => c.profileOrderId),
+    const short = new Set(
+      orders
+        .filter((t) => !t.materialized && t.profileOrderId)
+        .filter((t) => (this.lastProfiles(t.profileOrderId!)?.length ?? 0) < t.quantity)
+        .map((t) => t.profileOrderId),
     );
     return {
       get: poll.get.filter((id) => stale(this.seen.get(id)?.at, this.config.pollActiveMs)),
       listProfiles: poll.listProfiles.filter(
-        (id) => unmaterialized.has(id) || secretMissing.has(id) || stale(this.listed.get(id), this.config.pollStableMs),
+        (id) => short.has(id) || stale(this.listed.get(id)?.at, this.config.pollStableMs),
       ),
       listAll: poll.listAll,
     };

@@ -131,13 +131,18 @@ async function observeSoracom(
 ) {
   const tracked = order.status?.orders ?? [];
   const wanted = ordersToPoll(tracked, children);
-  const poll = pacer.due(wanted, tracked, children, now());
+  const poll = pacer.due(wanted, tracked, now());
+  // What is not due is planned from what Soracom said last time.
   const soracomOrders: Record<string, ProfileOrder | null> = {};
   for (const id of wanted.get) {
     const last = pacer.lastSeen(id);
-    if (last !== undefined) soracomOrders[id] = last; // not due: what Soracom said last time
+    if (last !== undefined) soracomOrders[id] = last;
   }
   const orderedProfiles: Record<string, OrderedProfile[]> = {};
+  for (const id of wanted.listProfiles) {
+    const last = pacer.lastProfiles(id);
+    if (last) orderedProfiles[id] = last;
+  }
   let listed: ProfileOrder[] | undefined;
   let listedAt: number | undefined;
   try {
@@ -154,7 +159,7 @@ async function observeSoracom(
     }
     for (const id of poll.listProfiles) {
       orderedProfiles[id] = await client.listOrderedProfiles(id);
-      pacer.sawProfiles(id, now());
+      pacer.sawProfiles(id, orderedProfiles[id], now());
     }
     if (poll.listAll) {
       listedAt = now();

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TrackedOrder } from "../../controller/api/types.js";
-import type { ChildProfile } from "../../controller/order/model.js";
 import { PollPacer, type PollRequest } from "../../controller/order/pacing.js";
-import type { ProfileOrder } from "../../controller/soracom/types.js";
+import type { OrderedProfile, ProfileOrder } from "../../controller/soracom/types.js";
 
 const ACTIVE = 5_000;
 const STABLE = 300_000;
@@ -17,23 +16,11 @@ const tracked = (id: string, status: string, materialized = true): TrackedOrder 
   materialized,
 });
 
-const child = (profileOrderId: string, over: Partial<ChildProfile> = {}): ChildProfile => ({
-  name: `p-${profileOrderId}`,
-  profileOrderId,
-  createdAt: T0,
-  phase: "Registered",
-  everInstalled: false,
-  deleting: false,
-  hasActivationSecret: true,
-  ...over,
-});
-
 interface Case {
   orders: TrackedOrder[];
-  children?: ChildProfile[];
   poll: PollRequest;
-  /** Observations before the question: [kind, id, ms after T0]. */
-  seen?: Array<["order" | "profiles", string, number]>;
+  /** Observations before the question: [kind, id, ms after T0, profiles listed (default 20)]. */
+  seen?: Array<["order" | "profiles", string, number, number?]>;
   /** When the question is asked, in ms after T0. */
   at: number;
   due: Partial<PollRequest>;
@@ -46,6 +33,19 @@ const soracomOrder = (profileOrderId: string, status: string): ProfileOrder => (
   status: status as ProfileOrder["status"],
   orderedTime: T0,
 });
+
+const orderedProfiles = (profileOrderId: string, n: number): OrderedProfile[] =>
+  Array.from({ length: n }, (_, i) => ({
+    profileOrderId,
+    iccid: `898110000000000${String(i).padStart(4, "0")}`,
+    imsi: `4401000000${String(i).padStart(5, "0")}`,
+    matchingId: `M${i}`,
+    smdpAddress: "smdp.example",
+    activationCode: `LPA:1$smdp.example$M${i}`,
+    profileStatus: "SUBSCRIBER_REGISTRATION_SUCCEEDED",
+    createdTime: T0,
+    lastModifiedTime: T0,
+  }));
 
 const none: PollRequest = { get: [], listProfiles: [], listAll: false };
 
@@ -79,7 +79,6 @@ const CASES: Record<string, Case> = {
   },
   "a completed order's profiles are listed once per stable interval, not per active one": {
     orders: [tracked("A", "COMPLETED")],
-    children: [child("A")],
     poll: { ...none, listProfiles: ["A"] },
     seen: [["profiles", "A", 0]],
     at: ACTIVE * 2,
@@ -87,24 +86,28 @@ const CASES: Record<string, Case> = {
   },
   "a completed order's profiles are due after the stable interval": {
     orders: [tracked("A", "COMPLETED")],
-    children: [child("A")],
     poll: { ...none, listProfiles: ["A"] },
     seen: [["profiles", "A", 0]],
     at: STABLE,
     due: { listProfiles: ["A"] },
   },
-  "a completed order not yet materialized is listed at once, however recently it was": {
+  "a completed order never listed (a fresh start) is listed at once": {
     orders: [tracked("A", "COMPLETED", false)],
     poll: { ...none, listProfiles: ["A"] },
-    seen: [["profiles", "A", 0]],
-    at: 10,
+    at: 0,
     due: { listProfiles: ["A"] },
   },
-  "a live profile whose activation Secret is missing gets its order listed at once (to rebuild the Secret)": {
-    orders: [tracked("A", "COMPLETED")],
-    children: [child("A", { hasActivationSecret: false })],
+  "an order being materialized from a complete list is not listed again (the list is reused)": {
+    orders: [tracked("A", "COMPLETED", false)],
     poll: { ...none, listProfiles: ["A"] },
-    seen: [["profiles", "A", 0]],
+    seen: [["profiles", "A", 0, 20]],
+    at: 10,
+    due: { listProfiles: [] },
+  },
+  "an order being materialized whose last list was short of its quantity is listed again": {
+    orders: [tracked("A", "COMPLETED", false)],
+    poll: { ...none, listProfiles: ["A"] },
+    seen: [["profiles", "A", 0, 19]],
     at: 10,
     due: { listProfiles: ["A"] },
   },
@@ -127,11 +130,11 @@ describe("PollPacer: Soracom is asked about an order once per poll, however ofte
   for (const [sentence, c] of Object.entries(CASES)) {
     it(sentence, () => {
       const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
-      for (const [kind, id, ms] of c.seen ?? []) {
+      for (const [kind, id, ms, listed = 20] of c.seen ?? []) {
         if (kind === "order") pacer.sawOrder(soracomOrder(id, "CONFIRMED"), T0 + ms);
-        else pacer.sawProfiles(id, T0 + ms);
+        else pacer.sawProfiles(id, orderedProfiles(id, listed), T0 + ms);
       }
-      expect(pacer.due(c.poll, c.orders, c.children ?? [], T0 + c.at)).toEqual({ ...none, ...c.due });
+      expect(pacer.due(c.poll, c.orders, T0 + c.at)).toEqual({ ...none, ...c.due });
     });
   }
 });
@@ -149,6 +152,13 @@ describe("PollPacer: what Soracom said last stands in for a poll that is not due
     const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
     pacer.sawMissing("A", T0);
     expect(pacer.lastSeen("A")).toBeNull();
-    expect(pacer.due({ ...none, get: ["A"] }, [tracked("A", "DRAFT")], [], T0 + 1).get).toEqual([]);
+    expect(pacer.due({ ...none, get: ["A"] }, [tracked("A", "DRAFT")], T0 + 1).get).toEqual([]);
+  });
+
+  it("keeps the latest list of an order's profiles (to materialize and rebuild Secrets from)", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
+    expect(pacer.lastProfiles("A")).toBeUndefined();
+    pacer.sawProfiles("A", orderedProfiles("A", 20), T0);
+    expect(pacer.lastProfiles("A")).toHaveLength(20);
   });
 });
