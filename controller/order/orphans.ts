@@ -35,11 +35,28 @@ export interface OrphanVerdict {
   owner?: OwnerHint;
 }
 
-/** OwnerHint is where an order came from, as its description says; a name cut at 100 characters is not complete. */
+/**
+ * OwnerHint is where an order came from, as its description says. Descriptions are cut at 100 characters
+ * and the token takes 60 of them, so a long namespace may be cut (namespaceCut: what is left is a prefix)
+ * and a long name is often incomplete.
+ */
 export interface OwnerHint {
   namespace: string;
   name: string;
+  /** The name is whole (the description was not cut). */
   complete: boolean;
+  /** The description was cut inside the namespace: `namespace` is only its beginning. */
+  namespaceCut: boolean;
+}
+
+/** ownerHint reads the "namespace/name" written after the token (orderDescription). */
+export function ownerHint(description: string | undefined): OwnerHint | undefined {
+  const text = description ?? "";
+  const cut = text.length >= DESCRIPTION_MAX;
+  const whole = /^\S+ ([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([-.a-z0-9]+)$/.exec(text);
+  if (whole) return { namespace: whole[1]!, name: whole[3]!, complete: !cut, namespaceCut: false };
+  const partial = /^\S+ ([a-z0-9][-a-z0-9]*)$/.exec(text);
+  return partial && cut ? { namespace: partial[1]!, name: "", complete: false, namespaceCut: true } : undefined;
 }
 
 /** OrphanScope is what the controller can judge: the namespaces it watches (empty: all) and the UIDs it knows. */
@@ -49,18 +66,18 @@ export interface OrphanScope {
   dryRun: boolean;
 }
 
-/** ownerHint reads the "namespace/name" written after the token (orderDescription), when the namespace is whole. */
-export function ownerHint(description: string | undefined): OwnerHint | undefined {
-  const m = /^\S+ ([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([-.a-z0-9]+)$/.exec(description ?? "");
-  if (!m) return undefined;
-  return { namespace: m[1]!, name: m[3]!, complete: (description ?? "").length < DESCRIPTION_MAX };
+/** inScope: the order names a watched namespace (or, cut short, the beginning of one). */
+function inScope(owner: OwnerHint | undefined, namespaces: readonly string[]): boolean {
+  if (namespaces.length === 0) return true;
+  if (!owner) return false;
+  return namespaces.some((ns) => (owner.namespaceCut ? ns.startsWith(owner.namespace) : ns === owner.namespace));
 }
 
 /**
  * findOrphans decides, purely, which listed orders are orphans and what to do with each. Orders without
  * this operator's token are someone else's; orders of a known UID are not orphans; when the controller
- * watches only some namespaces, an order is judged only if its description names one of them (another
- * installation may own the rest).
+ * watches only some namespaces, an order is judged only if its description names one of them, or the
+ * beginning of one when the description was cut (another installation may own the rest).
  */
 export function findOrphans(listed: readonly ProfileOrder[], scope: OrphanScope): OrphanVerdict[] {
   const out: OrphanVerdict[] = [];
@@ -68,7 +85,7 @@ export function findOrphans(listed: readonly ProfileOrder[], scope: OrphanScope)
     const token = parseToken(o.description);
     if (!token || scope.knownUids.has(token.uid)) continue;
     const owner = ownerHint(o.description);
-    if (scope.namespaces.length > 0 && !(owner && scope.namespaces.includes(owner.namespace))) continue;
+    if (!inScope(owner, scope.namespaces)) continue;
     out.push({
       profileOrderId: o.profileOrderId,
       status: o.status,

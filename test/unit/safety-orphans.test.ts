@@ -42,7 +42,7 @@ const verdict = (id: string, status: string, action: OrphanVerdict["action"], se
   uid: GONE,
   sequence: seq,
   action,
-  owner: { namespace: "fleet", name: "devices", complete: true },
+  owner: { namespace: "fleet", name: "devices", complete: true, namespaceCut: false },
 });
 
 describe("findOrphans", () => {
@@ -88,6 +88,24 @@ describe("findOrphans", () => {
       scope: scope({ namespaces: ["fleet"] }),
       want: [verdict("o-1", "DRAFT", "cancel")],
     },
+    "a controller watching a long namespace judges an order whose description was cut inside it": {
+      listed: [
+        soracomOrder("o-1", "DRAFT", described(GONE, 1, "team-with-a-very-long-namespace-name-for-its-fleet", "x")),
+        soracomOrder("o-2", "DRAFT", described(GONE, 2, "team-with-a-very-long-other-namespace-name", "x")),
+      ],
+      scope: scope({ namespaces: ["team-with-a-very-long-namespace-name-for-its-fleet"] }),
+      want: [
+        {
+          ...verdict("o-1", "DRAFT", "cancel"),
+          owner: {
+            namespace: "team-with-a-very-long-namespace-name-fo",
+            name: "",
+            complete: false,
+            namespaceCut: true,
+          },
+        },
+      ],
+    },
     "a controller watching every namespace judges an order whose description lost its namespace/name": {
       listed: [soracomOrder("o-3", "DRAFT", orderToken(GONE, 3))],
       scope: scope(),
@@ -105,16 +123,17 @@ describe("ownerHint", () => {
   const cases: Record<string, { description: string | undefined; want: ReturnType<typeof ownerHint> }> = {
     "reads namespace and name after the token": {
       description: described(GONE, 1, "fleet", "devices"),
-      want: { namespace: "fleet", name: "devices", complete: true },
+      want: { namespace: "fleet", name: "devices", complete: true, namespaceCut: false },
     },
     "a description cut at 100 characters keeps the namespace but its name is not complete": {
       description: described(GONE, 12, "fleet", "a-very-long-resource-name-that-does-not-fit"),
-      want: { namespace: "fleet", name: "a-very-long-resource-name-that-d", complete: false },
+      want: { namespace: "fleet", name: "a-very-long-resource-name-that-d", complete: false, namespaceCut: false },
     },
-    "a description cut inside the namespace has no hint": {
+    "a description cut inside the namespace keeps the namespace's beginning": {
       description: described(GONE, 1, "a-very-long-namespace-name-that-does-not-fit-either", "x"),
-      want: undefined,
+      want: { namespace: "a-very-long-namespace-name-that-does-no", name: "", complete: false, namespaceCut: true },
     },
+    "a token alone (no namespace/name) has no hint": { description: orderToken(GONE, 1), want: undefined },
     "no description, no hint": { description: undefined, want: undefined },
   };
   for (const [name, c] of Object.entries(cases)) {
