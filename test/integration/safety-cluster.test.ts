@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { useCluster } from "../support/cluster.js";
 import { type ControllerProcess, eventually, metricValue } from "../support/controller-process.js";
+import { condition } from "../support/e2e.js";
 import { type Incarnation, useSafety } from "../support/safety-harness.js";
 import { useSafetySummary } from "../support/safety-summary.js";
 
@@ -129,16 +130,22 @@ describe("two replicas with leader election", () => {
 
     await h.applyOrder("fleet", { subscription: "planX3", quantity: 45 });
     await flowStarted(control);
-    expect(await reconciles(leader.proc!)).toBeGreaterThan(0);
+    await eventually(async () => (await reconciles(leader.proc!)) > 0, { intervalMs: 50, what: "a leader reconcile" });
     expect(await reconciles(follower.proc!), "the follower reconciles nothing").toBe(0);
     expect(follower.proc!.logs.some((l) => l.includes("caches synced; reconciling"))).toBe(false);
 
+    const before = (await control.calls()).counts;
+    expect(condition(await h.order("fleet"), "Ready")?.status, "killed mid-flow").not.toBe("True");
     await h.sigkill(leader);
     await eventually(() => isLeader(follower.proc!), { timeoutMs: 30_000, what: "the follower takes over" });
     await h.ready("fleet", 120_000);
     await h.materialized("fleet", 45, 120_000);
     expect(await reconciles(follower.proc!)).toBeGreaterThan(0);
     expect(await control.count("createProfileOrder")).toBe(3);
-    await h.finish(control, "two replicas: the leader SIGKILLed mid-flow", { started, faults: 1 });
+    await h.finish(control, "two replicas: the leader SIGKILLed mid-flow", {
+      started,
+      faults: 1,
+      note: `${before.createProfileOrder ?? 0} create(s), ${before.confirmProfileOrder ?? 0} confirm(s) before the kill`,
+    });
   });
 });
