@@ -27,11 +27,28 @@ export const PROFILE_REF = { group: GROUP, version: VERSION, plural: PROFILE_PLU
 export interface OrderExecutorDeps {
   kube: KubeClient;
   logger: Logger;
-  /** How many profiles are created at once when an order completes. */
+  /** How many profiles are created (or synced) at once, across all the orders of a round. */
   profileParallelism?: number;
+  /** How many Soracom calls of one kind (creates, confirms, cancels, SIM searches) are sent at once. */
+  soracomParallelism?: number;
 }
 
-/** executeOrderActions runs the actions against the order (as last written) and returns the results and the order as now stored. */
+/** Action types whose consecutive actions concern different orders or profiles and may run at once. */
+const PARALLEL = new Set<OrderAction["type"]>([
+  "createOrder",
+  "confirmOrder",
+  "cancelDraft",
+  "createProfiles",
+  "syncProfiles",
+]);
+
+/**
+ * executeOrderActions runs the actions against the order (as last written) and returns the results and
+ * the order as now stored. Actions run in order; a run of consecutive actions of one kind that each
+ * concern their own Soracom order (creates, confirms, cancels, profile creation) runs with limited
+ * parallelism, so that an order of 10,000 profiles (500 Soracom orders) is not 500 round trips in a row.
+ * Every create's intent is already in status, so their order among themselves does not matter.
+ */
 export async function executeOrderActions(
   deps: OrderExecutorDeps,
   order: EsimProfileOrder,
@@ -40,7 +57,10 @@ export async function executeOrderActions(
 ): Promise<{ results: ActionResult[]; order: EsimProfileOrder }> {
   const results: ActionResult[] = [];
   let current = order;
-  for (const action of actions) {
+  const soracomParallelism = deps.soracomParallelism ?? 8;
+  const profileParallelism = deps.profileParallelism ?? 8;
+  for (const batch of batches(actions)) {
+    const action = batch[0]!;
     switch (action.type) {
       case "addFinalizer":
         current = await addFinalizer(deps.kube, ORDER_REF, current, ORDER_FINALIZER);
@@ -49,31 +69,36 @@ export async function executeOrderActions(
         current = await removeFinalizer(deps.kube, ORDER_REF, current, ORDER_FINALIZER);
         break;
       case "createOrder":
-        crashPoint("before-create");
-        results.push(await createOrder(need(soracom), action));
-        crashPoint("after-create");
+        await forEachLimited(only(batch, "createOrder"), soracomParallelism, async (a) => {
+          crashPoint("before-create");
+          results.push(await createOrder(need(soracom), a));
+          crashPoint("after-create");
+        });
         break;
       case "confirmOrder":
-        crashPoint("before-confirm");
-        results.push(await confirmOrder(need(soracom), action.profileOrderId));
-        crashPoint("after-confirm");
+        await forEachLimited(only(batch, "confirmOrder"), soracomParallelism, async (a) => {
+          crashPoint("before-confirm");
+          results.push(await confirmOrder(need(soracom), a.profileOrderId));
+          crashPoint("after-confirm");
+        });
         break;
       case "cancelDraft":
-        results.push(await cancelDraft(need(soracom), action.profileOrderId));
+        await forEachLimited(only(batch, "cancelDraft"), soracomParallelism, async (a) => {
+          results.push(await cancelDraft(need(soracom), a.profileOrderId));
+        });
         break;
-      case "createProfiles": {
+      case "createProfiles":
         crashPoint("before-materialize");
-        const sims = await simsByImsi(soracom, action.profiles, deps.logger);
-        await forEachLimited(action.profiles, deps.profileParallelism ?? 8, (p) =>
-          createProfile(deps, current, p, sims.get(p.imsi)),
-        );
+        await createProfiles(deps, current, soracom, only(batch, "createProfiles"), {
+          soracom: soracomParallelism,
+          profiles: profileParallelism,
+        });
+        break;
+      case "syncProfiles": {
+        const all = only(batch, "syncProfiles").flatMap((a) => a.profiles);
+        await forEachLimited(all, profileParallelism, ({ name, profile }) => syncProfile(deps, current, name, profile));
         break;
       }
-      case "syncProfiles":
-        await forEachLimited(action.profiles, deps.profileParallelism ?? 8, ({ name, profile }) =>
-          syncProfile(deps, current, name, profile),
-        );
-        break;
       case "requestTermination":
         await patchProfile(deps.kube, current, action.profile, {
           metadata: { annotations: { [ANNOTATIONS.terminateRequested]: action.reason } },
@@ -85,6 +110,44 @@ export async function executeOrderActions(
     }
   }
   return { results, order: current };
+}
+
+/** batches groups consecutive actions of one parallel kind; every other action is a batch of its own. */
+function batches(actions: readonly OrderAction[]): OrderAction[][] {
+  const out: OrderAction[][] = [];
+  for (const a of actions) {
+    const last = out.at(-1);
+    if (last && PARALLEL.has(a.type) && last[0]!.type === a.type) last.push(a);
+    else out.push([a]);
+  }
+  return out;
+}
+
+function only<K extends OrderAction["type"]>(batch: OrderAction[], type: K): Array<Extract<OrderAction, { type: K }>> {
+  return batch.filter((a): a is Extract<OrderAction, { type: K }> => a.type === type);
+}
+
+/**
+ * createProfiles materializes the profiles of several completed orders: per order one bulk SIM search,
+ * then its profiles, through one pool of `profiles` workers shared by all orders, so creation starts as
+ * soon as the first search answers and never has more than that many profiles in flight.
+ */
+async function createProfiles(
+  deps: OrderExecutorDeps,
+  order: EsimProfileOrder,
+  soracom: SoracomClient | undefined,
+  actions: Array<Extract<OrderAction, { type: "createProfiles" }>>,
+  parallelism: { soracom: number; profiles: number },
+): Promise<void> {
+  const pool = limiter(parallelism.profiles);
+  const errors: unknown[] = [];
+  await forEachLimited(actions, parallelism.soracom, async (a) => {
+    const sims = await simsByImsi(soracom, a.profiles, deps.logger);
+    await Promise.all(
+      a.profiles.map((p) => pool(() => createProfile(deps, order, p, sims.get(p.imsi))).catch((e) => errors.push(e))),
+    );
+  });
+  if (errors.length > 0) throw errors[0];
 }
 
 function need(client: SoracomClient | undefined): SoracomClient {
@@ -240,12 +303,20 @@ async function deleteProfile(kube: KubeClient, order: EsimProfileOrder, name: st
   }
 }
 
-/** forEachLimited runs fn over items with at most `limit` at once; the first failure is rethrown after all settle. */
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+/**
+ * forEachLimited runs fn over items with at most `limit` at once; the first failure is rethrown after
+ * all settle. stopOnError starts nothing new after a failure (reads that would all fail the same way).
+ */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  opts: { stopOnError?: boolean } = {},
+): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !(opts.stopOnError && errors.length > 0)) {
       const item = items[next++]!;
       try {
         await fn(item);
@@ -256,4 +327,22 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (errors.length > 0) throw errors[0];
+}
+
+/** limiter returns a function that runs tasks with at most `limit` running at once, in the order given. */
+function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    // A finishing task hands its slot straight to the next waiter, so none can slip in between.
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running += 1;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
 }

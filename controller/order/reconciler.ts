@@ -13,7 +13,7 @@ import { deepEqual, updateStatus } from "../kube/status.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
 import { isNotFound as isSoracomNotFound, SoracomAuthError, type SoracomClient } from "../soracom/index.js";
 import type { OrderedProfile, ProfileOrder } from "../soracom/types.js";
-import { executeOrderActions, ORDER_REF } from "./execute.js";
+import { executeOrderActions, forEachLimited, ORDER_REF } from "./execute.js";
 import type { ChildProfile, CredentialsState, OrderInput, PlannerConfig } from "./model.js";
 import { PollPacer } from "./pacing.js";
 import { ordersToPoll, planOrder } from "./plan.js";
@@ -40,6 +40,12 @@ export interface OrderReconcilerDeps {
   logger: Logger;
   now?: () => number;
 }
+
+/**
+ * Soracom reads of one round sent at once (an order of 10,000 profiles is 500 Soracom orders to poll);
+ * the client's own concurrency cap and rate limit still apply on top.
+ */
+const SORACOM_PARALLELISM = 8;
 
 /** createOrderReconciler returns the reconcile function of the EsimProfileOrder controller. */
 export function createOrderReconciler(deps: OrderReconcilerDeps) {
@@ -146,21 +152,32 @@ async function observeSoracom(
   let listed: ProfileOrder[] | undefined;
   let listedAt: number | undefined;
   try {
-    for (const id of poll.get) {
-      try {
-        const seen = await client.getProfileOrder(id);
-        soracomOrders[id] = seen;
-        pacer.sawOrder(seen, now());
-      } catch (err) {
-        if (!isSoracomNotFound(err)) throw err;
-        soracomOrders[id] = null;
-        pacer.sawMissing(id, now());
-      }
-    }
-    for (const id of poll.listProfiles) {
-      orderedProfiles[id] = await client.listOrderedProfiles(id);
-      pacer.sawProfiles(id, orderedProfiles[id], now());
-    }
+    await forEachLimited(
+      poll.get,
+      SORACOM_PARALLELISM,
+      async (id) => {
+        try {
+          const seen = await client.getProfileOrder(id);
+          soracomOrders[id] = seen;
+          pacer.sawOrder(seen, now());
+        } catch (err) {
+          if (!isSoracomNotFound(err)) throw err;
+          soracomOrders[id] = null;
+          pacer.sawMissing(id, now());
+        }
+      },
+      { stopOnError: true },
+    );
+    await forEachLimited(
+      poll.listProfiles,
+      SORACOM_PARALLELISM,
+      async (id) => {
+        const profiles = await client.listOrderedProfiles(id);
+        orderedProfiles[id] = profiles;
+        pacer.sawProfiles(id, profiles, now());
+      },
+      { stopOnError: true },
+    );
     if (poll.listAll) {
       listedAt = now();
       listed = [];
