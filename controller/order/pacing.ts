@@ -1,5 +1,6 @@
 import type { TrackedOrder } from "../api/types.js";
 import type { OrderedProfile, ProfileOrder } from "../soracom/types.js";
+import type { ChildProfile } from "./model.js";
 
 /**
  * Poll pacing: how often Soracom is asked about one order. An EsimProfileOrder is reconciled on every
@@ -27,7 +28,7 @@ const DUE_AT = 0.8;
 
 export class PollPacer {
   private readonly seen = new Map<string, { at: number; order: ProfileOrder | null }>();
-  private readonly listed = new Map<string, { at: number; profiles: OrderedProfile[] }>();
+  private readonly listed = new Map<string, { at: number; profiles?: OrderedProfile[] }>();
 
   constructor(private readonly config: { pollActiveMs: number; pollStableMs: number }) {}
 
@@ -56,32 +57,34 @@ export class PollPacer {
   }
 
   /**
-   * lastProfiles is the latest list of an order's profiles, for a round that does not list again. An
-   * ordered profile's identity and activation data never change, so materializing (and rebuilding a
-   * deleted activation Secret) can work from it; only profileStatus moves, and that is what the stable
-   * poll is for.
+   * lastProfiles is the latest list of the profiles of an order being materialized, for a round that
+   * does not list again: an ordered profile's identity and activation data never change. Once the order
+   * is materialized the list is dropped (it holds activation codes, and 10,000 of them are memory).
    */
   lastProfiles(profileOrderId: string): OrderedProfile[] | undefined {
     return this.listed.get(profileOrderId)?.profiles;
   }
 
   /**
-   * due narrows a poll request to what is due now. Listing every order (a create's outcome is unknown)
-   * is never held back; nor is listing an order not materialized yet whose last list was short of its
-   * quantity (Soracom may still be filling it in).
+   * due narrows a poll request to what is due now. Never held back: listing every order (a create's
+   * outcome is unknown); listing an order being materialized whose last list is gone or was short of
+   * its quantity (Soracom may still be filling it in); listing an order with a live profile whose
+   * activation Secret is missing (the list has what the Secret is rebuilt from).
    */
-  due(poll: PollRequest, orders: readonly TrackedOrder[], now: number): PollRequest {
+  due(poll: PollRequest, orders: readonly TrackedOrder[], children: readonly ChildProfile[], now: number): PollRequest {
     const stale = (at: number | undefined, intervalMs: number) => at === undefined || now - at >= DUE_AT * intervalMs;
-    const short = new Set(
-      orders
-        .filter((t) => !t.materialized && t.profileOrderId)
-        .filter((t) => (this.lastProfiles(t.profileOrderId!)?.length ?? 0) < t.quantity)
-        .map((t) => t.profileOrderId),
-    );
+    const urgent = new Set<string | undefined>();
+    for (const t of orders) {
+      if (!t.profileOrderId) continue;
+      const last = this.listed.get(t.profileOrderId);
+      if (t.materialized && last?.profiles) this.listed.set(t.profileOrderId, { at: last.at });
+      if (!t.materialized && (last?.profiles?.length ?? 0) < t.quantity) urgent.add(t.profileOrderId);
+    }
+    for (const c of children) if (!c.deleting && !c.hasActivationSecret) urgent.add(c.profileOrderId);
     return {
       get: poll.get.filter((id) => stale(this.seen.get(id)?.at, this.config.pollActiveMs)),
       listProfiles: poll.listProfiles.filter(
-        (id) => short.has(id) || stale(this.listed.get(id)?.at, this.config.pollStableMs),
+        (id) => urgent.has(id) || stale(this.listed.get(id)?.at, this.config.pollStableMs),
       ),
       listAll: poll.listAll,
     };

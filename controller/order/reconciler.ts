@@ -137,7 +137,7 @@ async function observeSoracom(
 ) {
   const tracked = order.status?.orders ?? [];
   const wanted = ordersToPoll(tracked, children);
-  const poll = pacer.due(wanted, tracked, now());
+  const poll = pacer.due(wanted, tracked, children, now());
   // What is not due is planned from what Soracom said last time.
   const soracomOrders: Record<string, ProfileOrder | null> = {};
   for (const id of wanted.get) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TrackedOrder } from "../../controller/api/types.js";
+import type { ChildProfile } from "../../controller/order/model.js";
 import { PollPacer, type PollRequest } from "../../controller/order/pacing.js";
 import type { OrderedProfile, ProfileOrder } from "../../controller/soracom/types.js";
 
@@ -16,8 +17,20 @@ const tracked = (id: string, status: string, materialized = true): TrackedOrder 
   materialized,
 });
 
+const child = (profileOrderId: string, over: Partial<ChildProfile> = {}): ChildProfile => ({
+  name: `p-${profileOrderId}`,
+  profileOrderId,
+  createdAt: T0,
+  phase: "Registered",
+  everInstalled: false,
+  deleting: false,
+  hasActivationSecret: true,
+  ...over,
+});
+
 interface Case {
   orders: TrackedOrder[];
+  children?: ChildProfile[];
   poll: PollRequest;
   /** Observations before the question: [kind, id, ms after T0, profiles listed (default 20)]. */
   seen?: Array<["order" | "profiles", string, number, number?]>;
@@ -111,6 +124,14 @@ const CASES: Record<string, Case> = {
     at: 10,
     due: { listProfiles: ["A"] },
   },
+  "a live profile whose activation Secret is missing gets its order listed at once (to rebuild the Secret)": {
+    orders: [tracked("A", "COMPLETED")],
+    children: [child("A", { hasActivationSecret: false })],
+    poll: { ...none, listProfiles: ["A"] },
+    seen: [["profiles", "A", 0]],
+    at: 10,
+    due: { listProfiles: ["A"] },
+  },
   "listing every order (a create's outcome is unknown) is never held back": {
     orders: [],
     poll: { ...none, listAll: true },
@@ -134,7 +155,7 @@ describe("PollPacer: Soracom is asked about an order once per poll, however ofte
         if (kind === "order") pacer.sawOrder(soracomOrder(id, "CONFIRMED"), T0 + ms);
         else pacer.sawProfiles(id, orderedProfiles(id, listed), T0 + ms);
       }
-      expect(pacer.due(c.poll, c.orders, T0 + c.at)).toEqual({ ...none, ...c.due });
+      expect(pacer.due(c.poll, c.orders, c.children ?? [], T0 + c.at)).toEqual({ ...none, ...c.due });
     });
   }
 });
@@ -152,13 +173,17 @@ describe("PollPacer: what Soracom said last stands in for a poll that is not due
     const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
     pacer.sawMissing("A", T0);
     expect(pacer.lastSeen("A")).toBeNull();
-    expect(pacer.due({ ...none, get: ["A"] }, [tracked("A", "DRAFT")], T0 + 1).get).toEqual([]);
+    expect(pacer.due({ ...none, get: ["A"] }, [tracked("A", "DRAFT")], [], T0 + 1).get).toEqual([]);
   });
 
-  it("keeps the latest list of an order's profiles (to materialize and rebuild Secrets from)", () => {
+  it("keeps the list of an order's profiles while it is materialized, and drops it (activation codes) after", () => {
     const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
     expect(pacer.lastProfiles("A")).toBeUndefined();
     pacer.sawProfiles("A", orderedProfiles("A", 20), T0);
+    pacer.due({ ...none, listProfiles: ["A"] }, [tracked("A", "COMPLETED", false)], [], T0 + 1);
     expect(pacer.lastProfiles("A")).toHaveLength(20);
+    const later = pacer.due({ ...none, listProfiles: ["A"] }, [tracked("A", "COMPLETED", true)], [], T0 + 2);
+    expect(pacer.lastProfiles("A")).toBeUndefined();
+    expect(later.listProfiles).toEqual([]); // still paced by when it was listed
   });
 });
