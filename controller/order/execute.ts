@@ -9,6 +9,7 @@ import { buildActivationSecret } from "../profile/secret.js";
 import { simFields } from "../profile/status.js";
 import { isOutcomeUnknown, SoracomApiError, type SoracomClient } from "../soracom/index.js";
 import type { OrderedProfile, Sim } from "../soracom/types.js";
+import { initialStatus } from "./initial-status.js";
 import type { OrderAction } from "./model.js";
 import { buildProfile } from "./profiles.js";
 import type { ActionResult } from "./results.js";
@@ -249,18 +250,23 @@ async function createProfile(
       path: resourcePath({ ...PROFILE_REF, namespace: order.metadata.namespace }, desired.metadata.name),
     });
   }
-  // A profile that already had a SIM ID (a retried create) keeps what its reconciler wrote.
-  await syncProfile(deps, order, profile.metadata.name ?? "", p, profile, profile.status?.simId ? undefined : sim);
+  // A profile that already has a status (a retried create) keeps what its reconciler wrote; a new one
+  // gets its whole first status in one write (initial-status.ts).
+  const fresh = !profile.status?.profileStatus && !profile.status?.phase;
+  await syncProfile(deps, order, profile.metadata.name ?? "", p, profile, fresh ? { sim } : undefined);
 }
 
-/** syncProfile makes sure the activation Secret exists and patches the Soracom-owned status fields. */
+/**
+ * syncProfile makes sure the activation Secret exists and patches the Soracom-owned status fields; for a
+ * profile just created (`fresh`), with its SIM when the bulk search found it, the whole first status.
+ */
 async function syncProfile(
   deps: OrderExecutorDeps,
   order: EsimProfileOrder,
   name: string,
   p: OrderedProfile,
   known?: EsimProfile,
-  sim?: Sim,
+  fresh?: { sim: Sim | undefined },
 ): Promise<void> {
   const ns = order.metadata.namespace;
   const profile =
@@ -279,7 +285,11 @@ async function syncProfile(
     method: "PATCH",
     path: resourcePath({ ...PROFILE_REF, namespace: ns }, name, "status"),
     contentType: "application/merge-patch+json",
-    body: { status: soracomStatus(p, secret.metadata?.name, sim) },
+    body: {
+      status: fresh
+        ? initialStatus(profile, soracomStatus(p, secret.metadata?.name, fresh.sim), Date.now())
+        : soracomStatus(p, secret.metadata?.name),
+    },
   });
 }
 
