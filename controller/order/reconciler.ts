@@ -168,8 +168,12 @@ async function observeSoracom(
       },
       { stopOnError: true },
     );
+    // An order this round found COMPLETED is listed now too, not a round (and a status write) later.
+    const justCompleted = poll.get.filter(
+      (id) => soracomOrders[id]?.status === "COMPLETED" && !poll.listProfiles.includes(id),
+    );
     await forEachLimited(
-      poll.listProfiles,
+      [...poll.listProfiles, ...justCompleted],
       SORACOM_PARALLELISM,
       async (id) => {
         const profiles = await client.listOrderedProfiles(id);
