@@ -228,6 +228,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (cfg.pollIntervalActiveMs > cfg.pollIntervalStableMs)
     throw new ConfigError("--poll-interval-active must not be longer than --poll-interval-stable");
   if (cfg.pollIntervalActiveMs < 100) throw new ConfigError("--poll-interval-active must be at least 100ms");
+  if (cfg.createGracePeriodMs <= cfg.soracomRequestTimeoutMs) {
+    // A create still in flight when the order list is read could be applied after it: the list would not
+    // show it, and the order would be created twice.
+    throw new ConfigError(
+      `--create-grace-period (${cfg.createGracePeriodMs / 1000}s) must be longer than --soracom-request-timeout (${cfg.soracomRequestTimeoutMs / 1000}s), or a create still in flight could be ordered again`,
+    );
+  }
   if (cfg.leaderElectionRenewDeadlineMs >= cfg.leaderElectionLeaseDurationMs)
     throw new ConfigError("--leader-election-renew-deadline must be shorter than --leader-election-lease-duration");
   if (cfg.leaderElectionRetryPeriodMs >= cfg.leaderElectionRenewDeadlineMs)

@@ -53,6 +53,8 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
     "2s",
     "--create-grace-period",
     "3s",
+    "--soracom-request-timeout",
+    "2s",
     "--log-level",
     "debug",
     ...(opts.namespaces?.length ? ["--namespaces", opts.namespaces.join(",")] : []),
