@@ -117,6 +117,14 @@ export class OrderStatusTracker {
     this.metrics.orderStatusSince.set(labels, sinceMs / 1000);
   }
 
+  /** forgetOrder removes the series of one Soracom order (a FAILED order someone acknowledged). */
+  forgetOrder(namespace: string, name: string, profileOrderId: string): void {
+    const id = `${namespace}/${name}/${profileOrderId}`;
+    const labels = this.current.get(id);
+    if (labels) this.metrics.orderStatusSince.remove(labels);
+    this.current.delete(id);
+  }
+
   /** forget removes every series of an order resource (deleted, or its order is gone). */
   forget(namespace: string, name: string): void {
     for (const [id, labels] of this.current) {

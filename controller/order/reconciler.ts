@@ -240,8 +240,14 @@ function recordMetrics(
 ): void {
   const ns = order.metadata.namespace ?? "";
   const name = order.metadata.name ?? "";
+  const acknowledged = new Set(
+    (order.metadata.annotations?.[ANNOTATIONS.acknowledgeFailed] ?? "").split(",").map((s) => s.trim()),
+  );
   for (const t of status?.orders ?? []) {
-    if (t.profileOrderId && t.status && t.statusSince) {
+    if (t.profileOrderId && t.status === "FAILED" && acknowledged.has(t.profileOrderId)) {
+      // A person has seen it: drop the series, so the OrderFailed alert resolves.
+      deps.statusTracker.forgetOrder(ns, name, t.profileOrderId);
+    } else if (t.profileOrderId && t.status && t.statusSince) {
       deps.statusTracker.set(ns, name, t.profileOrderId, t.status, Date.parse(t.statusSince));
     }
     if (t.profileOrderId && t.status === "DRAFT" && t.orderedTime) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ANNOTATIONS } from "../../controller/api/vocabulary.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually, metricValue } from "../support/controller-process.js";
 import { condition, useE2E } from "../support/e2e.js";
@@ -47,6 +48,20 @@ describe("when things go wrong", () => {
       }),
     ).toBeGreaterThan(0);
     expect((await control.calls()).counts.createProfileOrder).toBe(1);
+
+    // Acknowledged: the series goes (the alert resolves) and ordering resumes for the missing profiles.
+    await e2e.patchOrder("doomed", { metadata: { annotations: { [ANNOTATIONS.acknowledgeFailed]: id } } });
+    await eventually(
+      async () =>
+        metricValue(await ctl.metrics(), "soracom_esim_order_status_since_timestamp_seconds", {
+          profile_order_id: id!,
+          status: "FAILED",
+        }) === undefined,
+      { what: "FAILED series dropped after acknowledgement" },
+    );
+    await eventually(async () => ((await control.calls()).counts.createProfileOrder ?? 0) === 2, {
+      what: "a new order after acknowledgement",
+    });
   });
 
   it("an order kept In Progress past the threshold shows in a condition and a metric", async () => {
