@@ -20,11 +20,11 @@ export interface PollRequest {
 }
 
 /**
- * A poll is due at this fraction of its interval: the requeue timer fires after exactly one interval,
- * measured from the end of the previous reconcile, so the previous observation is always a little
- * younger than the interval.
+ * A poll is due at this fraction of its interval. The requeue timer fires one interval after the end
+ * of the previous reconcile, and that round's observation was made before its end, so a timed round
+ * finds it due anyway; the margin only keeps timer jitter from pushing a poll a whole interval later.
  */
-const DUE_AT = 0.8;
+const DUE_AT = 0.95;
 
 export class PollPacer {
   private readonly seen = new Map<string, { at: number; order: ProfileOrder | null }>();

@@ -51,9 +51,10 @@ const SORACOM_PARALLELISM = 8;
 export function createOrderReconciler(deps: OrderReconcilerDeps) {
   const now = deps.now ?? Date.now;
   const pacer = new PollPacer(deps.config);
+  const own = new OwnWrites();
   return async function reconcileOrder(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
-    const cached = deps.orders.get(namespace, name);
+    const cached = own.latest(key, deps.orders.get(namespace, name));
     if (!cached) {
       deps.statusTracker.forget(namespace, name);
       return {};
@@ -84,7 +85,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       const p = planOrder(input);
       if (p.intent) {
         crashPoint("before-intent");
-        order = await updateStatus(deps.kube, ORDER_REF, order, p.status);
+        order = own.wrote(key, order, await updateStatus(deps.kube, ORDER_REF, order, p.status));
         for (const a of p.actions) if (a.type === "createOrder") deps.spend.reserve(a.token, a.request.quantity, t);
         log.info(
           { creates: p.actions.filter((a) => a.type === "createOrder").length },
@@ -95,7 +96,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     });
 
     const executed = await executeOrderActions({ kube: deps.kube, logger: log }, order, client, plan.actions);
-    order = executed.order;
+    order = own.wrote(key, order, executed.order);
     for (const r of executed.results) {
       if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(r.order, now());
     }
@@ -106,11 +107,38 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     for (const e of [...plan.events, ...events]) deps.events.record(order, e.type, e.reason, e.message);
     recordMetrics(deps, cached, plan.events, executed.results, status);
     if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status)) {
-      order = await updateStatus(deps.kube, ORDER_REF, order, status);
+      order = own.wrote(key, order, await updateStatus(deps.kube, ORDER_REF, order, status));
     }
     if (observed?.authError) deps.clients.forget(namespace, cached.spec.credentialsRef);
     return { requeueAfterMs: plan.requeueAfterMs };
   };
+}
+
+/**
+ * OwnWrites remembers the order as this reconciler last wrote it, until the informer's cache shows that
+ * write. A round that follows our own write by milliseconds (a profile event queued during a long round)
+ * would otherwise start from the version before it: re-polling what was just recorded, re-planning what
+ * was just done, and ending in a 409. A cached version that our writes replaced is stale; any other
+ * version (ours arrived, or someone else changed the order since) is the cache's to tell.
+ */
+export class OwnWrites {
+  private readonly memo = new Map<string, { replaced: Set<string | undefined>; order: EsimProfileOrder }>();
+
+  latest(key: string, cached: EsimProfileOrder | undefined): EsimProfileOrder | undefined {
+    const mine = this.memo.get(key);
+    if (mine && cached && mine.replaced.has(cached.metadata.resourceVersion)) return mine.order;
+    this.memo.delete(key);
+    return cached;
+  }
+
+  /** wrote records that `before` was replaced by `after` (the apiserver's answer); returns `after`. */
+  wrote(key: string, before: EsimProfileOrder, after: EsimProfileOrder): EsimProfileOrder {
+    if (after.metadata.resourceVersion === before.metadata.resourceVersion) return after;
+    const replaced = this.memo.get(key)?.replaced ?? new Set();
+    replaced.add(before.metadata.resourceVersion);
+    this.memo.set(key, { replaced, order: after });
+    return after;
+  }
 }
 
 async function soracomFor(
