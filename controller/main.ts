@@ -1,4 +1,3 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import type { EsimProfile, EsimProfileOrder } from "./api/types.js";
 import { LABELS, MANAGER_NAME, ORDER_KIND } from "./api/vocabulary.js";
@@ -6,6 +5,7 @@ import { SpendBudget, TerminationBudget } from "./budget.js";
 import { ConfigError, type ControllerConfig, loadConfig, usage } from "./config.js";
 import { SoracomClients } from "./credentials.js";
 import { refreshGauges } from "./gauges.js";
+import { loadKubeAccess } from "./kube/access.js";
 import { EventRecorder } from "./kube/events.js";
 import { informersSynced, leaderHealthy, startHealthServer } from "./kube/health.js";
 import { LeaderElector } from "./kube/leader.js";
@@ -62,12 +62,10 @@ export interface RunningController {
 /** startController starts everything and returns once the HTTP server listens. */
 export async function startController(cfg: ControllerConfig): Promise<RunningController> {
   const logger = createLogger({ level: cfg.logLevel, name: "controller" });
-  const kc = new KubeConfig();
-  if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
-  else kc.loadFromDefault();
-  if (!kc.getCurrentCluster())
+  const access = await loadKubeAccess(cfg.kubeconfig);
+  if (!access)
     throw new ConfigError("no Kubernetes cluster configured: set --kubeconfig or KUBECONFIG, or run in a pod");
-  const kube = new KubeClient(kc);
+  const kube = new KubeClient(access);
 
   const registry = new Registry();
   const metrics = createMetrics(registry);

@@ -1,20 +1,20 @@
 import http from "node:http";
 import https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "./access.js";
 import { KubeNetworkError, type KubeStatusBody, KubeTimeoutError, kubeApiError } from "./errors.js";
 
 /**
- * KubeClient speaks the apiserver's JSON REST API directly, with client-node's KubeConfig for the
- * address and credentials. Why not the generated clients: they turn timestamps into Date objects (the
+ * KubeClient speaks the apiserver's JSON REST API directly, with a KubeAccess (access.ts, or client-node's
+ * KubeConfig) for the address and credentials. Why not the generated clients: they turn timestamps into Date objects (the
  * cache would mix them with raw watch JSON), they cannot abort a watch that hangs before its headers,
  * and patch content types need middleware. Objects here stay plain JSON, exactly as the server sent.
  */
 export class KubeClient {
-  private readonly kc: KubeConfig;
+  private readonly kc: KubeAccess;
   private readonly timeoutMs: number;
   private agent: http.Agent | undefined;
 
-  constructor(kc: KubeConfig, opts: { timeoutMs?: number } = {}) {
+  constructor(kc: KubeAccess, opts: { timeoutMs?: number } = {}) {
     this.kc = kc;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
