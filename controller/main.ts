@@ -89,7 +89,7 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     namespaces: cfg.namespaces,
     labelSelector: `${LABELS.managedBy}=${MANAGER_NAME},${LABELS.profile}`,
     logger,
-    transform: (s) => ({ ...s, data: undefined }), // the cache needs to know a Secret exists, never its secrets
+    metadataOnly: true, // the cache needs to know a Secret exists, never its secrets
   });
 
   const clients = new SoracomClients({

@@ -3,7 +3,7 @@ import { silentLogger } from "../log.js";
 import { type Clock, sleep, systemClock } from "./clock.js";
 import { isGone, type KubeStatusBody, kubeApiError } from "./errors.js";
 import { dropManagedFields, type KubeObject, objectKey } from "./object.js";
-import { type KubeApi, type ResourceRef, resourcePath, type WatchEvent } from "./rest.js";
+import { type KubeApi, METADATA_ONLY, type ResourceRef, resourcePath, type WatchEvent } from "./rest.js";
 
 /**
  * Informer keeps a read-only cache of one collection in step with the apiserver: list, then watch from
@@ -16,8 +16,10 @@ import { type KubeApi, type ResourceRef, resourcePath, type WatchEvent } from ".
  */
 export class Informer<T extends KubeObject = KubeObject> {
   readonly name: string;
-  private readonly opts: Required<Omit<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform">> &
-    Pick<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform">;
+  private readonly opts: Required<
+    Omit<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform" | "metadataOnly">
+  > &
+    Pick<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform" | "metadataOnly">;
   private readonly path: string;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -161,6 +163,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     do {
       const page = await this.opts.client.request<KubeList>({
         path: this.path,
+        ...(this.opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}),
         query: {
           limit: this.opts.pageSize,
           continue: cont,
@@ -239,6 +242,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         () => {
           this.lastActivity = this.clock.now();
         },
+        this.opts.metadataOnly ? METADATA_ONLY.watch : undefined,
       );
     } finally {
       watchdog.stop();
@@ -372,6 +376,12 @@ export interface InformerOptions<T extends KubeObject> {
   backoffMaxMs?: number;
   /** transform slims objects further before caching (managedFields are always dropped). */
   transform?: (obj: T) => T;
+  /**
+   * metadataOnly lists and watches PartialObjectMetadata: objects arrive without spec, status or data
+   * (for activation Secrets: without the activation code and QR code, which the cache must never hold
+   * and which, at 10,000 Secrets, are tens of MiB to parse and throw away).
+   */
+  metadataOnly?: boolean;
   random?: () => number;
 }
 

@@ -23,6 +23,7 @@ export class NamespacedCache<T extends KubeObject> implements ObjectCache<T> {
     labelSelector?: string;
     logger?: Logger;
     transform?: (obj: T) => T;
+    metadataOnly?: boolean;
   }) {
     const namespaces = opts.namespaces.length > 0 ? opts.namespaces : [undefined];
     this.informers = namespaces.map(
@@ -33,6 +34,7 @@ export class NamespacedCache<T extends KubeObject> implements ObjectCache<T> {
           ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
           ...(opts.transform ? { transform: opts.transform } : {}),
+          ...(opts.metadataOnly ? { metadataOnly: true } : {}),
         }),
     );
   }

@@ -25,7 +25,7 @@ export class KubeClient {
     const text = body.toString("utf8");
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) throw kubeApiError(status, parseStatus(text), res.statusMessage);
-    if (!text) return undefined as T;
+    if (!text || req.discardBody) return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch {
@@ -44,8 +44,9 @@ export class KubeClient {
     onEvent: (event: WatchEvent) => void,
     signal: AbortSignal,
     onConnected?: () => void,
+    accept?: string,
   ): Promise<void> {
-    const options = await this.options("GET", path, { ...query, watch: true });
+    const options = await this.options("GET", path, { ...query, watch: true }, accept);
     if (signal.aborted) return;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -97,7 +98,7 @@ export class KubeClient {
 
   private async send(req: KubeRequest, timeoutMs: number): Promise<{ res: http.IncomingMessage; body: Buffer }> {
     const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
-    const options = await this.options(req.method ?? "GET", req.path, req.query ?? {});
+    const options = await this.options(req.method ?? "GET", req.path, req.query ?? {}, req.accept);
     if (body) {
       options.headers = {
         ...(options.headers as http.OutgoingHttpHeaders),
@@ -127,7 +128,7 @@ export class KubeClient {
   }
 
   /** options builds node:http options with the kubeconfig's TLS material and auth headers applied. */
-  private async options(method: string, path: string, query: Query): Promise<https.RequestOptions> {
+  private async options(method: string, path: string, query: Query, accept?: string): Promise<https.RequestOptions> {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new KubeNetworkError("the kubeconfig has no current cluster");
     const url = new URL(cluster.server.replace(/\/+$/, "") + path);
@@ -143,7 +144,7 @@ export class KubeClient {
       port: url.port || (url.protocol === "https:" ? 443 : 80),
       path: url.pathname + url.search,
       method,
-      headers: { accept: "application/json", ...opts.headers },
+      headers: { accept: accept ?? "application/json", ...opts.headers },
     };
   }
 
@@ -183,8 +184,21 @@ export interface KubeRequest {
   body?: unknown;
   /** contentType defaults to application/json; patches pass application/merge-patch+json and the like. */
   contentType?: string;
+  /** accept defaults to application/json; METADATA_ONLY asks for objects without spec, status or data. */
+  accept?: string;
+  /** discardBody: the caller does not need the answer (a write's echo of the object); it is not parsed. */
+  discardBody?: boolean;
   timeoutMs?: number;
 }
+
+/**
+ * Accept headers that make the apiserver answer with PartialObjectMetadata (metadata only), as
+ * client-go's metadata informers do: for a cache that needs to know an object exists, not its contents.
+ */
+export const METADATA_ONLY = {
+  list: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+  watch: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+} as const;
 
 /** WatchEvent is one line of a watch stream. */
 export interface WatchEvent {

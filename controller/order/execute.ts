@@ -277,6 +277,7 @@ async function syncProfile(
       method: "POST",
       path: `/api/v1/namespaces/${encodeURIComponent(ns ?? "")}/secrets`,
       body: secret,
+      discardBody: true, // its echo carries the activation code and QR code: not kept, not even parsed
     });
   } catch (err) {
     if (!isConflict(err)) throw err; // already there: the activation data never changes for a profile
@@ -285,6 +286,7 @@ async function syncProfile(
     method: "PATCH",
     path: resourcePath({ ...PROFILE_REF, namespace: ns }, name, "status"),
     contentType: "application/merge-patch+json",
+    discardBody: true,
     body: {
       status: fresh
         ? initialStatus(profile, soracomStatus(p, secret.metadata?.name, fresh.sim), Date.now())
