@@ -1,5 +1,4 @@
 import type { V1Secret } from "@kubernetes/client-node";
-import QRCode from "qrcode";
 import type { EsimProfile } from "../api/types.js";
 import {
   ACTIVATION_SECRET,
@@ -10,6 +9,7 @@ import {
   PROFILE_KIND,
 } from "../api/vocabulary.js";
 import type { OrderedProfile } from "../soracom/types.js";
+import { qrPng } from "./qrpng.js";
 
 /**
  * The activation Secret of a profile: the activation code, SM-DP+ address, matching ID and a QR code
@@ -31,13 +31,13 @@ export function activationSecretName(profileName: string): string {
 /**
  * buildActivationSecret is the Secret for a profile and its ordered profile. The profile's own labels
  * are carried over (a team's labels help select Secrets) except GitOps tracking keys: a Secret Argo CD
- * believes it owns would be pruned. No annotation is copied. Async because the QR code is rendered.
+ * believes it owns would be pruned. No annotation is copied. (Async for callers written when rendering was.)
  */
 export async function buildActivationSecret(profile: EsimProfile, op: OrderedProfile): Promise<V1Secret> {
   const name = profile.metadata.name;
   const uid = profile.metadata.uid;
   if (!uid) throw new ActivationSecretError(`EsimProfile ${name} has no uid yet: create it before its Secret`);
-  const png = await QRCode.toBuffer(op.activationCode, { type: "png", errorCorrectionLevel: "M", margin: 4, scale: 6 });
+  const png = qrPng(op.activationCode);
   const k = ACTIVATION_SECRET.keys;
   return {
     apiVersion: "v1",
