@@ -1,7 +1,7 @@
 # The project's entry points. Each target is one line; the logic lives in scripts/ and test/controlplane/.
 # npm dependencies are installed on first use; .ci/run also installs the Debian tools some tests use.
 
-.PHONY: test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e-kind clean
+.PHONY: test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e-kind bench clean
 
 ## test: typecheck, lint, build, then every test (unit + integration against a real control plane)
 test: typecheck lint build
@@ -45,6 +45,10 @@ demo-stop:
 ## e2e-kind: needs Docker and kind; image, chart and end-to-end scenarios in a kind cluster
 e2e-kind:
 	bash scripts/e2e-kind.sh
+
+## bench: the operator against its platform's limits (docs/performance.md); BENCH_ARGS="--n 1000 --latency 0" for less
+bench: build
+	npx tsc -p bench/tsconfig.json && node bench-results/build/bench/main.js $(BENCH_ARGS)
 
 clean: demo-stop
 	rm -rf dist coverage .demo

@@ -1,0 +1,131 @@
+/**
+ * `make bench`: the operator against the limits of its platform (issue 8). Starts a fresh control plane
+ * (etcd + kube-apiserver, test/controlplane/fixture.ts) per case and the Soracom simulator in-process,
+ * runs the real controller from dist/, and prints a Markdown table; the JSON goes to bench-results/.
+ *
+ *   node bench-results/build/bench/main.js [--n 1000,10000] [--latency 0,100] [--out FILE] ...
+ *
+ * Flags are listed in USAGE. Needs `npm run build` (the controller) and the control-plane binaries
+ * (`make controlplane`, built on first use).
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { parseDuration } from "../controller/config.js";
+import { ensureBinaries, REPO_ROOT } from "../test/controlplane/binaries.js";
+import { ControlPlane } from "../test/controlplane/fixture.js";
+import { BenchCluster } from "./cluster.js";
+import { callsTable, machine, markdownTable, writeResults } from "./report.js";
+import { type CaseResult, runCase } from "./scenario.js";
+
+const USAGE = `usage: node bench-results/build/bench/main.js [flags]
+  --n <list>                 profile counts (default 1000,10000)
+  --latency <list>           simulator latency per call in ms (default 0,100)
+  --poll-active <d>          controller --poll-interval-active (default 1s)
+  --poll-stable <d>          controller --poll-interval-stable (default 30s)
+  --concurrency <n>          controller --concurrency (default 4, the product default)
+  --soracom-rps <n>          controller --soracom-requests-per-second (default 50)
+  --ceiling-parallelism <n>  profiles at once in the plain client loop (default 8)
+  --steady-window <d>        how long steady state is measured (default 60s)
+  --latency-applies <n>      orders of quantity 1 applied one by one for apply→create latency (default 50)
+  --timeout <d>              longest wait for a phase (default 30m)
+  --skip-ceiling             do not run the plain client loop
+  --cpu-prof                 run the controller under node --cpu-prof (profiles in bench-results/profiles/)
+  --controller-log-level <l> the controller's --log-level (default warn); its logs go to bench-results/logs/
+  --controller-node-options <o>  NODE_OPTIONS for the controller (e.g. "--max-semi-space-size=2")
+  --heap-snapshot            write a heap snapshot of the controller in steady state (bench-results/profiles/)
+  --out <file>               JSON results (default bench-results/bench-<time>.json)`;
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString()} [bench] ${line}\n`);
+
+async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: "string", default: "1000,10000" },
+      latency: { type: "string", default: "0,100" },
+      "poll-active": { type: "string", default: "1s" },
+      "poll-stable": { type: "string", default: "30s" },
+      concurrency: { type: "string", default: "4" },
+      "soracom-rps": { type: "string", default: "50" },
+      "ceiling-parallelism": { type: "string", default: "8" },
+      "steady-window": { type: "string", default: "60s" },
+      "latency-applies": { type: "string", default: "50" },
+      timeout: { type: "string", default: "30m" },
+      "skip-ceiling": { type: "boolean", default: false },
+      "cpu-prof": { type: "boolean", default: false },
+      "heap-snapshot": { type: "boolean", default: false },
+      "controller-log-level": { type: "string", default: "warn" },
+      "controller-node-options": { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const list = (s: string) => s.split(",").map((x) => Number(x.trim()));
+  const resultsDir = path.join(REPO_ROOT, "bench-results");
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const out = values.out ?? path.join(resultsDir, `bench-${stamp}.json`);
+  const binaries = await ensureBinaries();
+  const cases: CaseResult[] = [];
+  for (const n of list(values.n)) {
+    for (const latencyMs of list(values.latency)) {
+      // A fresh control plane per case: objects of an earlier case would weigh on the apiserver's cache.
+      const cp = await ControlPlane.start({ binaries, log: () => undefined, baseDir: path.join(resultsDir, "tmp") });
+      const cluster = new BenchCluster({
+        kubeconfigPath: cp.kubeconfigPath,
+        server: cp.server,
+        caPem: cp.caPem,
+        adminToken: cp.info().admin.token,
+      });
+      try {
+        cases.push(
+          await runCase(cluster, {
+            n,
+            latencyMs,
+            pollActive: values["poll-active"],
+            pollStable: values["poll-stable"],
+            concurrency: Number(values.concurrency),
+            soracomRequestsPerSecond: Number(values["soracom-rps"]),
+            ceilingParallelism: Number(values["ceiling-parallelism"]),
+            steadyWindowMs: parseDuration(values["steady-window"], "steady-window"),
+            latencyApplies: Number(values["latency-applies"]),
+            timeoutMs: parseDuration(values.timeout, "timeout"),
+            skipCeiling: values["skip-ceiling"],
+            ...(values["cpu-prof"] ? { cpuProfileDir: path.join(resultsDir, "profiles", `n${n}-l${latencyMs}`) } : {}),
+            controllerLogLevel: values["controller-log-level"],
+            ...(values["controller-node-options"] ? { controllerNodeOptions: values["controller-node-options"] } : {}),
+            logDir: path.join(resultsDir, "logs"),
+            ...(values["heap-snapshot"]
+              ? { heapSnapshotDir: path.join(resultsDir, "profiles", `n${n}-l${latencyMs}`) }
+              : {}),
+            log,
+          }),
+        );
+      } finally {
+        cluster.close();
+        await cp.stop();
+      }
+      writeResults(out, cases);
+    }
+  }
+  process.stdout.write(`\n${markdownTable(cases)}\n`);
+  for (const c of cases) {
+    process.stdout.write(`\nSoracom calls by operation, N=${c.n}, ${c.latencyMs} ms (minimum in brackets):\n\n`);
+    process.stdout.write(`${callsTable(c)}\n`);
+  }
+  const m = machine();
+  process.stdout.write(`\nMachine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}\n`);
+  log(`results written to ${path.relative(process.cwd(), out)}`);
+  return 0;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,321 @@
+import fs from "node:fs";
+import path from "node:path";
+import { parseDuration } from "../controller/config.js";
+import { type CeilingResult, runCeiling } from "./ceiling.js";
+import type { BenchCluster } from "./cluster.js";
+import { type ControllerRun, controllerArgs, readyz, startController } from "./controller.js";
+import { type ApiserverCounts, diffCounts, MemorySampler, parseSamples, sumMetric, total } from "./metrics.js";
+import { type CallRatio, callRatio, coldMinimum, restartMinimum, steadyMinimum } from "./minimum.js";
+import { ReadyWatch } from "./readiness.js";
+import { type BenchSimulator, simulatorOrders, startBenchSimulator } from "./soracom.js";
+
+/**
+ * One benchmark case: N profiles at one simulator latency, through every phase in one run:
+ * ceiling → cold order → apply latency → steady state → restart. Each phase reads the Soracom calls the
+ * simulator saw, the apiserver's request counters and the controller's own /metrics.
+ */
+
+export interface CaseOptions {
+  n: number;
+  latencyMs: number;
+  pollActive: string;
+  pollStable: string;
+  concurrency: number;
+  soracomRequestsPerSecond: number;
+  ceilingParallelism: number;
+  steadyWindowMs: number;
+  latencyApplies: number;
+  timeoutMs: number;
+  skipCeiling?: boolean;
+  cpuProfileDir?: string;
+  heapSnapshotDir?: string;
+  /** The controller's log level, and a folder for its logs (one file per case). */
+  controllerLogLevel?: string;
+  controllerNodeOptions?: string;
+  logDir?: string;
+  log: (line: string) => void;
+}
+
+export interface CaseResult {
+  n: number;
+  latencyMs: number;
+  controllerArgs: string[];
+  ceiling?: CeilingResult;
+  cold: {
+    wallMs: number;
+    profilesPerSecond: number;
+    ceilingRatio?: number;
+    orderReadyMs: number;
+    firstCreateMs: number;
+    /** Apply → first and last EsimProfile seen; how long a profile waited from appearing to Ready. */
+    timeline: { firstSeenMs: number; lastSeenMs: number; readyLagP50Ms: number; readyLagMaxMs: number };
+    soracom: CallRatio;
+    apiserver: ApiserverCounts;
+    apiserverTotal: number;
+    cpuSeconds: number;
+  };
+  latency: { applies: number; p50Ms: number; p99Ms: number; maxMs: number; samplesMs: number[] };
+  steady: {
+    windowMs: number;
+    openOrders: number;
+    soracomPerMinute: number;
+    minimumPerMinute: number;
+    soracom: CallRatio;
+    apiserverPerMinute: number;
+    apiserver: ApiserverCounts;
+    cpuPercent: number;
+  };
+  restart: {
+    syncedMs: number;
+    reconciledMs: number;
+    readyAfter: number;
+    soracom: CallRatio;
+    apiserver: ApiserverCounts;
+    apiserverTotal: number;
+    peakRssBytes: number;
+    peakHeapUsedBytes: number;
+  };
+  memory: { peakRssBytes: number; peakHeapUsedBytes: number; idleRssBytes: number; idleHeapUsedBytes: number };
+}
+
+export async function runCase(cluster: BenchCluster, o: CaseOptions): Promise<CaseResult> {
+  const soracom = await startBenchSimulator(o.latencyMs);
+  try {
+    return await phases(cluster, soracom, o);
+  } finally {
+    await soracom.close();
+  }
+}
+
+async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOptions): Promise<CaseResult> {
+  if (o.logDir) fs.mkdirSync(o.logDir, { recursive: true });
+  const label = `N=${o.n} latency=${o.latencyMs}ms`;
+  let ceiling: CeilingResult | undefined;
+  if (!o.skipCeiling) {
+    o.log(`${label}: ceiling (plain client loop, parallelism ${o.ceilingParallelism})`);
+    ceiling = await runCeiling(cluster, o.n, o.ceilingParallelism);
+    o.log(`${label}: ceiling ${fmtS(ceiling.wallMs)}, ${ceiling.profilesPerSecond.toFixed(1)} profiles/s`);
+  }
+
+  const fleetNs = await cluster.createNamespace("bench-fleet");
+  const latencyNs = await cluster.createNamespace("bench-latency");
+  const ctlOpts = {
+    kubeconfig: cluster.info.kubeconfigPath,
+    soracomEndpoint: soracom.url,
+    namespaces: [fleetNs, latencyNs],
+    pollActive: o.pollActive,
+    pollStable: o.pollStable,
+    concurrency: o.concurrency,
+    soracomRequestsPerSecond: o.soracomRequestsPerSecond,
+    ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
+    ...(o.heapSnapshotDir ? { heapSnapshotDir: o.heapSnapshotDir } : {}),
+    ...(o.controllerLogLevel ? { logLevel: o.controllerLogLevel } : {}),
+    ...(o.controllerNodeOptions ? { nodeOptions: o.controllerNodeOptions } : {}),
+    ...(o.logDir ? { logFile: path.join(o.logDir, `controller-n${o.n}-l${o.latencyMs}.log`) } : {}),
+  };
+  const pollActiveMs = parseDuration(o.pollActive, "poll-active");
+  const pollStableMs = parseDuration(o.pollStable, "poll-stable");
+
+  // Cold order.
+  let ctl = await startController(ctlOpts);
+  let sampler = new MemorySampler(ctl).start();
+  await until(() => readyz(ctl), 120_000, "controller ready");
+  // The start-up orphan sweep (one listProfileOrders) belongs to the restart figures, not these.
+  await nextCall(soracom, "listProfileOrders", 15_000).catch(() => undefined);
+  const fleet = await new ReadyWatch(cluster.kube, fleetNs).start();
+  const idle = (await sampler.sample()) ?? { rssBytes: 0, heapUsedBytes: 0, cpuSeconds: 0 };
+  soracom.mark();
+  const apiBefore = await cluster.apiserverRequests();
+  o.log(`${label}: cold order of ${o.n} profiles`);
+  const appliedAt = Date.now();
+  await cluster.applyOrder(fleetNs, "fleet", { subscription: "planX3", quantity: o.n });
+  const readyAt = await fleet.until(o.n, o.timeoutMs);
+  const orderReadyAt = await until(
+    async () => isReady(await cluster.getOrder(fleetNs, "fleet")),
+    120_000,
+    "order Ready",
+  );
+  const coldCalls = soracom.calls();
+  const firstCreate = coldCalls.find((c) => c.operation === "createProfileOrder")?.arrivedAt ?? appliedAt;
+  const fleetOrders = simulatorOrders(soracom.sim);
+  const coldCpu = (await sampler.sample())?.cpuSeconds ?? 0;
+  const apiCold = diffCounts(apiBefore, await cluster.apiserverRequests());
+  const wallMs = readyAt - appliedAt;
+  const cold = {
+    wallMs,
+    profilesPerSecond: o.n / (wallMs / 1000),
+    ...(ceiling ? { ceilingRatio: o.n / (wallMs / 1000) / ceiling.profilesPerSecond } : {}),
+    orderReadyMs: orderReadyAt - appliedAt,
+    firstCreateMs: firstCreate - appliedAt,
+    timeline: fleet.timeline(appliedAt),
+    soracom: callRatio(
+      soracom.counts(),
+      coldMinimum(fleetOrders, {
+        pollActiveMs,
+        pollStableMs,
+        endedAt: orderReadyAt,
+        loggedIn: (soracom.counts().auth ?? 0) > 0,
+        listed: soracom.counts().listOrderedProfiles ?? 0,
+      }),
+    ),
+    apiserver: apiCold,
+    apiserverTotal: total(apiCold),
+    cpuSeconds: coldCpu - idle.cpuSeconds,
+  };
+  o.log(
+    `${label}: cold ${fmtS(wallMs)} (${cold.profilesPerSecond.toFixed(1)} profiles/s), Soracom ${cold.soracom.total} calls vs minimum ${cold.soracom.minimumTotal}`,
+  );
+
+  // Apply → create latency, one order of one profile at a time, with the fleet in place.
+  o.log(`${label}: ${o.latencyApplies} applies of quantity 1`);
+  const latencyWatch = await new ReadyWatch(cluster.kube, latencyNs).start();
+  const samplesMs: number[] = [];
+  for (let i = 0; i < o.latencyApplies; i++) {
+    const arrived = nextCall(soracom, "createProfileOrder", 60_000);
+    const at = Date.now();
+    await cluster.applyOrder(latencyNs, `single-${i}`, { subscription: "planX3", quantity: 1 });
+    samplesMs.push((await arrived) - at);
+  }
+  await latencyWatch.until(o.latencyApplies, o.timeoutMs);
+  await latencyWatch.stop();
+  const latency = { applies: o.latencyApplies, ...percentiles(samplesMs), samplesMs };
+  o.log(`${label}: apply→create p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
+
+  // Steady state: nothing changes; only the stable polls should call Soracom.
+  await until(() => queuesIdle(ctl), 300_000, "work queues idle");
+  await sleep(pollActiveMs * 2);
+  soracom.mark();
+  const steadyApi0 = await cluster.apiserverRequests();
+  const steadyCpu0 = (await sampler.sample())?.cpuSeconds ?? 0;
+  o.log(`${label}: steady state for ${fmtS(o.steadyWindowMs)}`);
+  await sleep(o.steadyWindowMs);
+  const steadyCpu1 = (await sampler.sample())?.cpuSeconds ?? 0;
+  const steadyApi = diffCounts(steadyApi0, await cluster.apiserverRequests());
+  const openOrders = simulatorOrders(soracom.sim).filter((x) => x.status === "COMPLETED").length;
+  const perMinute = 60_000 / o.steadyWindowMs;
+  const steadyRatio = callRatio(soracom.counts(), steadyMinimum(openOrders, o.steadyWindowMs, pollStableMs));
+  const steady = {
+    windowMs: o.steadyWindowMs,
+    openOrders,
+    soracomPerMinute: steadyRatio.total * perMinute,
+    minimumPerMinute: steadyRatio.minimumTotal * perMinute,
+    soracom: steadyRatio,
+    apiserverPerMinute: total(steadyApi) * perMinute,
+    apiserver: steadyApi,
+    cpuPercent: ((steadyCpu1 - steadyCpu0) / (o.steadyWindowMs / 1000)) * 100,
+  };
+  await sampler.stop();
+  const coldPeak = sampler.peak();
+  if (o.heapSnapshotDir) {
+    // Steady state with everything cached: what the heap holds for N profiles (after the peaks were taken,
+    // since writing a snapshot takes memory of its own).
+    ctl.heapSnapshot();
+    await sleep(20_000);
+  }
+
+  // Restart with everything in place.
+  o.log(`${label}: restart with ${o.n + o.latencyApplies} profiles`);
+  await ctl.stop();
+  soracom.mark();
+  const restartApi0 = await cluster.apiserverRequests();
+  ctl = await startController(ctlOpts);
+  sampler = new MemorySampler(ctl, 500).start();
+  const syncedAt = await until(() => readyz(ctl), 120_000, "controller ready after restart");
+  const profiles = o.n + o.latencyApplies;
+  const orders = 1 + o.latencyApplies;
+  const reconciledAt = await until(() => allReconciled(ctl, profiles, orders), o.timeoutMs, "restart reconciled");
+  const restartApi = diffCounts(restartApi0, await cluster.apiserverRequests());
+  await sampler.stop();
+  await ctl.stop();
+  const allOrders = simulatorOrders(soracom.sim);
+  const open = allOrders.filter((x) => x.status === "COMPLETED").length;
+  const restart = {
+    syncedMs: syncedAt - ctl.startedAt,
+    reconciledMs: reconciledAt - ctl.startedAt,
+    readyAfter: fleet.readyCount(),
+    soracom: callRatio(soracom.counts(), restartMinimum(open, allOrders.length)),
+    apiserver: restartApi,
+    apiserverTotal: total(restartApi),
+    peakRssBytes: sampler.peak().rssBytes,
+    peakHeapUsedBytes: sampler.peak().heapUsedBytes,
+  };
+  await fleet.stop();
+  o.log(
+    `${label}: restart reconciled in ${fmtS(restart.reconciledMs)}, ${restart.soracom.mutating} mutating calls, ${restart.soracom.total} reads vs minimum ${restart.soracom.minimumTotal}`,
+  );
+  return {
+    n: o.n,
+    latencyMs: o.latencyMs,
+    controllerArgs: controllerArgs(ctlOpts).filter((a) => !a.includes("kubeconfig") && !a.startsWith("/")),
+    ...(ceiling ? { ceiling } : {}),
+    cold,
+    latency,
+    steady,
+    restart,
+    memory: {
+      peakRssBytes: Math.max(coldPeak.rssBytes, restart.peakRssBytes),
+      peakHeapUsedBytes: Math.max(coldPeak.heapUsedBytes, restart.peakHeapUsedBytes),
+      idleRssBytes: idle.rssBytes,
+      idleHeapUsedBytes: idle.heapUsedBytes,
+    },
+  };
+}
+
+/** allReconciled: every object was reconciled at least once since start and no work is queued or running. */
+async function allReconciled(ctl: ControllerRun, profiles: number, orders: number): Promise<boolean> {
+  const m = parseSamples(await ctl.metrics());
+  const done = (controller: string) => sumMetric(m, "controller_runtime_reconcile_total", { controller });
+  return done("esimprofile") >= profiles && done("esimprofileorder") >= orders && idleIn(m);
+}
+
+async function queuesIdle(ctl: ControllerRun): Promise<boolean> {
+  return idleIn(parseSamples(await ctl.metrics()));
+}
+
+function idleIn(m: ReturnType<typeof parseSamples>): boolean {
+  return sumMetric(m, "workqueue_depth") === 0 && sumMetric(m, "controller_runtime_active_workers") === 0;
+}
+
+function isReady(o: { status?: { conditions?: Array<{ type: string; status: string }> } }): boolean {
+  return o.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/** nextCall resolves with the arrival time of the next call of operation. */
+function nextCall(soracom: BenchSimulator, operation: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${operation} call within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = soracom.onCall((c) => {
+      if (c.operation !== operation) return;
+      clearTimeout(timer);
+      off();
+      resolve(c.arrivedAt);
+    });
+  });
+}
+
+export function percentiles(samples: readonly number[]): { p50Ms: number; p99Ms: number; maxMs: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? 0 };
+}
+
+/** until polls fn every 100 ms until it is true and returns the time it first was. */
+async function until(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn().catch(() => false)) return Date.now();
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function fmtS(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,119 @@
+import { type Simulator, startSimulator } from "../controller/simulator/index.js";
+
+/**
+ * The benchmark's Soracom: the in-process simulator with a per-call latency, vendor delays of zero (the
+ * bench measures the operator, not how long Soracom takes to make profiles) and a rate limit high enough
+ * never to answer 429. Every call is logged with its wall-clock time, which the simulator's own
+ * 10,000-entry call log cannot do for a 10,000-profile run.
+ */
+
+/** SoracomCall is one /v1 call the simulator answered. */
+export interface SoracomCall {
+  operation: string;
+  method: string;
+  status: number;
+  /** Date.now() when the call reached the simulator (the configured latency is subtracted). */
+  arrivedAt: number;
+}
+
+/** Soracom operations that change nothing at Soracom; auth and logout only open and close a session. */
+const NOT_MUTATING = new Set([
+  "auth",
+  "logout",
+  "getProfileOrder",
+  "listProfileOrders",
+  "listOrderedProfiles",
+  "getSubscriber",
+  "searchSims",
+  "getSim",
+]);
+
+/** isMutating: the call changes something at Soracom (an order, a SIM, a tag), i.e. it may cost money. */
+export function isMutating(operation: string): boolean {
+  return !NOT_MUTATING.has(operation);
+}
+
+export interface BenchSimulator {
+  sim: Simulator;
+  url: string;
+  latencyMs: number;
+  /** Calls since the last mark(). */
+  calls(): SoracomCall[];
+  /** Calls per operation since the last mark(). */
+  counts(): Record<string, number>;
+  /** Starts a new window of calls. */
+  mark(): void;
+  /** Calls fn for each call as it arrives (unsubscribe with the returned function). */
+  onCall(fn: (c: SoracomCall) => void): () => void;
+  close(): Promise<void>;
+}
+
+export async function startBenchSimulator(latencyMs: number): Promise<BenchSimulator> {
+  const sim = await startSimulator({
+    port: 0,
+    host: "127.0.0.1",
+    confirmDelayMs: 0,
+    inProgressDelayMs: 0,
+    rateLimitPerMinute: 10_000_000,
+    maxProfilesPerOrder: 20,
+    latencyMs,
+  });
+  let log: SoracomCall[] = [];
+  const listeners = new Set<(c: SoracomCall) => void>();
+  const record = sim.engine.recordCall.bind(sim.engine);
+  // The engine records a call once it is answered: after the configured latency.
+  sim.engine.recordCall = (call) => {
+    const c: SoracomCall = {
+      operation: call.operation,
+      method: call.method,
+      status: call.status,
+      arrivedAt: Date.now() - latencyMs,
+    };
+    log.push(c);
+    for (const fn of listeners) fn(c);
+    record(call);
+  };
+  return {
+    sim,
+    url: sim.url,
+    latencyMs,
+    calls: () => log,
+    counts: () => countBy(log),
+    mark: () => {
+      log = [];
+      sim.engine.clearCalls();
+    },
+    onCall: (fn) => {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    close: () => sim.close(),
+  };
+}
+
+export function countBy(calls: readonly SoracomCall[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of calls) out[c.operation] = (out[c.operation] ?? 0) + 1;
+  return out;
+}
+
+/** OrderTimes are the simulator's own times of one order (simulated clock = wall clock here). */
+export interface OrderTimes {
+  profileOrderId: string;
+  quantity: number;
+  status: string;
+  confirmedTime?: number;
+  completedTime?: number;
+}
+
+/** orders lists every order the simulator holds, with its lifecycle times. */
+export function simulatorOrders(sim: Simulator): OrderTimes[] {
+  sim.engine.settle();
+  return Object.values(sim.engine.state.orders).map((o) => ({
+    profileOrderId: o.profileOrderId,
+    quantity: o.quantity,
+    status: o.status,
+    ...(o.confirmedTime !== undefined ? { confirmedTime: o.confirmedTime } : {}),
+    ...(o.completedTime !== undefined ? { completedTime: o.completedTime } : {}),
+  }));
+}

@@ -1,0 +1,73 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { BenchCluster } from "../../bench/cluster.js";
+import { markdownTable, writeResults } from "../../bench/report.js";
+import { type CaseResult, runCase } from "../../bench/scenario.js";
+import { useCluster } from "../support/cluster.js";
+
+/**
+ * The CI smoke of `make bench` (bench/): every phase of the benchmark at 40 profiles, with the simulator
+ * answering at once and 20 ms away, against the shared control plane. It holds the figures that must
+ * not move with the machine: Soracom calls at the minimum, no mutating call after a restart, every
+ * profile Ready, the JSON written. Throughput and memory are left to the full run.
+ */
+
+const cluster = useCluster({ namespacePrefix: "bench-smoke" });
+
+describe("benchmark smoke (make bench at N=40)", () => {
+  it("40 profiles at 0 and 20 ms: Soracom calls at the minimum, no mutating call on restart, JSON and table written", async () => {
+    const bench = new BenchCluster({
+      kubeconfigPath: cluster.info.kubeconfigPath,
+      server: cluster.info.server,
+      caPem: cluster.info.caPem,
+      adminToken: cluster.info.admin.token,
+    });
+    const cases: CaseResult[] = [];
+    try {
+      for (const latencyMs of [0, 20]) {
+        cases.push(
+          await runCase(bench, {
+            n: 40,
+            latencyMs,
+            pollActive: "500ms",
+            pollStable: "5s",
+            concurrency: 4,
+            soracomRequestsPerSecond: 50,
+            ceilingParallelism: 8,
+            steadyWindowMs: 10_000,
+            latencyApplies: 5,
+            timeoutMs: 60_000,
+            log: () => undefined,
+          }),
+        );
+      }
+    } finally {
+      bench.close();
+    }
+
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-smoke-")), "bench.json");
+    writeResults(file, cases);
+    const written = JSON.parse(fs.readFileSync(file, "utf8")) as { machine: { cpus: number }; cases: CaseResult[] };
+    expect(written.machine.cpus).toBeGreaterThan(0);
+    expect(written.cases.map((c) => [c.n, c.latencyMs])).toEqual([
+      [40, 0],
+      [40, 20],
+    ]);
+    expect(markdownTable(cases)).toMatch(/\| Cold order: apply → all profiles Ready \| \d+\.\d s \| \d+\.\d s \|/);
+
+    for (const c of cases) {
+      const at = `N=${c.n}, ${c.latencyMs} ms`;
+      expect(c.cold.soracom.calls, `${at}: cold calls`).toEqual(expect.objectContaining({ createProfileOrder: 2 }));
+      expect(c.cold.soracom.ratio, `${at}: cold Soracom calls / minimum`).toBe(1);
+      expect(c.cold.soracom.simLookups, `${at}: one SIM search per order`).toBe(2);
+      expect(c.restart.soracom.mutating, `${at}: mutating calls after a restart`).toBe(0);
+      expect(c.restart.soracom.ratio, `${at}: restart reads / minimum`).toBe(1);
+      expect(c.restart.readyAfter, `${at}: profiles still Ready after the restart`).toBe(40);
+      expect(c.steady.soracom.ratio, `${at}: steady calls / minimum`).toBeLessThanOrEqual(1);
+      expect(c.latency.samplesMs, `${at}: apply → create samples`).toHaveLength(5);
+      expect(c.memory.peakRssBytes, `${at}: memory was sampled`).toBeGreaterThan(0);
+    }
+  });
+});
