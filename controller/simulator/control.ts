@@ -5,7 +5,7 @@ import { applyDeviceEvent } from "./devices.js";
 import type { SimulatorEngine } from "./engine.js";
 import { SimErrorCode, SimulatorHttpError } from "./errors.js";
 import { parseFault } from "./faults.js";
-import { allocateSimIdentity } from "./orders.js";
+import { addSim, allocateSimIdentity } from "./orders.js";
 import { renderOrder, renderSim } from "./render.js";
 import type { SimRecord, SimStatus } from "./state.js";
 
@@ -107,7 +107,7 @@ function createSim(engine: SimulatorEngine, _p: string[], body: unknown): ApiRes
     createdTime: now,
     lastModifiedTime: now,
   };
-  engine.state.sims[sim.simId] = sim;
+  addSim(engine.state, sim);
   return ok(renderSim(sim, engine.identity.operatorId), 201);
 }
 
