@@ -26,9 +26,11 @@ export interface PollRequest {
  */
 const DUE_AT = 0.95;
 
+const FINAL: ReadonlySet<string> = new Set(["COMPLETED", "FAILED"]);
+
 export class PollPacer {
   private readonly seen = new Map<string, { at: number; order: ProfileOrder | null }>();
-  private readonly listed = new Map<string, { at: number; profiles?: OrderedProfile[] }>();
+  private readonly listed = new Map<string, { at: number; profiles?: OrderedProfile[]; materialized?: boolean }>();
 
   constructor(private readonly config: { pollActiveMs: number; pollStableMs: number }) {}
 
@@ -53,7 +55,8 @@ export class PollPacer {
 
   /** sawProfiles records the profiles of an order as listed at `at`. */
   sawProfiles(profileOrderId: string, profiles: OrderedProfile[], at: number): void {
-    this.listed.set(profileOrderId, { at, profiles });
+    const materialized = this.listed.get(profileOrderId)?.materialized;
+    this.listed.set(profileOrderId, materialized ? { at, materialized } : { at, profiles });
   }
 
   /**
@@ -77,12 +80,17 @@ export class PollPacer {
     for (const t of orders) {
       if (!t.profileOrderId) continue;
       const last = this.listed.get(t.profileOrderId);
-      if (t.materialized && last?.profiles) this.listed.set(t.profileOrderId, { at: last.at });
-      if (!t.materialized && (last?.profiles?.length ?? 0) < t.quantity) urgent.add(t.profileOrderId);
+      // Once seen materialized, always so (a status from a cache behind our writes may say otherwise).
+      if (t.materialized && !last?.materialized)
+        this.listed.set(t.profileOrderId, { at: last?.at ?? 0, materialized: true });
+      if (!t.materialized && !last?.materialized && (last?.profiles?.length ?? 0) < t.quantity)
+        urgent.add(t.profileOrderId);
     }
     for (const c of children) if (!c.deleting && !c.hasActivationSecret) urgent.add(c.profileOrderId);
+    // COMPLETED and FAILED are final: an order Soracom said so of is not asked about again.
+    const final = (id: string) => FINAL.has(this.seen.get(id)?.order?.status ?? "");
     return {
-      get: poll.get.filter((id) => stale(this.seen.get(id)?.at, this.config.pollActiveMs)),
+      get: poll.get.filter((id) => !final(id) && stale(this.seen.get(id)?.at, this.config.pollActiveMs)),
       listProfiles: poll.listProfiles.filter(
         (id) => urgent.has(id) || stale(this.listed.get(id)?.at, this.config.pollStableMs),
       ),

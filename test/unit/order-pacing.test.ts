@@ -169,6 +169,23 @@ describe("PollPacer: what Soracom said last stands in for a poll that is not due
     expect(pacer.lastSeen("A")?.status).toBe("CONFIRMED");
   });
 
+  it("does not ask again about an order Soracom said is COMPLETED, even when a stale status says CONFIRMED", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
+    pacer.sawOrder(soracomOrder("A", "COMPLETED"), T0);
+    expect(pacer.due({ ...none, get: ["A"] }, [tracked("A", "CONFIRMED")], [], T0 + ACTIVE * 10).get).toEqual([]);
+    expect(pacer.lastSeen("A")?.status).toBe("COMPLETED");
+  });
+
+  it("once it saw an order materialized, does not list it at once again when a stale status says it is not", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
+    pacer.sawProfiles("A", orderedProfiles("A", 20), T0);
+    pacer.due({ ...none, listProfiles: ["A"] }, [tracked("A", "COMPLETED", true)], [], T0 + 1);
+    const stale = pacer.due({ ...none, listProfiles: ["A"] }, [tracked("A", "COMPLETED", false)], [], T0 + 2);
+    expect(stale.listProfiles).toEqual([]);
+    pacer.sawProfiles("A", orderedProfiles("A", 20), T0 + STABLE);
+    expect(pacer.lastProfiles("A")).toBeUndefined(); // a stable poll's list of a materialized order is not kept
+  });
+
   it("remembers a 404 as null (a vanished draft)", () => {
     const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
     pacer.sawMissing("A", T0);
