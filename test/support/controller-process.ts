@@ -58,6 +58,9 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
     "--log-level",
     "debug",
     ...(opts.namespaces?.length ? ["--namespaces", opts.namespaces.join(",")] : []),
+    // Each test's controller keeps its Lease and termination ledger in its own namespace: a shared ledger
+    // would let one test's terminations use up another's termination budget.
+    ...(opts.namespaces?.length ? ["--leader-election-namespace", opts.namespaces[0]!] : []),
     ...(opts.args ?? []),
   ];
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
