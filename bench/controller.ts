@@ -24,6 +24,8 @@ export interface BenchControllerOptions {
   cpuProfileDir?: string;
   /** Let heapSnapshot() write V8 heap snapshots into this folder (node --heapsnapshot-signal). */
   heapSnapshotDir?: string;
+  /** Another build of the controller's cli.js (a before/after comparison); default: this tree's dist/. */
+  cli?: string;
   /** NODE_OPTIONS for the controller (V8 heap flags, for memory experiments). */
   nodeOptions?: string;
   /** The controller's --log-level (default warn) and a file that gets every line it logs. */
@@ -74,7 +76,8 @@ export function controllerArgs(o: BenchControllerOptions, port = 0): string[] {
 }
 
 export async function startController(o: BenchControllerOptions): Promise<ControllerRun> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const cli = o.cli ?? CLI;
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
   const nodeArgs: string[] = [];
   if (o.cpuProfileDir) {
     mkdirSync(o.cpuProfileDir, { recursive: true });
@@ -94,7 +97,7 @@ export async function startController(o: BenchControllerOptions): Promise<Contro
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [...nodeArgs, CLI, "controller", ...controllerArgs(o, port)], {
+  const child = spawn(process.execPath, [...nodeArgs, cli, "controller", ...controllerArgs(o, port)], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -116,6 +119,10 @@ export async function startController(o: BenchControllerOptions): Promise<Contro
   child.stderr?.on("data", tee);
   child.once("exit", () => file?.end());
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // The bench dying (Ctrl-C, a crash) must not leave its controller running.
+  const orphan = () => child.kill("SIGKILL");
+  process.once("exit", orphan);
+  void exited.then(() => process.off("exit", orphan));
   for (;;) {
     if (child.exitCode !== null) {
       throw new Error(`controller exited (${child.exitCode}) before serving:\n${logs.slice(-20).join("\n")}`);

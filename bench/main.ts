@@ -31,6 +31,7 @@ const USAGE = `usage: node bench-results/build/bench/main.js [flags]
   --skip-ceiling             do not run the plain client loop
   --cpu-prof                 run the controller under node --cpu-prof (profiles in bench-results/profiles/)
   --controller-log-level <l> the controller's --log-level (default warn); its logs go to bench-results/logs/
+  --controller-cli <file>    run another build of the controller (cli.js), for a before/after comparison
   --controller-node-options <o>  NODE_OPTIONS for the controller (e.g. "--max-semi-space-size=2")
   --heap-snapshot            write a heap snapshot of the controller in steady state (bench-results/profiles/)
   --out <file>               JSON results (default bench-results/bench-<time>.json)`;
@@ -56,6 +57,7 @@ async function run(argv: string[]): Promise<number> {
       "heap-snapshot": { type: "boolean", default: false },
       "controller-log-level": { type: "string", default: "warn" },
       "controller-node-options": { type: "string" },
+      "controller-cli": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -97,6 +99,7 @@ async function run(argv: string[]): Promise<number> {
             ...(values["cpu-prof"] ? { cpuProfileDir: path.join(resultsDir, "profiles", `n${n}-l${latencyMs}`) } : {}),
             controllerLogLevel: values["controller-log-level"],
             ...(values["controller-node-options"] ? { controllerNodeOptions: values["controller-node-options"] } : {}),
+            ...(values["controller-cli"] ? { controllerCli: path.resolve(values["controller-cli"]) } : {}),
             logDir: path.join(resultsDir, "logs"),
             ...(values["heap-snapshot"]
               ? { heapSnapshotDir: path.join(resultsDir, "profiles", `n${n}-l${latencyMs}`) }

@@ -32,6 +32,7 @@ export interface CaseOptions {
   /** The controller's log level, and a folder for its logs (one file per case). */
   controllerLogLevel?: string;
   controllerNodeOptions?: string;
+  controllerCli?: string;
   logDir?: string;
   log: (line: string) => void;
 }
@@ -111,6 +112,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     ...(o.heapSnapshotDir ? { heapSnapshotDir: o.heapSnapshotDir } : {}),
     ...(o.controllerLogLevel ? { logLevel: o.controllerLogLevel } : {}),
     ...(o.controllerNodeOptions ? { nodeOptions: o.controllerNodeOptions } : {}),
+    ...(o.controllerCli ? { cli: o.controllerCli } : {}),
     ...(o.logDir ? { logFile: path.join(o.logDir, `controller-n${o.n}-l${o.latencyMs}.log`) } : {}),
   };
   const pollActiveMs = parseDuration(o.pollActive, "poll-active");
