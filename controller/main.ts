@@ -134,6 +134,7 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
       statusTracker,
       logger,
       secretExists: (ns, name) => secrets.get(ns, name) !== undefined,
+      soracomParallelism: cfg.soracomMaxConcurrency,
       config: {
         maxQuantityPerResource: cfg.maxQuantityPerResource,
         inProgressAlertAfterMs: cfg.inProgressAlertAfterMs,

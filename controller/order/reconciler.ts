@@ -39,19 +39,22 @@ export interface OrderReconcilerDeps {
   config: PlannerConfig;
   logger: Logger;
   now?: () => number;
+  /**
+   * Soracom calls of one kind a round sends at once (an order of 10,000 profiles is 500 Soracom orders to
+   * create, confirm and poll); main passes --soracom-max-concurrency, the client's own cap, so a round can
+   * use every slot the client allows. The client's rate limit still applies on top.
+   */
+  soracomParallelism?: number;
 }
 
-/**
- * Soracom reads of one round sent at once (an order of 10,000 profiles is 500 Soracom orders to poll);
- * the client's own concurrency cap and rate limit still apply on top.
- */
-const SORACOM_PARALLELISM = 8;
+const DEFAULT_SORACOM_PARALLELISM = 8;
 
 /** createOrderReconciler returns the reconcile function of the EsimProfileOrder controller. */
 export function createOrderReconciler(deps: OrderReconcilerDeps) {
   const now = deps.now ?? Date.now;
   const pacer = new PollPacer(deps.config);
   const own = new OwnWrites();
+  const soracomParallelism = deps.soracomParallelism ?? DEFAULT_SORACOM_PARALLELISM;
   return async function reconcileOrder(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const cached = own.latest(key, deps.orders.get(namespace, name));
@@ -64,7 +67,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     const { client, credentials } = await soracomFor(deps, cached);
     const observed =
       credentials.ok && client && !cached.spec.paused
-        ? await observeSoracom(client, cached, children, now, pacer)
+        ? await observeSoracom(client, cached, children, now, pacer, soracomParallelism)
         : undefined;
     const effectiveCredentials: CredentialsState = observed?.authError ?? credentials;
 
@@ -95,7 +98,12 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       return p;
     });
 
-    const executed = await executeOrderActions({ kube: deps.kube, logger: log }, order, client, plan.actions);
+    const executed = await executeOrderActions(
+      { kube: deps.kube, logger: log, soracomParallelism },
+      order,
+      client,
+      plan.actions,
+    );
     order = own.wrote(key, order, executed.order);
     for (const r of executed.results) {
       if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(r.order, now());
@@ -162,6 +170,7 @@ async function observeSoracom(
   children: ChildProfile[],
   now: () => number,
   pacer: PollPacer,
+  parallelism: number,
 ) {
   const tracked = order.status?.orders ?? [];
   const wanted = ordersToPoll(tracked, children);
@@ -180,10 +189,16 @@ async function observeSoracom(
   let listed: ProfileOrder[] | undefined;
   let listedAt: number | undefined;
   try {
-    await forEachLimited(
-      poll.get,
-      SORACOM_PARALLELISM,
-      async (id) => {
+    // One chain per order: its GET, then at once its list if the GET found it COMPLETED (a round's lists
+    // do not wait for the GETs of 499 other orders), and the lists that are due on their own.
+    const list = async (id: string) => {
+      const profiles = await client.listOrderedProfiles(id);
+      orderedProfiles[id] = profiles;
+      pacer.sawProfiles(id, profiles, now());
+    };
+    const listing = new Set(poll.listProfiles);
+    const chains: Array<() => Promise<void>> = [
+      ...poll.get.map((id) => async () => {
         try {
           const seen = await client.getProfileOrder(id);
           soracomOrders[id] = seen;
@@ -193,23 +208,12 @@ async function observeSoracom(
           soracomOrders[id] = null;
           pacer.sawMissing(id, now());
         }
-      },
-      { stopOnError: true },
-    );
-    // An order this round found COMPLETED is listed now too, not a round (and a status write) later.
-    const justCompleted = poll.get.filter(
-      (id) => soracomOrders[id]?.status === "COMPLETED" && !poll.listProfiles.includes(id),
-    );
-    await forEachLimited(
-      [...poll.listProfiles, ...justCompleted],
-      SORACOM_PARALLELISM,
-      async (id) => {
-        const profiles = await client.listOrderedProfiles(id);
-        orderedProfiles[id] = profiles;
-        pacer.sawProfiles(id, profiles, now());
-      },
-      { stopOnError: true },
-    );
+        // An order this round found COMPLETED is listed now too, not a round (and a status write) later.
+        if (soracomOrders[id]?.status === "COMPLETED" && !listing.has(id)) await list(id);
+      }),
+      ...poll.listProfiles.map((id) => () => list(id)),
+    ];
+    await forEachLimited(chains, parallelism, (chain) => chain(), { stopOnError: true });
     if (poll.listAll) {
       listedAt = now();
       listed = [];
