@@ -1,7 +1,9 @@
-import { basename } from "node:path";
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { shippedNodeOptions } from "../../bench/controller.js";
 import { loadConfig } from "../../controller/config.js";
-import { ciValuesFiles, findTool, only, type RenderOptions, renderChart } from "./chart-support.js";
+import { ciValuesFiles, findTool, only, REPO_ROOT, type RenderOptions, renderChart } from "./chart-support.js";
 
 // The chart's arguments and environment go through the controller's own flag parser (controller/config.ts),
 // so a flag renamed on either side, or a value the controller rejects, fails here and not in a pod.
@@ -115,5 +117,18 @@ describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
       spendBudget: null,
       terminationBudget: null,
     });
+  });
+
+  it("the heap ceiling reaches the process as NODE_OPTIONS: the one the image sets and the benchmark measures", () => {
+    const envOf = (opts: RenderOptions) =>
+      (only(renderChart(helm as string, opts), "Deployment").spec.template.spec.containers[0].env ?? []) as EnvVar[];
+    const shipped = envOf({}).find((e) => e.name === "NODE_OPTIONS")?.value;
+    expect(shipped).toBe("--max-old-space-size=192");
+    expect(shippedNodeOptions()).toBe(shipped);
+    expect(readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8")).toContain(`ENV NODE_OPTIONS=${shipped}\n`);
+    expect(envOf({ set: { "controller.maxHeapMiB": "512" } }).find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
+      "--max-old-space-size=512",
+    );
+    expect(envOf({ set: { "controller.maxHeapMiB": "null" } }).map((e) => e.name)).not.toContain("NODE_OPTIONS");
   });
 });

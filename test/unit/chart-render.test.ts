@@ -123,7 +123,8 @@ describe.skipIf(!helm)("helm lint and helm template over ci/*.yaml", () => {
         const byName = Object.fromEntries(env.map((e) => [e.name, e]));
         expect(byName.SORACOM_AUTH_KEY_ID?.valueFrom?.secretKeyRef).toMatchObject({ key: "authKeyId" });
         expect(byName.SORACOM_AUTH_KEY?.valueFrom?.secretKeyRef).toMatchObject({ key: "authKey" });
-        expect(env.filter((e) => e.value !== undefined)).toEqual([]);
+        // The one plain value is the heap ceiling (controller.maxHeapMiB).
+        expect(env.filter((e) => e.value !== undefined).map((e) => e.name)).toEqual(["NODE_OPTIONS"]);
         expect(manifests().filter((m) => m.kind === "Secret")).toEqual([]);
       });
 
@@ -226,12 +227,12 @@ describe.skipIf(!helm)("values become the controller's flags", () => {
 describe.skipIf(!helm)("credentials", () => {
   it("without credentials.existingSecret the pod gets no credentials at all (orders bring their own)", () => {
     const names = (containerOf(render()).env as { name: string }[]).map((e) => e.name);
-    expect(names).toEqual(["POD_NAME", "POD_NAMESPACE"]);
+    expect(names).toEqual(["POD_NAME", "POD_NAMESPACE", "NODE_OPTIONS"]);
   });
 
   it("maps the Secret's optional endpoint and coverage keys, so one Secret picks sandbox or production", () => {
     const env = containerOf(render({ set: { "credentials.existingSecret": "soracom-sandbox" } })).env;
-    expect(env.filter((e: { name: string }) => !e.name.startsWith("POD_"))).toEqual([
+    expect(env.filter((e: { name: string }) => !e.name.startsWith("POD_") && e.name !== "NODE_OPTIONS")).toEqual([
       { name: "SORACOM_AUTH_KEY_ID", valueFrom: { secretKeyRef: { name: "soracom-sandbox", key: "authKeyId" } } },
       { name: "SORACOM_AUTH_KEY", valueFrom: { secretKeyRef: { name: "soracom-sandbox", key: "authKey" } } },
       {
