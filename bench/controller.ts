@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { parse } from "yaml";
 import { REPO_ROOT } from "../test/controlplane/binaries.js";
 import { freePort } from "../test/controlplane/process.js";
 
@@ -11,6 +12,19 @@ import { freePort } from "../test/controlplane/process.js";
 
 export const CLI = path.join(REPO_ROOT, "dist/controller/cli.js");
 
+/**
+ * shippedNodeOptions is the NODE_OPTIONS the Helm chart gives the controller by default (from
+ * controller.maxHeapMiB in values.yaml, as templates/deployment.yaml renders it), so that the benchmark
+ * measures the operator as it is installed; "" when the chart leaves Node's defaults.
+ */
+export function shippedNodeOptions(
+  valuesFile = path.join(REPO_ROOT, "charts/soracom-esim-operator/values.yaml"),
+): string {
+  const values = parse(readFileSync(valuesFile, "utf8")) as { controller?: { maxHeapMiB?: number | null } };
+  const mib = values.controller?.maxHeapMiB;
+  return typeof mib === "number" ? `--max-old-space-size=${mib}` : "";
+}
+
 /** BenchControllerOptions are the knobs of one controller run; everything else is the product default. */
 export interface BenchControllerOptions {
   kubeconfig: string;
@@ -19,6 +33,8 @@ export interface BenchControllerOptions {
   pollActive: string;
   pollStable: string;
   soracomRequestsPerSecond: number;
+  /** --soracom-max-concurrency (default: the product's). */
+  soracomMaxConcurrency?: number;
   concurrency: number;
   /** Write a V8 CPU profile (node --cpu-prof) into this folder when the process exits. */
   cpuProfileDir?: string;
@@ -26,7 +42,7 @@ export interface BenchControllerOptions {
   heapSnapshotDir?: string;
   /** Another build of the controller's cli.js (a before/after comparison); default: this tree's dist/. */
   cli?: string;
-  /** NODE_OPTIONS for the controller (V8 heap flags, for memory experiments). */
+  /** NODE_OPTIONS for the controller (V8 heap flags); "" or unset: Node's defaults. */
   nodeOptions?: string;
   /** The controller's --log-level (default warn) and a file that gets every line it logs. */
   logLevel?: string;
@@ -69,6 +85,7 @@ export function controllerArgs(o: BenchControllerOptions, port = 0): string[] {
     o.pollStable,
     "--soracom-requests-per-second",
     String(o.soracomRequestsPerSecond),
+    ...(o.soracomMaxConcurrency ? ["--soracom-max-concurrency", String(o.soracomMaxConcurrency)] : []),
     "--log-level",
     o.logLevel ?? "warn",
     ...(o.extraArgs ?? []),

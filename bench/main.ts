@@ -14,6 +14,7 @@ import { parseDuration } from "../controller/config.js";
 import { ensureBinaries, REPO_ROOT } from "../test/controlplane/binaries.js";
 import { ControlPlane } from "../test/controlplane/fixture.js";
 import { BenchCluster } from "./cluster.js";
+import { shippedNodeOptions } from "./controller.js";
 import { callsTable, machine, markdownTable, writeResults } from "./report.js";
 import { type CaseResult, runCase } from "./scenario.js";
 
@@ -23,7 +24,9 @@ const USAGE = `usage: node bench-results/build/bench/main.js [flags]
   --poll-active <d>          controller --poll-interval-active (default 1s)
   --poll-stable <d>          controller --poll-interval-stable (default 30s)
   --concurrency <n>          controller --concurrency (default 4, the product default)
-  --soracom-rps <n>          controller --soracom-requests-per-second (default 50)
+  --soracom-rps <n>          controller --soracom-requests-per-second (default 1000: the simulator, not
+                             the client's self-imposed rate, is the platform being measured)
+  --soracom-concurrency <n>  controller --soracom-max-concurrency (default 32)
   --ceiling-parallelism <n>  profiles at once in the plain client loop (default 8)
   --steady-window <d>        how long steady state is measured (default 60s)
   --latency-applies <n>      orders of quantity 1 applied one by one for apply→create latency (default 50)
@@ -32,7 +35,8 @@ const USAGE = `usage: node bench-results/build/bench/main.js [flags]
   --cpu-prof                 run the controller under node --cpu-prof (profiles in bench-results/profiles/)
   --controller-log-level <l> the controller's --log-level (default warn); its logs go to bench-results/logs/
   --controller-cli <file>    run another build of the controller (cli.js), for a before/after comparison
-  --controller-node-options <o>  NODE_OPTIONS for the controller (e.g. "--max-semi-space-size=2")
+  --controller-node-options <o>  NODE_OPTIONS for the controller (default: what the Helm chart sets,
+                             from controller.maxHeapMiB; "none" for Node's own defaults)
   --heap-snapshot            write a heap snapshot of the controller in steady state (bench-results/profiles/)
   --out <file>               JSON results (default bench-results/bench-<time>.json)`;
 
@@ -47,7 +51,8 @@ async function run(argv: string[]): Promise<number> {
       "poll-active": { type: "string", default: "1s" },
       "poll-stable": { type: "string", default: "30s" },
       concurrency: { type: "string", default: "4" },
-      "soracom-rps": { type: "string", default: "50" },
+      "soracom-rps": { type: "string", default: "1000" },
+      "soracom-concurrency": { type: "string", default: "32" },
       "ceiling-parallelism": { type: "string", default: "8" },
       "steady-window": { type: "string", default: "60s" },
       "latency-applies": { type: "string", default: "50" },
@@ -70,6 +75,12 @@ async function run(argv: string[]): Promise<number> {
   const resultsDir = path.join(REPO_ROOT, "bench-results");
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const out = values.out ?? path.join(resultsDir, `bench-${stamp}.json`);
+  const nodeOptions =
+    values["controller-node-options"] === undefined
+      ? shippedNodeOptions()
+      : values["controller-node-options"] === "none"
+        ? ""
+        : values["controller-node-options"];
   const binaries = await ensureBinaries();
   const cases: CaseResult[] = [];
   for (const n of list(values.n)) {
@@ -91,6 +102,7 @@ async function run(argv: string[]): Promise<number> {
             pollStable: values["poll-stable"],
             concurrency: Number(values.concurrency),
             soracomRequestsPerSecond: Number(values["soracom-rps"]),
+            soracomMaxConcurrency: Number(values["soracom-concurrency"]),
             ceilingParallelism: Number(values["ceiling-parallelism"]),
             steadyWindowMs: parseDuration(values["steady-window"], "steady-window"),
             latencyApplies: Number(values["latency-applies"]),
@@ -98,7 +110,7 @@ async function run(argv: string[]): Promise<number> {
             skipCeiling: values["skip-ceiling"],
             ...(values["cpu-prof"] ? { cpuProfileDir: path.join(resultsDir, "profiles", `n${n}-l${latencyMs}`) } : {}),
             controllerLogLevel: values["controller-log-level"],
-            ...(values["controller-node-options"] ? { controllerNodeOptions: values["controller-node-options"] } : {}),
+            controllerNodeOptions: nodeOptions,
             ...(values["controller-cli"] ? { controllerCli: path.resolve(values["controller-cli"]) } : {}),
             logDir: path.join(resultsDir, "logs"),
             ...(values["heap-snapshot"]

@@ -78,7 +78,17 @@ const ROWS: Row[] = [
   ["Peak heap used", "", (c) => mib(c.memory.peakHeapUsedBytes)],
   ["Apply → create p50", "< 200 ms", (c) => `${Math.round(c.latency.p50Ms)} ms`],
   ["Apply → create p99", "", (c) => `${Math.round(c.latency.p99Ms)} ms`],
+  ["Controller NODE_OPTIONS", "", (c) => (c.nodeOptions ? `\`${c.nodeOptions}\`` : "Node's defaults")],
+  ["Soracom client: requests/s, in flight", "", (c) => soracomLimits(c.controllerArgs)],
 ];
+
+function soracomLimits(args: readonly string[]): string {
+  const flag = (name: string, dflt: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? (args[i + 1] ?? dflt) : dflt;
+  };
+  return `${flag("--soracom-requests-per-second", "10")}, ${flag("--soracom-max-concurrency", "8")}`;
+}
 
 /** markdownTable renders the cases side by side. */
 export function markdownTable(cases: readonly CaseResult[]): string {

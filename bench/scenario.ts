@@ -7,7 +7,7 @@ import { type ControllerRun, controllerArgs, readyz, startController } from "./c
 import { type ApiserverCounts, diffCounts, MemorySampler, parseSamples, sumMetric, total } from "./metrics.js";
 import { type CallRatio, callRatio, coldMinimum, restartMinimum, steadyMinimum } from "./minimum.js";
 import { ReadyWatch } from "./readiness.js";
-import { type BenchSimulator, simulatorOrders, startBenchSimulator } from "./soracom.js";
+import { type BenchSimulator, type SoracomCall, simulatorOrders, startBenchSimulator } from "./soracom.js";
 
 /**
  * One benchmark case: N profiles at one simulator latency, through every phase in one run:
@@ -22,6 +22,7 @@ export interface CaseOptions {
   pollStable: string;
   concurrency: number;
   soracomRequestsPerSecond: number;
+  soracomMaxConcurrency?: number;
   ceilingParallelism: number;
   steadyWindowMs: number;
   latencyApplies: number;
@@ -41,6 +42,8 @@ export interface CaseResult {
   n: number;
   latencyMs: number;
   controllerArgs: string[];
+  /** NODE_OPTIONS the controller ran with ("" = Node's defaults). */
+  nodeOptions: string;
   ceiling?: CeilingResult;
   cold: {
     wallMs: number;
@@ -48,6 +51,9 @@ export interface CaseResult {
     ceilingRatio?: number;
     orderReadyMs: number;
     firstCreateMs: number;
+    /** Soracom calls by "operation status", and by operation per 5 s after the apply (where time went). */
+    soracomByStatus: Record<string, number>;
+    soracomTimeline: Array<{ fromS: number; calls: Record<string, number> }>;
     /** Apply → first and last EsimProfile seen; how long a profile waited from appearing to Ready. */
     timeline: { firstSeenMs: number; lastSeenMs: number; readyLagP50Ms: number; readyLagMaxMs: number };
     soracom: CallRatio;
@@ -108,6 +114,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     pollStable: o.pollStable,
     concurrency: o.concurrency,
     soracomRequestsPerSecond: o.soracomRequestsPerSecond,
+    ...(o.soracomMaxConcurrency ? { soracomMaxConcurrency: o.soracomMaxConcurrency } : {}),
     ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
     ...(o.heapSnapshotDir ? { heapSnapshotDir: o.heapSnapshotDir } : {}),
     ...(o.controllerLogLevel ? { logLevel: o.controllerLogLevel } : {}),
@@ -150,6 +157,8 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     orderReadyMs: orderReadyAt - appliedAt,
     firstCreateMs: firstCreate - appliedAt,
     timeline: fleet.timeline(appliedAt),
+    soracomByStatus: byStatus(coldCalls),
+    soracomTimeline: timeline(coldCalls, appliedAt, 5_000),
     soracom: callRatio(
       soracom.counts(),
       coldMinimum(fleetOrders, {
@@ -249,6 +258,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     n: o.n,
     latencyMs: o.latencyMs,
     controllerArgs: controllerArgs(ctlOpts).filter((a) => !a.includes("kubeconfig") && !a.startsWith("/")),
+    nodeOptions: o.controllerNodeOptions ?? "",
     ...(ceiling ? { ceiling } : {}),
     cold,
     latency,
@@ -261,6 +271,23 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
       idleHeapUsedBytes: idle.heapUsedBytes,
     },
   };
+}
+
+function byStatus(calls: readonly SoracomCall[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of calls) out[`${c.operation} ${c.status}`] = (out[`${c.operation} ${c.status}`] ?? 0) + 1;
+  return out;
+}
+
+function timeline(calls: readonly SoracomCall[], from: number, bucketMs: number) {
+  const buckets = new Map<number, Record<string, number>>();
+  for (const c of calls) {
+    const at = Math.floor((c.arrivedAt - from) / bucketMs) * (bucketMs / 1000);
+    const b = buckets.get(at) ?? {};
+    b[c.operation] = (b[c.operation] ?? 0) + 1;
+    buckets.set(at, b);
+  }
+  return [...buckets].sort((a, b) => a[0] - b[0]).map(([fromS, calls]) => ({ fromS, calls }));
 }
 
 /** allReconciled: every object was reconciled at least once since start and no work is queued or running. */

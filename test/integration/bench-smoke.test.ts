@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BenchCluster } from "../../bench/cluster.js";
+import { shippedNodeOptions } from "../../bench/controller.js";
 import { markdownTable, writeResults } from "../../bench/report.js";
 import { type CaseResult, runCase } from "../../bench/scenario.js";
 import { useCluster } from "../support/cluster.js";
@@ -32,11 +33,13 @@ describe("benchmark smoke (make bench at N=40)", () => {
             n: 40,
             latencyMs,
             pollActive: "500ms",
-            pollStable: "5s",
+            pollStable: "10s", // long enough that no stable poll falls into a cold order or a restart on a busy CI machine
             concurrency: 4,
             soracomRequestsPerSecond: 50,
+            soracomMaxConcurrency: 16,
+            controllerNodeOptions: shippedNodeOptions(),
             ceilingParallelism: 8,
-            steadyWindowMs: 10_000,
+            steadyWindowMs: 20_000,
             latencyApplies: 5,
             timeoutMs: 60_000,
             log: () => undefined,
@@ -56,6 +59,9 @@ describe("benchmark smoke (make bench at N=40)", () => {
       [40, 20],
     ]);
     expect(markdownTable(cases)).toMatch(/\| Cold order: apply → all profiles Ready \| \d+\.\d s \| \d+\.\d s \|/);
+    // The controller ran as the chart installs it, and the table says so.
+    expect(written.cases.map((c) => c.nodeOptions)).toEqual([shippedNodeOptions(), shippedNodeOptions()]);
+    expect(markdownTable(cases)).toContain(`| Soracom client: requests/s, in flight | 50, 16 | 50, 16 |`);
 
     for (const c of cases) {
       const at = `N=${c.n}, ${c.latencyMs} ms`;
