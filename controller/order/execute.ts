@@ -72,8 +72,16 @@ export async function executeOrderActions(
       case "createOrder":
         await forEachLimited(only(batch, "createOrder"), soracomParallelism, async (a) => {
           crashPoint("before-create");
-          results.push(await createOrder(need(soracom), a));
+          const created = await createOrder(need(soracom), a);
+          results.push(created);
           crashPoint("after-create");
+          // Automatic confirmation follows the create at once (its result after the create's, so the
+          // status learns the order's ID before its confirmation).
+          if (a.confirm && created.type === "created" && created.order.status === "DRAFT") {
+            crashPoint("before-confirm");
+            results.push(await confirmOrder(need(soracom), created.order.profileOrderId));
+            crashPoint("after-confirm");
+          }
         });
         break;
       case "confirmOrder":

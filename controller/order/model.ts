@@ -74,7 +74,12 @@ export type TerminationReason = "DeletedOnDevice" | "Replace" | "ScaleDown";
 export type OrderAction =
   | { type: "addFinalizer" }
   | { type: "removeFinalizer" }
-  | { type: "createOrder"; sequence: number; token: string; request: CreateProfileOrderRequest }
+  /**
+   * confirm: confirm the new draft as soon as Soracom answers the create (Automatic confirmation), in
+   * the same round instead of the next. Its intent is recorded like any create's; a crash between the
+   * two leaves a draft that the next round finds by its token and confirms, as before.
+   */
+  | { type: "createOrder"; sequence: number; token: string; request: CreateProfileOrderRequest; confirm: boolean }
   | { type: "confirmOrder"; profileOrderId: string; quantity: number }
   | { type: "cancelDraft"; profileOrderId: string; why: string }
   | { type: "createProfiles"; profileOrderId: string; profiles: OrderedProfile[] }

@@ -168,7 +168,7 @@ function createAction(input: OrderInput, spec: DefaultedSpec, sequence: number, 
     ...(spec.speedClass ? { speedClass: spec.speedClass as OrderSpeedClass } : {}),
     ...(spec.bundles?.length ? { bundles: [...spec.bundles] as OrderBundle[] } : {}),
   };
-  return { type: "createOrder", sequence, token, request };
+  return { type: "createOrder", sequence, token, request, confirm: spec.confirmation === "Automatic" };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { KubeClient } from "../../controller/kube/rest.js";
 import { silentLogger } from "../../controller/log.js";
 import { executeOrderActions, forEachLimited } from "../../controller/order/execute.js";
 import type { OrderAction } from "../../controller/order/model.js";
-import type { SoracomClient } from "../../controller/soracom/index.js";
+import { type SoracomClient, SoracomOutcomeUnknownError, SoracomTimeoutError } from "../../controller/soracom/index.js";
 import type { OrderedProfile, ProfileOrder } from "../../controller/soracom/types.js";
 
 const ORDER = {
@@ -47,12 +47,13 @@ function fakeKube(gauge: Gauge): KubeClient {
   } as unknown as KubeClient;
 }
 
-const creates = (n: number): OrderAction[] =>
+const creates = (n: number, confirm = false): OrderAction[] =>
   Array.from({ length: n }, (_, i) => ({
     type: "createOrder",
     sequence: i + 1,
     token: `t${i}`,
     request: { subscription: "planX3", quantity: 20, description: String(i) },
+    confirm,
   }));
 
 const profile = (orderId: string, i: number): OrderedProfile => ({
@@ -80,6 +81,69 @@ describe("executeOrderActions: a round of 500 Soracom orders is not 500 round tr
     expect(results.every((r) => r.type === "created")).toBe(true);
     expect(new Set(results.map((r) => (r as { sequence: number }).sequence)).size).toBe(30);
     expect(soracom.max).toBe(8);
+  });
+
+  it("confirms an Automatic create as soon as it is answered, and reports the confirm after its create", async () => {
+    const soracom = new Gauge();
+    const calls: string[] = [];
+    const client = fakeSoracom(soracom);
+    const create = client.createProfileOrder;
+    const confirm = client.confirmProfileOrder;
+    client.createProfileOrder = async (req) => {
+      const o = await create(req);
+      calls.push(`create ${o.profileOrderId}`);
+      return o;
+    };
+    client.confirmProfileOrder = async (id) => {
+      calls.push(`confirm ${id}`);
+      return confirm(id);
+    };
+    const { results } = await executeOrderActions(
+      { kube: fakeKube(new Gauge()), logger: silentLogger, soracomParallelism: 4 },
+      ORDER,
+      client,
+      creates(10, true),
+    );
+    // Every order confirmed exactly once, never before its own create answered.
+    for (let i = 0; i < 10; i++) {
+      expect(calls.filter((c) => c === `confirm o-${i}`)).toHaveLength(1);
+      expect(calls.indexOf(`create o-${i}`)).toBeLessThan(calls.indexOf(`confirm o-${i}`));
+      const created = results.findIndex((r) => r.type === "created" && r.order.profileOrderId === `o-${i}`);
+      const confirmed = results.findIndex((r) => r.type === "confirmed" && r.order.profileOrderId === `o-${i}`);
+      expect(created).toBeGreaterThanOrEqual(0);
+      expect(confirmed).toBeGreaterThan(created);
+    }
+    expect(soracom.max).toBeLessThanOrEqual(4);
+  });
+
+  it("does not confirm a create whose outcome is unknown, nor one without confirm", async () => {
+    const client = fakeSoracom(new Gauge());
+    let confirms = 0;
+    client.confirmProfileOrder = async () => {
+      confirms += 1;
+      throw new Error("must not be called");
+    };
+    client.createProfileOrder = async () => {
+      throw new SoracomOutcomeUnknownError(
+        "createProfileOrder",
+        new SoracomTimeoutError("createProfileOrder", "no answer within 30s", { requestSent: true }),
+      );
+    };
+    const lost = await executeOrderActions(
+      { kube: fakeKube(new Gauge()), logger: silentLogger },
+      ORDER,
+      client,
+      creates(2, true),
+    );
+    expect(lost.results.map((r) => r.type)).toEqual(["createUnknown", "createUnknown"]);
+    const manual = await executeOrderActions(
+      { kube: fakeKube(new Gauge()), logger: silentLogger },
+      ORDER,
+      fakeSoracom(new Gauge()),
+      creates(2, false),
+    );
+    expect(manual.results.map((r) => r.type)).toEqual(["created", "created"]);
+    expect(confirms).toBe(0);
   });
 
   it("confirms after the creates, never alongside them", async () => {

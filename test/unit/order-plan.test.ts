@@ -281,6 +281,13 @@ describe("planOrder: confirmation", () => {
     expect(ofType(plan.actions, "confirmOrder").map((a) => a.profileOrderId)).toEqual(["po-1", "po-2"]);
   });
 
+  it("Automatic creates are confirmed as soon as they are created; Manual ones are left as drafts", () => {
+    const auto = ofType(planOrder(input(order({ quantity: 25 }))).actions, "createOrder");
+    expect(auto.map((c) => c.confirm)).toEqual([true, true]);
+    const manual = ofType(planOrder(input(order({ quantity: 25, confirmation: "Manual" }))).actions, "createOrder");
+    expect(manual.map((c) => c.confirm)).toEqual([false, false]);
+  });
+
   it("Manual without approval confirms nothing and says what approving would spend", () => {
     const o = order(
       { quantity: 25, confirmation: "Manual" },
