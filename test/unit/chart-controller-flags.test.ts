@@ -70,6 +70,10 @@ describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
       terminationBudget: 20,
       terminationBudgetWindowMs: 3_600_000,
       createGracePeriodMs: 60_000,
+      orphanSweepIntervalMs: 600_000,
+      leaderElectionLeaseDurationMs: 15_000,
+      leaderElectionRenewDeadlineMs: 10_000,
+      leaderElectionRetryPeriodMs: 2_000,
       maxQuantityPerResource: 1000,
       dryRun: false,
       logLevel: "info",
@@ -77,6 +81,23 @@ describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
     });
     expect(cfg.credentials).toBeUndefined();
     expect(cfg.soracomEndpoint).toBeUndefined();
+  });
+
+  it("the orphan sweep and the lease timings are values, not extraArgs", () => {
+    const cfg = configFor({
+      set: {
+        "controller.orphanSweepInterval": "30m",
+        "leaderElection.leaseDuration": "30s",
+        "leaderElection.renewDeadline": "20s",
+        "leaderElection.retryPeriod": "4s",
+      },
+    });
+    expect(cfg).toMatchObject({
+      orphanSweepIntervalMs: 1_800_000,
+      leaderElectionLeaseDurationMs: 30_000,
+      leaderElectionRenewDeadlineMs: 20_000,
+      leaderElectionRetryPeriodMs: 4_000,
+    });
   });
 
   it("the sandbox values point the controller at Soracom's global sandbox with a tight budget", () => {
