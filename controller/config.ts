@@ -29,6 +29,8 @@ export interface ControllerConfig {
   createGracePeriodMs: number;
   dryRun: boolean;
   orphanSweepIntervalMs: number;
+  /** What the sweep does with a DRAFT orphan: cancel it, or only report it (installations sharing an account). */
+  orphanDrafts: "cancel" | "report";
   logLevel: string;
   soracomEndpoint?: string;
   soracomCoverage?: "jp" | "g";
@@ -93,6 +95,11 @@ const FLAGS = {
     help: "how long an order whose create outcome is unknown is looked for before it is created again",
   },
   "dry-run": { type: "boolean", default: false, help: "observe, plan and report, but make no mutating Soracom call" },
+  "orphan-drafts": {
+    type: "string",
+    default: "cancel",
+    help: "cancel or report a DRAFT orphan (report when several installations share one Soracom account)",
+  },
   "orphan-sweep-interval": {
     type: "string",
     default: "10m",
@@ -182,6 +189,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const logLevel = str("log-level");
   if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(logLevel))
     throw new ConfigError(`--log-level: "${logLevel}" is not a level`);
+  const orphanDrafts = str("orphan-drafts");
+  if (orphanDrafts !== "cancel" && orphanDrafts !== "report")
+    throw new ConfigError(`--orphan-drafts: "${orphanDrafts}" is neither cancel nor report`);
   const cfg: ControllerConfig = {
     kubeconfig: str("kubeconfig") || undefined,
     namespaces: str("namespaces")
@@ -214,6 +224,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     createGracePeriodMs: parseDuration(str("create-grace-period"), "create-grace-period"),
     dryRun: bool("dry-run"),
     orphanSweepIntervalMs: parseDuration(str("orphan-sweep-interval"), "orphan-sweep-interval"),
+    orphanDrafts,
     logLevel,
     soracomEndpoint: str("soracom-endpoint") || env.SORACOM_ENDPOINT || undefined,
     soracomCoverage: coverage as "jp" | "g" | undefined,

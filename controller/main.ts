@@ -191,6 +191,7 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     logger,
     namespaces: cfg.namespaces,
     dryRun: cfg.dryRun,
+    cancelDrafts: cfg.orphanDrafts === "cancel",
     intervalMs: cfg.orphanSweepIntervalMs,
   });
 

@@ -64,6 +64,12 @@ export interface OrphanScope {
   namespaces: readonly string[];
   knownUids: ReadonlySet<string>;
   dryRun: boolean;
+  /**
+   * Cancel DRAFT orphans (default) or only report them. Another installation on the same Soracom account
+   * (staging and production, two clusters with the same namespace names) writes the same kind of token,
+   * and its drafts, awaiting someone's approval, look like orphans here: such installations report.
+   */
+  cancelDrafts?: boolean;
 }
 
 /** inScope: the order names a watched namespace (or, cut short, the beginning of one). */
@@ -92,7 +98,7 @@ export function findOrphans(listed: readonly ProfileOrder[], scope: OrphanScope)
       quantity: o.quantity,
       uid: token.uid,
       sequence: token.sequence,
-      action: o.status === "DRAFT" && !scope.dryRun ? "cancel" : "report",
+      action: o.status === "DRAFT" && !scope.dryRun && scope.cancelDrafts !== false ? "cancel" : "report",
       ...(owner ? { owner } : {}),
     });
   }
@@ -117,6 +123,8 @@ export interface OrphanSweeperOptions {
   logger: Logger;
   namespaces: readonly string[];
   dryRun: boolean;
+  /** false: DRAFT orphans are reported, not cancelled (--orphan-drafts report). */
+  cancelDrafts?: boolean;
   intervalMs: number;
 }
 
@@ -168,7 +176,12 @@ export class OrphanSweeper {
       // The UIDs are read after the listing: a resource is in the cache before its intent is written, so
       // every order the listing can hold has its resource here unless that resource is really gone.
       const knownUids = new Set(this.opts.orders.list().map((o) => o.metadata.uid ?? ""));
-      const found = findOrphans(listed, { namespaces: this.opts.namespaces, knownUids, dryRun: this.opts.dryRun });
+      const found = findOrphans(listed, {
+        namespaces: this.opts.namespaces,
+        knownUids,
+        dryRun: this.opts.dryRun,
+        cancelDrafts: this.opts.cancelDrafts !== false,
+      });
       for (const v of found) if (await this.handle(client, v)) cancelled.add(v.profileOrderId);
       verdicts.push(...found);
     }

@@ -71,6 +71,7 @@ describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
       terminationBudgetWindowMs: 3_600_000,
       createGracePeriodMs: 60_000,
       orphanSweepIntervalMs: 600_000,
+      orphanDrafts: "cancel",
       leaderElectionLeaseDurationMs: 15_000,
       leaderElectionRenewDeadlineMs: 10_000,
       leaderElectionRetryPeriodMs: 2_000,
@@ -87,6 +88,7 @@ describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
     const cfg = configFor({
       set: {
         "controller.orphanSweepInterval": "30m",
+        "controller.orphanDrafts": "report",
         "leaderElection.leaseDuration": "30s",
         "leaderElection.renewDeadline": "20s",
         "leaderElection.retryPeriod": "4s",
@@ -94,6 +96,7 @@ describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
     });
     expect(cfg).toMatchObject({
       orphanSweepIntervalMs: 1_800_000,
+      orphanDrafts: "report",
       leaderElectionLeaseDurationMs: 30_000,
       leaderElectionRenewDeadlineMs: 20_000,
       leaderElectionRetryPeriodMs: 4_000,

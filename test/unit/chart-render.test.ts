@@ -34,6 +34,7 @@ const CONTROLLER_FLAGS = new Set([
   "--leader-election-renew-deadline",
   "--leader-election-retry-period",
   "--orphan-sweep-interval",
+  "--orphan-drafts",
   "--concurrency",
   "--poll-interval-active",
   "--poll-interval-stable",

@@ -82,6 +82,7 @@ describe("controller configuration", () => {
       "must not be longer than --poll-interval-stable",
     ],
     ["an address without a port", ["--http-address", "localhost"], {}, "must be host:port"],
+    ["an orphan-draft policy that is not one", ["--orphan-drafts", "delete"], {}, "neither cancel nor report"],
     [
       "a grace period shorter than a create may take",
       ["--create-grace-period", "20s"],

@@ -62,6 +62,11 @@ describe("findOrphans", () => {
       scope: scope({ dryRun: true }),
       want: [verdict("o-1", "DRAFT", "report")],
     },
+    "a DRAFT whose resource is gone is only reported under --orphan-drafts report (another installation's draft)": {
+      listed: [soracomOrder("o-1", "DRAFT", described(GONE, 1))],
+      scope: scope({ cancelDrafts: false }),
+      want: [verdict("o-1", "DRAFT", "report")],
+    },
     "confirmed, in-progress, completed and failed orphans are only reported, never confirmed or cancelled": {
       listed: ["CONFIRMED", "IN_PROGRESS", "COMPLETED", "FAILED"].map((s, i) =>
         soracomOrder(`o-${i}`, s, described(GONE, i + 1)),
