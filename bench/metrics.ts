@@ -42,6 +42,9 @@ export interface MemorySample {
   at: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** V8 heap committed (used + free pages it has not given back) and memory outside it (Buffers). */
+  heapTotalBytes: number;
+  externalBytes: number;
   cpuSeconds: number;
 }
 
@@ -80,6 +83,8 @@ export class MemorySampler {
         at: Date.now(),
         rssBytes: sumMetric(samples, "process_resident_memory_bytes"),
         heapUsedBytes: sumMetric(samples, "nodejs_heap_size_used_bytes"),
+        heapTotalBytes: sumMetric(samples, "nodejs_heap_size_total_bytes"),
+        externalBytes: sumMetric(samples, "nodejs_external_memory_bytes"),
         cpuSeconds: sumMetric(samples, "process_cpu_seconds_total"),
       };
       this.samples.push(s);
@@ -99,6 +104,13 @@ export class MemorySampler {
       heapUsedBytes = Math.max(heapUsedBytes, s.heapUsedBytes);
     }
     return { rssBytes, heapUsedBytes };
+  }
+
+  /** atPeakRss is the scrape with the most resident memory: what it was made of when it peaked. */
+  atPeakRss(): MemorySample | undefined {
+    let top: MemorySample | undefined;
+    for (const s of this.samples) if (!top || s.rssBytes > top.rssBytes) top = s;
+    return top;
   }
 }
 

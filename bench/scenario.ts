@@ -82,7 +82,19 @@ export interface CaseResult {
     peakRssBytes: number;
     peakHeapUsedBytes: number;
   };
-  memory: { peakRssBytes: number; peakHeapUsedBytes: number; idleRssBytes: number; idleHeapUsedBytes: number };
+  memory: {
+    peakRssBytes: number;
+    peakHeapUsedBytes: number;
+    idleRssBytes: number;
+    idleHeapUsedBytes: number;
+    coldAtPeak?: {
+      rssBytes: number;
+      heapUsedBytes: number;
+      heapTotalBytes: number;
+      externalBytes: number;
+      secondsAfterStart: number;
+    };
+  };
 }
 
 export async function runCase(cluster: BenchCluster, o: CaseOptions): Promise<CaseResult> {
@@ -128,6 +140,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
   // Cold order.
   let ctl = await startController(ctlOpts);
   let sampler = new MemorySampler(ctl).start();
+  const ctlStartedAt = ctl.startedAt;
   await until(() => readyz(ctl), 120_000, "controller ready");
   // The start-up orphan sweep (one listProfileOrders) belongs to the restart figures, not these.
   await nextCall(soracom, "listProfileOrders", 15_000).catch(() => undefined);
@@ -217,6 +230,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
   };
   await sampler.stop();
   const coldPeak = sampler.peak();
+  const coldAtPeak = sampler.atPeakRss();
   if (o.heapSnapshotDir) {
     // Steady state with everything cached: what the heap holds for N profiles (after the peaks were taken,
     // since writing a snapshot takes memory of its own).
@@ -269,6 +283,18 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
       peakHeapUsedBytes: Math.max(coldPeak.heapUsedBytes, restart.peakHeapUsedBytes),
       idleRssBytes: idle.rssBytes,
       idleHeapUsedBytes: idle.heapUsedBytes,
+      // Before the restart: what resident memory was made of when it peaked (the cold order's burst).
+      ...(coldAtPeak
+        ? {
+            coldAtPeak: {
+              rssBytes: coldAtPeak.rssBytes,
+              heapUsedBytes: coldAtPeak.heapUsedBytes,
+              heapTotalBytes: coldAtPeak.heapTotalBytes,
+              externalBytes: coldAtPeak.externalBytes,
+              secondsAfterStart: Math.round((coldAtPeak.at - ctlStartedAt) / 1000),
+            },
+          }
+        : {}),
     },
   };
 }
