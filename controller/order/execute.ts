@@ -34,6 +34,9 @@ export interface OrderExecutorDeps {
   soracomParallelism?: number;
 }
 
+/** Soracom calls of one kind sent at once when the caller does not say (main passes --soracom-max-concurrency). */
+export const DEFAULT_SORACOM_PARALLELISM = 8;
+
 /** Action types whose consecutive actions concern different orders or profiles and may run at once. */
 const PARALLEL = new Set<OrderAction["type"]>([
   "createOrder",
@@ -58,7 +61,7 @@ export async function executeOrderActions(
 ): Promise<{ results: ActionResult[]; order: EsimProfileOrder }> {
   const results: ActionResult[] = [];
   let current = order;
-  const soracomParallelism = deps.soracomParallelism ?? 8;
+  const soracomParallelism = deps.soracomParallelism ?? DEFAULT_SORACOM_PARALLELISM;
   const profileParallelism = deps.profileParallelism ?? 8;
   for (const batch of batches(actions)) {
     const action = batch[0]!;

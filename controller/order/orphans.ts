@@ -69,7 +69,7 @@ export interface OrphanScope {
    * (staging and production, two clusters with the same namespace names) writes the same kind of token,
    * and its drafts, awaiting someone's approval, look like orphans here: such installations report.
    */
-  cancelDrafts?: boolean;
+  cancelDrafts: boolean;
 }
 
 /** inScope: the order names a watched namespace (or, cut short, the beginning of one). */
@@ -98,7 +98,7 @@ export function findOrphans(listed: readonly ProfileOrder[], scope: OrphanScope)
       quantity: o.quantity,
       uid: token.uid,
       sequence: token.sequence,
-      action: o.status === "DRAFT" && !scope.dryRun && scope.cancelDrafts !== false ? "cancel" : "report",
+      action: o.status === "DRAFT" && !scope.dryRun && scope.cancelDrafts ? "cancel" : "report",
       ...(owner ? { owner } : {}),
     });
   }

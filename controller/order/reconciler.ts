@@ -13,7 +13,7 @@ import { deepEqual, updateStatus } from "../kube/status.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
 import { isNotFound as isSoracomNotFound, SoracomAuthError, type SoracomClient } from "../soracom/index.js";
 import type { OrderedProfile, ProfileOrder } from "../soracom/types.js";
-import { executeOrderActions, forEachLimited, ORDER_REF } from "./execute.js";
+import { DEFAULT_SORACOM_PARALLELISM, executeOrderActions, forEachLimited, ORDER_REF } from "./execute.js";
 import type { ChildProfile, CredentialsState, OrderInput, PlannerConfig } from "./model.js";
 import { PollPacer } from "./pacing.js";
 import { ordersToPoll, planOrder } from "./plan.js";
@@ -46,8 +46,6 @@ export interface OrderReconcilerDeps {
    */
   soracomParallelism?: number;
 }
-
-const DEFAULT_SORACOM_PARALLELISM = 8;
 
 /** createOrderReconciler returns the reconcile function of the EsimProfileOrder controller. */
 export function createOrderReconciler(deps: OrderReconcilerDeps) {

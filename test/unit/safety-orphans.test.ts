@@ -32,6 +32,7 @@ const scope = (over: Partial<OrphanScope> = {}): OrphanScope => ({
   namespaces: [],
   knownUids: new Set([LIVE]),
   dryRun: false,
+  cancelDrafts: true,
   ...over,
 });
 
