@@ -183,15 +183,17 @@ function materialize(input: OrderInput, orders: TrackedOrder[], actions: OrderAc
     if (!id || t.status !== "COMPLETED" || !listed) return t;
     const byIccid = new Map(childrenOfOrder(input.children, id).map((c) => [c.iccid, c]));
     const missing = listed.filter((p) => !byIccid.has(p.iccid));
+    // A list shorter than the order (Soracom still filling it in) is listed again before it counts.
+    const complete = listed.length >= t.quantity;
     if (!t.materialized && missing.length > 0 && !input.config.dryRun) {
-      actions.push({ type: "createProfiles", profileOrderId: id, profiles: missing });
+      actions.push({ type: "createProfiles", profileOrderId: id, profiles: missing, completes: complete });
     }
     const changed = listed.flatMap((p) => {
       const c = byIccid.get(p.iccid);
       return c && !c.deleting && profileChanged(c, p) ? [{ name: c.name, profile: p }] : [];
     });
     if (changed.length > 0) actions.push({ type: "syncProfiles", profileOrderId: id, profiles: changed });
-    return missing.length === 0 || t.materialized ? { ...t, materialized: true } : t;
+    return (missing.length === 0 && complete) || t.materialized ? { ...t, materialized: true } : t;
   });
 }
 

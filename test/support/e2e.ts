@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
-import { afterEach } from "vitest";
+import { afterEach, onTestFailed } from "vitest";
 import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
 import { GROUP, VERSION } from "../../controller/api/vocabulary.js";
 import { KubeClient, resourcePath } from "../../controller/kube/rest.js";
@@ -40,6 +40,8 @@ export function useE2E(cluster: Cluster) {
         ...opts,
       });
       started.push({ close: () => c.stop() });
+      // A failed end-to-end test shows what the controller did: its warnings and errors and its last lines.
+      onTestFailed(() => reportControllerLogs(c.logs));
       return c;
     },
     async applyOrder(name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) {
@@ -122,6 +124,17 @@ export function useE2E(cluster: Cluster) {
     },
   };
   return api;
+}
+
+/** reportControllerLogs prints a failed test's controller warnings/errors and last log lines to stderr. */
+function reportControllerLogs(logs: string[]): void {
+  const level = (line: string) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0);
+  const problems = logs.filter((l) => level(l) >= 40).slice(-30);
+  const tail = logs.slice(-60);
+  process.stderr.write(
+    `--- controller: ${logs.length} log lines; last ${problems.length} warnings/errors ---\n${problems.join("\n")}\n` +
+      `--- controller: last ${tail.length} lines ---\n${tail.join("\n")}\n--- end of controller log ---\n`,
+  );
 }
 
 /** condition returns a condition of a resource's status. */

@@ -357,6 +357,31 @@ describe("planOrder: profiles", () => {
     expect(after.requeueAfterMs).toBe(300_000);
   });
 
+  it("the round that creates an order's last profiles records it materialized, so a profile deleted right after is not recreated", () => {
+    const o = order({ quantity: 2 }, { orders: [tracked(1, 2, "COMPLETED")] });
+    const listed = [ordered(1, 0), ordered(1, 1)];
+    const plan = planOrder(input(o, { orderedProfiles: { "po-1": listed } }));
+    const [create] = ofType(plan.actions, "createProfiles");
+    expect(create).toMatchObject({ profileOrderId: "po-1", completes: true });
+    const { status } = applyResults(plan.status, [{ type: "materialized", profileOrderId: "po-1" }], NOW, 1);
+    expect(status.orders?.[0]?.materialized).toBe(true);
+    // The profile cache is behind: it has seen one profile created, and the other already deleted.
+    const next = planOrder(input({ ...o, status }, { orderedProfiles: { "po-1": listed }, children: [child(1, 0)] }));
+    expect(ofType(next.actions, "createProfiles")).toHaveLength(0);
+  });
+
+  it("a list shorter than the order creates what it has but does not count as materialized", () => {
+    const o = order({ quantity: 3 }, { orders: [tracked(1, 3, "COMPLETED")] });
+    const short = [ordered(1, 0), ordered(1, 1)];
+    const plan = planOrder(input(o, { orderedProfiles: { "po-1": short } }));
+    expect(ofType(plan.actions, "createProfiles")[0]).toMatchObject({ completes: false });
+    const all = planOrder(input(o, { orderedProfiles: { "po-1": short }, children: children(1, 2) }));
+    expect(all.status.orders?.[0]?.materialized).toBeFalsy();
+    const full = [...short, ordered(1, 2)];
+    const rest = planOrder(input(o, { orderedProfiles: { "po-1": full }, children: children(1, 2) }));
+    expect(ofType(rest.actions, "createProfiles")[0]).toMatchObject({ profiles: [full[2]], completes: true });
+  });
+
   it("a device event changes a profile's Soracom status, which is synced to that profile only", () => {
     const o = order({ quantity: 2 }, { orders: [tracked(1, 2, "COMPLETED", { materialized: true })] });
     const listed = [
