@@ -45,6 +45,19 @@ describe("EsimProfile lifecycle", () => {
     await eventually(async () => !(await e2e.profiles()).some((x) => x.metadata.name === p!.metadata.name), {
       timeoutMs: 30_000,
       what: "profile gone",
+      explain: async () => {
+        const left = (await e2e.profiles()).find((x) => x.metadata.name === p!.metadata.name);
+        const calls = (await control.calls()).calls.map((c) => `${c.operation} ${c.status ?? ""}`);
+        return JSON.stringify({
+          recreated: left ? left.metadata.uid !== p!.metadata.uid : undefined,
+          metadata: left && {
+            deletionTimestamp: left.metadata.deletionTimestamp,
+            finalizers: left.metadata.finalizers,
+          },
+          status: left?.status && { phase: left.status.phase, conditions: left.status.conditions },
+          soracomCalls: calls,
+        });
+      },
     });
     const calls = (await control.calls()).calls.filter((c) => c.path.includes(p!.status!.simId!));
     expect(calls.filter((c) => c.operation === "enableSimTermination")).toHaveLength(1);

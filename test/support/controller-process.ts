@@ -129,10 +129,13 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return undefined;
 }
 
-/** eventually polls fn until it returns a truthy value, or fails with the last value after timeoutMs. */
+/**
+ * eventually polls fn until it returns a truthy value, or fails with the last value after timeoutMs
+ * (and what `explain` says about the state then, for a failure that can be understood from CI output).
+ */
 export async function eventually<T>(
   fn: () => Promise<T>,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string; explain?: () => Promise<string> } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let last: T | undefined;
@@ -146,7 +149,8 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
   }
+  const explained = opts.explain ? await opts.explain().catch((err) => `(explain failed: ${String(err)})`) : "";
   throw new Error(
-    `timed out waiting for ${opts.what ?? "condition"}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ""}`,
+    `timed out waiting for ${opts.what ?? "condition"}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ""}${explained ? `\n${explained}` : ""}`,
   );
 }
