@@ -137,6 +137,7 @@ export const EVENTS = {
   SimUpdated: "SimUpdated",
   DeletedOnDevice: "DeletedOnDevice",
   ReplacementOrdered: "ReplacementOrdered",
+  ShortProfileList: "ShortProfileList",
   BudgetExceeded: "BudgetExceeded",
   TerminationsPaused: "TerminationsPaused",
   OrphanOrder: "OrphanOrder",

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EsimProfileOrder, EsimProfileOrderSpec, TrackedOrder } from "../../controller/api/types.js";
 import { ANNOTATIONS, ORDER_FINALIZER } from "../../controller/api/vocabulary.js";
 import type { ChildProfile, OrderAction, OrderInput } from "../../controller/order/model.js";
-import { countSlots, ordersToPoll, planOrder } from "../../controller/order/plan.js";
+import { countSlots, ordersToPoll, planOrder, SHORT_LIST_GRACE_MS } from "../../controller/order/plan.js";
 import { applyResults } from "../../controller/order/results.js";
 import { orderToken } from "../../controller/order/tokens.js";
 import type { OrderedProfile, ProfileOrder } from "../../controller/soracom/types.js";
@@ -371,7 +371,7 @@ describe("planOrder: profiles", () => {
   });
 
   it("a list shorter than the order creates what it has but does not count as materialized", () => {
-    const o = order({ quantity: 3 }, { orders: [tracked(1, 3, "COMPLETED")] });
+    const o = order({ quantity: 3 }, { orders: [tracked(1, 3, "COMPLETED", { statusSince: iso(NOW - 5_000) })] });
     const short = [ordered(1, 0), ordered(1, 1)];
     const plan = planOrder(input(o, { orderedProfiles: { "po-1": short } }));
     expect(ofType(plan.actions, "createProfiles")[0]).toMatchObject({ completes: false });
@@ -380,6 +380,26 @@ describe("planOrder: profiles", () => {
     const full = [...short, ordered(1, 2)];
     const rest = planOrder(input(o, { orderedProfiles: { "po-1": full }, children: children(1, 2) }));
     expect(ofType(rest.actions, "createProfiles")[0]).toMatchObject({ profiles: [full[2]], completes: true });
+    expect(rest.events.map((e) => e.reason)).not.toContain("ShortProfileList");
+  });
+
+  it("a list that stays short for 10 minutes after COMPLETED is taken as it is, with a Warning", () => {
+    const completed = (ago: number) =>
+      order({ quantity: 3 }, { orders: [tracked(1, 3, "COMPLETED", { statusSince: iso(NOW - ago) })] });
+    const short = [ordered(1, 0), ordered(1, 1)];
+    const early = planOrder(
+      input(completed(SHORT_LIST_GRACE_MS - 1_000), { orderedProfiles: { "po-1": short }, children: children(1, 2) }),
+    );
+    expect(early.status.orders?.[0]?.materialized).toBeFalsy();
+    expect(early.events.map((e) => e.reason)).not.toContain("ShortProfileList");
+    const late = planOrder(
+      input(completed(SHORT_LIST_GRACE_MS), { orderedProfiles: { "po-1": short }, children: children(1, 2) }),
+    );
+    expect(late.status.orders?.[0]?.materialized).toBe(true);
+    expect(late.events.find((e) => e.reason === "ShortProfileList")).toMatchObject({
+      type: "Warning",
+      message: expect.stringContaining("Soracom lists 2 of the 3 profiles of completed order po-1"),
+    });
   });
 
   it("a device event changes a profile's Soracom status, which is synced to that profile only", () => {
