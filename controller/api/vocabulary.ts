@@ -137,7 +137,6 @@ export const EVENTS = {
   SimUpdated: "SimUpdated",
   DeletedOnDevice: "DeletedOnDevice",
   ReplacementOrdered: "ReplacementOrdered",
-  ShortProfileList: "ShortProfileList",
   BudgetExceeded: "BudgetExceeded",
   TerminationsPaused: "TerminationsPaused",
   OrphanOrder: "OrphanOrder",

@@ -101,11 +101,10 @@ export async function executeOrderActions(
         break;
       case "createProfiles":
         crashPoint("before-materialize");
-        for (const id of await createProfiles(deps, current, soracom, only(batch, "createProfiles"), {
+        await createProfiles(deps, current, soracom, only(batch, "createProfiles"), {
           soracom: soracomParallelism,
           profiles: profileParallelism,
-        }))
-          results.push({ type: "materialized", profileOrderId: id });
+        });
         break;
       case "syncProfiles": {
         const all = only(batch, "syncProfiles").flatMap((a) => a.profiles);
@@ -143,8 +142,7 @@ function only<K extends OrderAction["type"]>(batch: OrderAction[], type: K): Arr
 /**
  * createProfiles materializes the profiles of several completed orders: per order one bulk SIM search,
  * then its profiles, through one pool of `profiles` workers shared by all orders, so creation starts as
- * soon as the first search answers and never has more than that many profiles in flight. It returns the
- * orders now fully materialized (every profile created and the action `completes` the order).
+ * soon as the first search answers and never has more than that many profiles in flight.
  */
 async function createProfiles(
   deps: OrderExecutorDeps,
@@ -152,7 +150,7 @@ async function createProfiles(
   soracom: SoracomClient | undefined,
   actions: Array<Extract<OrderAction, { type: "createProfiles" }>>,
   parallelism: { soracom: number; profiles: number },
-): Promise<string[]> {
+): Promise<void> {
   const pool = limiter(parallelism.profiles);
   const errors: unknown[] = [];
   await forEachLimited(actions, parallelism.soracom, async (a) => {
@@ -162,7 +160,6 @@ async function createProfiles(
     );
   });
   if (errors.length > 0) throw errors[0];
-  return actions.filter((a) => a.completes).map((a) => a.profileOrderId);
 }
 
 function need(client: SoracomClient | undefined): SoracomClient {

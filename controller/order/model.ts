@@ -82,12 +82,7 @@ export type OrderAction =
   | { type: "createOrder"; sequence: number; token: string; request: CreateProfileOrderRequest; confirm: boolean }
   | { type: "confirmOrder"; profileOrderId: string; quantity: number }
   | { type: "cancelDraft"; profileOrderId: string; why: string }
-  /**
-   * completes: once these are created, every profile of the order has its EsimProfile (Soracom listed the
-   * order's whole quantity), so the executor reports the order materialized and the same round's status
-   * says so; a profile deleted after that is never recreated, however far behind the profile cache is.
-   */
-  | { type: "createProfiles"; profileOrderId: string; profiles: OrderedProfile[]; completes: boolean }
+  | { type: "createProfiles"; profileOrderId: string; profiles: OrderedProfile[] }
   | { type: "syncProfiles"; profileOrderId: string; profiles: Array<{ name: string; profile: OrderedProfile }> }
   | { type: "requestTermination"; profile: string; reason: TerminationReason }
   | { type: "deleteProfile"; profile: string; reason: TerminationReason };

@@ -63,7 +63,7 @@ export function planOrder(input: OrderInput): OrderPlan {
     intent = true;
   }
 
-  orders = materialize(input, orders, actions, events);
+  orders = materialize(input, orders, actions);
   applyDeviceDeletionPolicy(input, spec, actions);
 
   const slots = countSlots(orders, input.children);
@@ -172,49 +172,26 @@ function createAction(input: OrderInput, spec: DefaultedSpec, sequence: number, 
 }
 
 /**
- * SHORT_LIST_GRACE_MS is how long after an order COMPLETED a list shorter than its quantity is awaited
- * (listed again each round) before the profiles listed are taken as all there is.
- */
-export const SHORT_LIST_GRACE_MS = 10 * 60_000;
-
-/**
  * materialize creates an EsimProfile for every profile of a COMPLETED order that has none yet, once; and
  * brings the Soracom-owned status fields of existing profiles up to date. A profile deleted after the
  * order was materialized is not recreated: its deletion was someone's decision.
  */
-function materialize(
-  input: OrderInput,
-  orders: TrackedOrder[],
-  actions: OrderAction[],
-  events: PlannedEvent[],
-): TrackedOrder[] {
+function materialize(input: OrderInput, orders: TrackedOrder[], actions: OrderAction[]): TrackedOrder[] {
   return orders.map((t) => {
     const id = t.profileOrderId;
     const listed = id ? input.orderedProfiles[id] : undefined;
     if (!id || t.status !== "COMPLETED" || !listed) return t;
     const byIccid = new Map(childrenOfOrder(input.children, id).map((c) => [c.iccid, c]));
     const missing = listed.filter((p) => !byIccid.has(p.iccid));
-    // A list shorter than the order (Soracom still filling it in) is listed again before it counts, for
-    // a while: after that, what Soracom lists is all there is, and a person is told.
-    const short = listed.length < t.quantity;
-    const waited = input.now - Date.parse(t.statusSince ?? toKubeTime(input.now)) >= SHORT_LIST_GRACE_MS;
-    const complete = !short || waited;
-    if (short && waited && !t.materialized) {
-      events.push({
-        type: "Warning",
-        reason: EVENTS.ShortProfileList,
-        message: `Soracom lists ${listed.length} of the ${t.quantity} profiles of completed order ${id} more than ${SHORT_LIST_GRACE_MS / 60_000} minutes after it completed; EsimProfiles exist for those listed. Ask Soracom support about the others.`,
-      });
-    }
     if (!t.materialized && missing.length > 0 && !input.config.dryRun) {
-      actions.push({ type: "createProfiles", profileOrderId: id, profiles: missing, completes: complete });
+      actions.push({ type: "createProfiles", profileOrderId: id, profiles: missing });
     }
     const changed = listed.flatMap((p) => {
       const c = byIccid.get(p.iccid);
       return c && !c.deleting && profileChanged(c, p) ? [{ name: c.name, profile: p }] : [];
     });
     if (changed.length > 0) actions.push({ type: "syncProfiles", profileOrderId: id, profiles: changed });
-    return (missing.length === 0 && complete) || t.materialized ? { ...t, materialized: true } : t;
+    return missing.length === 0 || t.materialized ? { ...t, materialized: true } : t;
   });
 }
 

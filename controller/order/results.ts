@@ -15,7 +15,6 @@ export type ActionResult =
   | { type: "createRejected"; sequence: number; code: string; message: string }
   | { type: "confirmed"; order: ProfileOrder }
   | { type: "cancelled"; profileOrderId: string }
-  | { type: "materialized"; profileOrderId: string }
   | { type: "failed"; action: string; message: string };
 
 /** applyResults folds the executor's results into the planned status and lists the Events to record. */
@@ -92,15 +91,6 @@ export function applyResults(
           reason: EVENTS.DraftCancelled,
           message: `Cancelled draft order ${r.profileOrderId}.`,
         });
-        break;
-      case "materialized":
-        // Recorded in this round's status, so no later round can mistake a deleted profile for a missing one.
-        status = {
-          ...status,
-          orders: (status.orders ?? []).map((t) =>
-            t.profileOrderId === r.profileOrderId ? { ...t, materialized: true } : t,
-          ),
-        };
         break;
       case "failed":
         events.push({ type: "Warning", reason: EVENTS.SoracomError, message: `${r.action} failed: ${r.message}` });

@@ -40,6 +40,12 @@ describe("EsimProfile lifecycle", () => {
       { timeoutMs: 60_000, what: "2 profiles" },
     );
     expect(p!.spec.deletionPolicy).toBe("Terminate");
+    // Deleted only once the order is Ready (it has seen both profiles in its cache and recorded them): a
+    // profile deleted in the instant before that is recreated by its order (see docs/safety.md).
+    await eventually(async () => condition(await e2e.order("small"), "Ready")?.status === "True", {
+      timeoutMs: 30_000,
+      what: "order Ready",
+    });
     await control.clearCalls();
     await e2e.deleteProfile(p!.metadata.name);
     await eventually(async () => !(await e2e.profiles()).some((x) => x.metadata.name === p!.metadata.name), {

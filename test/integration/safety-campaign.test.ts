@@ -58,6 +58,7 @@ interface BlockStats {
   deleted: number;
   raised: number;
   duplicates: number;
+  overOrdered: number;
   lost: number;
   terminations: number;
   quantities: number[];
@@ -241,6 +242,7 @@ async function wave(b: Block, rounds: number): Promise<string[]> {
     gone: b.gone,
   });
   stats.duplicates += report.duplicates;
+  stats.overOrdered += report.overOrdered;
   stats.lost += report.lost;
   const problems = report.problems.map((p) => `wave ${stats.waves}: ${p}`);
   const terminateCalls = world.calls.filter((c) => c.operation === "terminateSim" && c.status === 200).length;
@@ -272,6 +274,7 @@ async function runBlock(index: number, rounds: number): Promise<{ problems: stri
       deleted: 0,
       raised: 0,
       duplicates: 0,
+      overOrdered: 0,
       lost: 0,
       terminations: 0,
       quantities: [],
@@ -292,6 +295,7 @@ async function runBlock(index: number, rounds: number): Promise<{ problems: stri
     scenario: `randomized campaign block ${index + 1}/${BLOCKS}`,
     faults: s.kills + s.slowListWaves,
     duplicates: s.duplicates,
+    overOrdered: s.overOrdered,
     lost: s.lost,
     // The campaign stays under the default termination budget (20/h): a termination past it is a failure.
     terminationsBeyondBudget: Math.max(0, s.terminations - 20),

@@ -237,6 +237,7 @@ function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess
         scenario,
         faults: extra.faults,
         duplicates: report.duplicates,
+        overOrdered: report.overOrdered,
         lost: report.lost,
         terminationsBeyondBudget: extra.terminationsBeyondBudget ?? 0,
         dryRunMutations: mutating,

@@ -30,6 +30,8 @@ export interface SimState {
 /** InvariantReport: the counted violations plus one sentence per problem (empty when all hold). */
 export interface InvariantReport {
   duplicates: number;
+  /** Profiles ordered (billed) beyond what converged resources want: over-ordering without a duplicate token. */
+  overOrdered: number;
   lost: number;
   problems: string[];
   /** Soracom orders per resource name (for scenario-specific checks). */
@@ -101,6 +103,7 @@ export function checkInvariants(
   const dup = duplicatesOf(state.orders);
   if (dup.count > 0) problems.push(`${dup.count} duplicate Soracom order(s) for token(s) ${dup.tokens.join(", ")}`);
   let lost = 0;
+  let overOrdered = 0;
   const ordersOf: Record<string, SimOrder[]> = {};
   const converged = new Set(opts.converged ?? orders.map((o) => o.metadata.name ?? ""));
 
@@ -126,6 +129,7 @@ export function checkInvariants(
     const ordered = mine.filter((o) => BILLED.has(o.status)).reduce((n, o) => n + o.quantity, 0);
     const want = opts.expectOrdered?.[name] ?? r.spec.quantity;
     if (ordered !== want) problems.push(`${name}: ${ordered} profiles ordered for ${want} wanted`);
+    overOrdered += Math.max(0, ordered - want);
     const have = new Set(profiles.filter((p) => profileOwnedBy(p, r)).map((p) => p.status?.iccid ?? p.spec.iccid));
     const missing = mine
       .filter((o) => o.status === "COMPLETED")
@@ -139,7 +143,7 @@ export function checkInvariants(
   const applied = appliedCreates(calls);
   if (calls.length < 9_000 && applied !== state.orders.length + deletes)
     problems.push(`${applied} creates applied but ${state.orders.length} orders exist and ${deletes} were cancelled`);
-  return { duplicates: dup.count, lost, problems, ordersOf };
+  return { duplicates: dup.count, overOrdered, lost, problems, ordersOf };
 }
 
 /** readWorld reads everything checkInvariants needs. */

@@ -19,6 +19,8 @@ export interface ScenarioRecord {
   faults: number;
   /** Soracom orders beyond the first for one token (THE invariant: must be 0). */
   duplicates: number;
+  /** Profiles ordered beyond what the resource wants, whatever the tokens say (must be 0). */
+  overOrdered: number;
   /** Profiles of COMPLETED orders with no EsimProfile (must be 0). */
   lost: number;
   /** SIMs terminated beyond the termination budget without an override (must be 0). */
@@ -47,7 +49,7 @@ export function recordScenario(record: ScenarioRecord, path = summaryPath()): vo
   writeFileSync(path, JSON.stringify(all, null, 1));
 }
 
-const MUST_BE_ZERO = ["duplicates", "lost", "terminationsBeyondBudget", "dryRunMutations"] as const;
+const MUST_BE_ZERO = ["duplicates", "overOrdered", "lost", "terminationsBeyondBudget", "dryRunMutations"] as const;
 
 /** totals sums the records. */
 export function totals(records: readonly ScenarioRecord[]) {
@@ -56,6 +58,7 @@ export function totals(records: readonly ScenarioRecord[]) {
     scenarios: records.length,
     faults: sum("faults"),
     duplicates: sum("duplicates"),
+    overOrdered: sum("overOrdered"),
     lost: sum("lost"),
     terminationsBeyondBudget: sum("terminationsBeyondBudget"),
     dryRunMutations: sum("dryRunMutations"),
@@ -68,15 +71,15 @@ export function summaryTable(records: readonly ScenarioRecord[], header = ""): s
   const t = totals(records);
   const lines = [
     header,
-    "| Scenarios run | Faults injected | Duplicate orders | Profiles lost | Terminations beyond the budget | Mutating calls in dry run |",
-    "|---:|---:|---:|---:|---:|---:|",
-    `| ${t.scenarios} | ${t.faults} | ${t.duplicates} | ${t.lost} | ${t.terminationsBeyondBudget} | ${t.dryRunMutations} |`,
+    "| Scenarios run | Faults injected | Duplicate orders | Profiles ordered beyond wanted | Profiles lost | Terminations beyond the budget | Mutating calls in dry run |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    `| ${t.scenarios} | ${t.faults} | ${t.duplicates} | ${t.overOrdered} | ${t.lost} | ${t.terminationsBeyondBudget} | ${t.dryRunMutations} |`,
     "",
-    "| File | Scenario | Faults | Dup. | Lost | Term. beyond | Dry-run calls | Seconds |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
+    "| File | Scenario | Faults | Dup. | Over | Lost | Term. beyond | Dry-run calls | Seconds |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ...records.map(
       (r) =>
-        `| ${r.file} | ${r.scenario.replaceAll("|", "/")}${r.note ? ` (${r.note})` : ""} | ${r.faults} | ${r.duplicates} | ${r.lost} | ${r.terminationsBeyondBudget} | ${r.dryRunMutations} | ${r.seconds.toFixed(1)} |`,
+        `| ${r.file} | ${r.scenario.replaceAll("|", "/")}${r.note ? ` (${r.note})` : ""} | ${r.faults} | ${r.duplicates} | ${r.overOrdered} | ${r.lost} | ${r.terminationsBeyondBudget} | ${r.dryRunMutations} | ${r.seconds.toFixed(1)} |`,
     ),
   ];
   return lines.join("\n");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EsimProfileOrder, EsimProfileOrderSpec, TrackedOrder } from "../../controller/api/types.js";
 import { ANNOTATIONS, ORDER_FINALIZER } from "../../controller/api/vocabulary.js";
 import type { ChildProfile, OrderAction, OrderInput } from "../../controller/order/model.js";
-import { countSlots, ordersToPoll, planOrder, SHORT_LIST_GRACE_MS } from "../../controller/order/plan.js";
+import { countSlots, ordersToPoll, planOrder } from "../../controller/order/plan.js";
 import { applyResults } from "../../controller/order/results.js";
 import { orderToken } from "../../controller/order/tokens.js";
 import type { OrderedProfile, ProfileOrder } from "../../controller/soracom/types.js";
@@ -357,49 +357,19 @@ describe("planOrder: profiles", () => {
     expect(after.requeueAfterMs).toBe(300_000);
   });
 
-  it("the round that creates an order's last profiles records it materialized, so a profile deleted right after is not recreated", () => {
+  it("the round after creating profiles, with the profile cache behind, holds their slots: nothing is ordered again", () => {
+    // The money rule of materialization: an order counts as materialized only once the cache shows its
+    // profiles, because a materialized order's slots are its profiles in the cache. Marking it earlier
+    // (from the executor's results) let the next round see 0 profiles and order them all again.
     const o = order({ quantity: 2 }, { orders: [tracked(1, 2, "COMPLETED")] });
     const listed = [ordered(1, 0), ordered(1, 1)];
-    const plan = planOrder(input(o, { orderedProfiles: { "po-1": listed } }));
-    const [create] = ofType(plan.actions, "createProfiles");
-    expect(create).toMatchObject({ profileOrderId: "po-1", completes: true });
-    const { status } = applyResults(plan.status, [{ type: "materialized", profileOrderId: "po-1" }], NOW, 1);
-    expect(status.orders?.[0]?.materialized).toBe(true);
-    // The profile cache is behind: it has seen one profile created, and the other already deleted.
-    const next = planOrder(input({ ...o, status }, { orderedProfiles: { "po-1": listed }, children: [child(1, 0)] }));
-    expect(ofType(next.actions, "createProfiles")).toHaveLength(0);
-  });
-
-  it("a list shorter than the order creates what it has but does not count as materialized", () => {
-    const o = order({ quantity: 3 }, { orders: [tracked(1, 3, "COMPLETED", { statusSince: iso(NOW - 5_000) })] });
-    const short = [ordered(1, 0), ordered(1, 1)];
-    const plan = planOrder(input(o, { orderedProfiles: { "po-1": short } }));
-    expect(ofType(plan.actions, "createProfiles")[0]).toMatchObject({ completes: false });
-    const all = planOrder(input(o, { orderedProfiles: { "po-1": short }, children: children(1, 2) }));
-    expect(all.status.orders?.[0]?.materialized).toBeFalsy();
-    const full = [...short, ordered(1, 2)];
-    const rest = planOrder(input(o, { orderedProfiles: { "po-1": full }, children: children(1, 2) }));
-    expect(ofType(rest.actions, "createProfiles")[0]).toMatchObject({ profiles: [full[2]], completes: true });
-    expect(rest.events.map((e) => e.reason)).not.toContain("ShortProfileList");
-  });
-
-  it("a list that stays short for 10 minutes after COMPLETED is taken as it is, with a Warning", () => {
-    const completed = (ago: number) =>
-      order({ quantity: 3 }, { orders: [tracked(1, 3, "COMPLETED", { statusSince: iso(NOW - ago) })] });
-    const short = [ordered(1, 0), ordered(1, 1)];
-    const early = planOrder(
-      input(completed(SHORT_LIST_GRACE_MS - 1_000), { orderedProfiles: { "po-1": short }, children: children(1, 2) }),
-    );
-    expect(early.status.orders?.[0]?.materialized).toBeFalsy();
-    expect(early.events.map((e) => e.reason)).not.toContain("ShortProfileList");
-    const late = planOrder(
-      input(completed(SHORT_LIST_GRACE_MS), { orderedProfiles: { "po-1": short }, children: children(1, 2) }),
-    );
-    expect(late.status.orders?.[0]?.materialized).toBe(true);
-    expect(late.events.find((e) => e.reason === "ShortProfileList")).toMatchObject({
-      type: "Warning",
-      message: expect.stringContaining("Soracom lists 2 of the 3 profiles of completed order po-1"),
-    });
+    const round = planOrder(input(o, { orderedProfiles: { "po-1": listed } }));
+    expect(ofType(round.actions, "createProfiles")[0]?.profiles).toHaveLength(2);
+    const { status } = applyResults(round.status, [], NOW, 1);
+    expect(status.orders?.[0]?.materialized).toBeFalsy();
+    const behind = planOrder(input({ ...o, status }, { orderedProfiles: { "po-1": listed }, children: [] }));
+    expect(ofType(behind.actions, "createOrder")).toHaveLength(0);
+    expect(countSlots(behind.status.orders ?? [], [])).toBe(2);
   });
 
   it("a device event changes a profile's Soracom status, which is synced to that profile only", () => {
