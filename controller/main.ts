@@ -17,7 +17,7 @@ import { createLogger } from "./log.js";
 import { createMetrics, OrderStatusTracker, observeSoracomRequest } from "./metrics.js";
 import { ORDER_REF, PROFILE_REF } from "./order/execute.js";
 import { OrphanSweeper } from "./order/orphans.js";
-import { createOrderReconciler } from "./order/reconciler.js";
+import { createOrderReconciler, SeenProfiles } from "./order/reconciler.js";
 import { startProfileController } from "./profile/wiring.js";
 
 /**
@@ -118,6 +118,8 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   });
   const events = new EventRecorder({ client: kube, component: MANAGER_NAME, logger });
 
+  // What the profile informer has shown of each order's profiles: a profile shown then deleted is not remade.
+  const seenProfiles = new SeenProfiles();
   const orderController = new Controller({
     name: "esimprofileorder",
     concurrency: cfg.concurrency,
@@ -135,6 +137,7 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
       logger,
       secretExists: (ns, name) => secrets.get(ns, name) !== undefined,
       soracomParallelism: cfg.soracomMaxConcurrency,
+      seen: seenProfiles,
       config: {
         maxQuantityPerResource: cfg.maxQuantityPerResource,
         inProgressAlertAfterMs: cfg.inProgressAlertAfterMs,
@@ -170,12 +173,17 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     update: (_old, o) => orderController.enqueue(objectKey(o)),
     delete: (o) => orderController.enqueue(objectKey(o)),
   });
-  const onProfile = (p: KubeObject) => {
+  const onProfile = (p: KubeObject, shown = true) => {
+    if (shown) seenProfiles.saw(p as EsimProfile);
     profileController.enqueue(objectKey(p));
     const owner = ownerOrderKey(p);
     if (owner) orderController.enqueue(owner);
   };
-  profiles.addHandler({ add: onProfile, update: (_old, p) => onProfile(p), delete: onProfile });
+  profiles.addHandler({
+    add: (p) => onProfile(p),
+    update: (_old, p) => onProfile(p),
+    delete: (p) => onProfile(p, false),
+  });
   const onSecret = (s: KubeObject) => {
     const profile = s.metadata.labels?.[LABELS.profile];
     const p = profile ? profiles.get(s.metadata.namespace, profile) : undefined;

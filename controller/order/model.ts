@@ -52,6 +52,11 @@ export interface OrderInput {
   order: EsimProfileOrder;
   now: number;
   children: ChildProfile[];
+  /**
+   * ICCIDs of profiles this order was seen to have in earlier rounds of this process, including ones
+   * deleted since: a profile seen and then deleted was made, and is not made again (see SeenProfiles).
+   */
+  seenProfiles?: ReadonlySet<string>;
   /** Soracom's view of the tracked orders fetched this round; null when Soracom answered 404. */
   soracomOrders: Record<string, ProfileOrder | null>;
   /** Ordered profiles of COMPLETED orders polled this round. */

@@ -174,7 +174,9 @@ function createAction(input: OrderInput, spec: DefaultedSpec, sequence: number, 
 /**
  * materialize creates an EsimProfile for every profile of a COMPLETED order that has none yet, once; and
  * brings the Soracom-owned status fields of existing profiles up to date. A profile deleted after the
- * order was materialized is not recreated: its deletion was someone's decision.
+ * order was materialized, or after an earlier round saw it made, is not recreated: its deletion was
+ * someone's decision. Materialized is decided from the cache only (it frees deleted profiles' slots), so
+ * a profile created but not yet in the cache keeps its slot and its order is never placed twice.
  */
 function materialize(input: OrderInput, orders: TrackedOrder[], actions: OrderAction[]): TrackedOrder[] {
   return orders.map((t) => {
@@ -182,7 +184,8 @@ function materialize(input: OrderInput, orders: TrackedOrder[], actions: OrderAc
     const listed = id ? input.orderedProfiles[id] : undefined;
     if (!id || t.status !== "COMPLETED" || !listed) return t;
     const byIccid = new Map(childrenOfOrder(input.children, id).map((c) => [c.iccid, c]));
-    const missing = listed.filter((p) => !byIccid.has(p.iccid));
+    // Missing: never made. A profile the cache showed earlier and no longer does was deleted, not lost.
+    const missing = listed.filter((p) => !byIccid.has(p.iccid) && !input.seenProfiles?.has(p.iccid));
     if (!t.materialized && missing.length > 0 && !input.config.dryRun) {
       actions.push({ type: "createProfiles", profileOrderId: id, profiles: missing });
     }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
-import { ANNOTATIONS, EVENTS, everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
+import { ANNOTATIONS, EVENTS, everInstalled, ORDER_KIND, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
 import type { SpendBudget } from "../budget.js";
 import { crashPoint } from "../crashpoints.js";
 import { CredentialsError, type SoracomClients } from "../credentials.js";
@@ -45,6 +45,8 @@ export interface OrderReconcilerDeps {
    * use every slot the client allows. The client's rate limit still applies on top.
    */
   soracomParallelism?: number;
+  /** What the profile informer has shown of each order's profiles; main feeds it from the informer. */
+  seen?: SeenProfiles;
 }
 
 /** createOrderReconciler returns the reconcile function of the EsimProfileOrder controller. */
@@ -52,16 +54,19 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
   const now = deps.now ?? Date.now;
   const pacer = new PollPacer(deps.config);
   const own = new OwnWrites();
+  const seen = deps.seen ?? new SeenProfiles();
   const soracomParallelism = deps.soracomParallelism ?? DEFAULT_SORACOM_PARALLELISM;
   return async function reconcileOrder(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const cached = own.latest(key, deps.orders.get(namespace, name));
     if (!cached) {
       deps.statusTracker.forget(namespace, name);
+      seen.forget(key);
       return {};
     }
     const log = deps.logger.child({ order: key });
     const children = childrenOf(cached, deps.profiles.list(namespace), deps.secretExists);
+    const seenProfiles = seen.open(key, cached, children);
     const { client, credentials } = await soracomFor(deps, cached);
     const observed =
       credentials.ok && client && !cached.spec.paused
@@ -78,6 +83,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
         children,
         soracomOrders: observed?.soracomOrders ?? {},
         orderedProfiles: observed?.orderedProfiles ?? {},
+        ...(seenProfiles ? { seenProfiles } : {}),
         ...(observed?.listed ? { listed: observed.listed, listedAt: observed.listedAt } : {}),
         credentials: effectiveCredentials,
         spend: deps.spend.state(t),
@@ -146,6 +152,50 @@ export class OwnWrites {
     return after;
   }
 }
+
+/**
+ * SeenProfiles remembers, for each order with profiles still to make, the ICCIDs of its EsimProfiles the
+ * profile informer has shown (added or updated), including ones deleted since. A profile shown and then
+ * gone was deleted (by a person, or Argo CD): the order does not make it again. Without this memory a
+ * profile deleted before its order recorded itself materialized (the round after the cache shows every
+ * profile) came back under the same name. It only stops a re-creation; slots are still counted from the
+ * cache, so a profile created but not shown yet keeps its slot. One process's memory: after a restart
+ * only the status is known, as before. Dropped once nothing of the order is left to make.
+ */
+export class SeenProfiles {
+  private readonly byOrder = new Map<string, Set<string>>();
+
+  /**
+   * open is called by each round: it keeps (or drops) the order's memory, adds the children the round
+   * sees, and returns the ICCIDs seen, or undefined when the order has nothing left to make.
+   */
+  open(key: string, order: EsimProfileOrder, children: readonly ChildProfile[]): ReadonlySet<string> | undefined {
+    const making = (order.status?.orders ?? []).some((t) => !t.materialized && MAKING.has(t.status ?? ""));
+    if (!making) {
+      this.byOrder.delete(key);
+      return undefined;
+    }
+    const set = this.byOrder.get(key) ?? new Set<string>();
+    this.byOrder.set(key, set);
+    for (const c of children) if (c.iccid) set.add(c.iccid);
+    return set;
+  }
+
+  /** saw records a profile the informer showed, for its owner order if that one is making profiles. */
+  saw(profile: EsimProfile): void {
+    const owner = profile.metadata.ownerReferences?.find((r) => r.kind === ORDER_KIND);
+    const iccid = profile.spec.iccid ?? profile.status?.iccid;
+    if (!owner?.name || !iccid) return;
+    this.byOrder.get(`${profile.metadata.namespace}/${owner.name}`)?.add(iccid);
+  }
+
+  forget(key: string): void {
+    this.byOrder.delete(key);
+  }
+}
+
+/** Statuses of a tracked order whose profiles are on their way or being made. */
+const MAKING = new Set(["Pending", "DRAFT", "CONFIRMED", "IN_PROGRESS", "COMPLETED"]);
 
 async function soracomFor(
   deps: OrderReconcilerDeps,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { EsimProfileOrder } from "../../controller/api/types.js";
-import { OwnWrites } from "../../controller/order/reconciler.js";
+import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
+import type { ChildProfile } from "../../controller/order/model.js";
+import { OwnWrites, SeenProfiles } from "../../controller/order/reconciler.js";
 
 const at = (resourceVersion: string, note = ""): EsimProfileOrder =>
   ({
@@ -51,5 +52,46 @@ describe("OwnWrites: a round right after our own write starts from that write", 
     own.wrote(KEY, at("1"), at("2", "ours"));
     expect(own.latest(KEY, undefined)).toBeUndefined();
     expect(own.latest(KEY, at("1", "again"))?.metadata.annotations?.note).toBe("again");
+  });
+});
+
+describe("SeenProfiles: what the profile informer showed of an order still making profiles", () => {
+  const order = (statuses: Array<{ status: string; materialized?: boolean }>): EsimProfileOrder =>
+    ({
+      ...at("5"),
+      status: { orders: statuses.map((s, i) => ({ sequence: i + 1, token: `t${i}`, quantity: 2, ...s })) },
+    }) as EsimProfileOrder;
+  const profile = (iccid: string, owner = "fleet"): EsimProfile =>
+    ({
+      apiVersion: "esim.soracom-operator.io/v1alpha1",
+      kind: "EsimProfile",
+      metadata: {
+        name: `${owner}-${iccid}`,
+        namespace: "iot",
+        ownerReferences: [{ kind: "EsimProfileOrder", name: owner }],
+      },
+      spec: { iccid },
+    }) as unknown as EsimProfile;
+  const child = (iccid: string) => ({ iccid }) as ChildProfile;
+
+  it("keeps what the informer showed for an order making profiles, also after the profile is gone", () => {
+    const seen = new SeenProfiles();
+    expect([...(seen.open(KEY, order([{ status: "IN_PROGRESS" }]), [child("a")]) ?? [])]).toEqual(["a"]);
+    seen.saw(profile("b"));
+    seen.saw(profile("c", "other"));
+    // b was shown, then deleted: the next round's children no longer have it, the memory does.
+    expect([...(seen.open(KEY, order([{ status: "COMPLETED" }]), [child("a")]) ?? [])].sort()).toEqual(["a", "b"]);
+  });
+
+  it("remembers nothing for an order with nothing left to make, and forgets once it is materialized", () => {
+    const seen = new SeenProfiles();
+    seen.saw(profile("a"));
+    expect(seen.open(KEY, order([{ status: "COMPLETED", materialized: true }]), [])).toBeUndefined();
+    expect(seen.open(KEY, order([{ status: "COMPLETED" }]), [])?.size).toBe(0);
+    seen.saw(profile("a"));
+    expect(
+      seen.open(KEY, order([{ status: "COMPLETED", materialized: true }, { status: "FAILED" }]), []),
+    ).toBeUndefined();
+    expect(seen.open(KEY, order([{ status: "COMPLETED" }]), [])?.size).toBe(0);
   });
 });

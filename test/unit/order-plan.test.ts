@@ -357,6 +357,34 @@ describe("planOrder: profiles", () => {
     expect(after.requeueAfterMs).toBe(300_000);
   });
 
+  it("a profile seen made and deleted before the order counted itself materialized is not made again; its slot is freed", () => {
+    const o = order({ quantity: 2 }, { orders: [tracked(1, 2, "COMPLETED")] });
+    const listed = [ordered(1, 0), ordered(1, 1)];
+    const without = planOrder(input(o, { orderedProfiles: { "po-1": listed }, children: [child(1, 0)] }));
+    expect(ofType(without.actions, "createProfiles")[0]?.profiles).toEqual([listed[1]]);
+    const seenProfiles = new Set([listed[0]!.iccid, listed[1]!.iccid]);
+    const plan = planOrder(input(o, { orderedProfiles: { "po-1": listed }, children: [child(1, 0)], seenProfiles }));
+    expect(ofType(plan.actions, "createProfiles")).toHaveLength(0);
+    expect(plan.status.orders?.[0]?.materialized).toBe(true);
+    // As for any profile deleted after materialization, the order orders one replacement.
+    expect(ofType(plan.actions, "createOrder").map((a) => a.request.quantity)).toEqual([1]);
+  });
+
+  it("a profile created but not yet seen is made again (idempotent by name), and its slot stays held", () => {
+    const o = order({ quantity: 2 }, { orders: [tracked(1, 2, "COMPLETED")] });
+    const listed = [ordered(1, 0), ordered(1, 1)];
+    const plan = planOrder(
+      input(o, {
+        orderedProfiles: { "po-1": listed },
+        children: [child(1, 0)],
+        seenProfiles: new Set([listed[0]!.iccid]),
+      }),
+    );
+    expect(ofType(plan.actions, "createProfiles")[0]?.profiles).toEqual([listed[1]]);
+    expect(plan.status.orders?.[0]?.materialized).toBeFalsy();
+    expect(ofType(plan.actions, "createOrder")).toHaveLength(0);
+  });
+
   it("the round after creating profiles, with the profile cache behind, holds their slots: nothing is ordered again", () => {
     // The money rule of materialization: an order counts as materialized only once the cache shows its
     // profiles, because a materialized order's slots are its profiles in the cache. Marking it earlier
