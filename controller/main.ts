@@ -174,10 +174,11 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     delete: (o) => orderController.enqueue(objectKey(o)),
   });
   const onProfile = (p: KubeObject, shown = true) => {
-    if (shown) seenProfiles.saw(p as EsimProfile);
     profileController.enqueue(objectKey(p));
     const owner = ownerOrderKey(p);
-    if (owner) orderController.enqueue(owner);
+    if (!owner) return;
+    if (shown) seenProfiles.saw(owner, p as EsimProfile);
+    orderController.enqueue(owner);
   };
   profiles.addHandler({
     add: (p) => onProfile(p),

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
-import { ANNOTATIONS, EVENTS, everInstalled, ORDER_KIND, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
+import { ANNOTATIONS, EVENTS, everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
 import type { SpendBudget } from "../budget.js";
 import { crashPoint } from "../crashpoints.js";
 import { CredentialsError, type SoracomClients } from "../credentials.js";
@@ -181,12 +181,10 @@ export class SeenProfiles {
     return set;
   }
 
-  /** saw records a profile the informer showed, for its owner order if that one is making profiles. */
-  saw(profile: EsimProfile): void {
-    const owner = profile.metadata.ownerReferences?.find((r) => r.kind === ORDER_KIND);
+  /** saw records a profile the informer showed, under its owner order's key if that one is making profiles. */
+  saw(orderKey: string, profile: EsimProfile): void {
     const iccid = profile.spec.iccid ?? profile.status?.iccid;
-    if (!owner?.name || !iccid) return;
-    this.byOrder.get(`${profile.metadata.namespace}/${owner.name}`)?.add(iccid);
+    if (iccid) this.byOrder.get(orderKey)?.add(iccid);
   }
 
   forget(key: string): void {

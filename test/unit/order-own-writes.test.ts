@@ -77,18 +77,18 @@ describe("SeenProfiles: what the profile informer showed of an order still makin
   it("keeps what the informer showed for an order making profiles, also after the profile is gone", () => {
     const seen = new SeenProfiles();
     expect([...(seen.open(KEY, order([{ status: "IN_PROGRESS" }]), [child("a")]) ?? [])]).toEqual(["a"]);
-    seen.saw(profile("b"));
-    seen.saw(profile("c", "other"));
+    seen.saw(KEY, profile("b"));
+    seen.saw("iot/other", profile("c", "other"));
     // b was shown, then deleted: the next round's children no longer have it, the memory does.
     expect([...(seen.open(KEY, order([{ status: "COMPLETED" }]), [child("a")]) ?? [])].sort()).toEqual(["a", "b"]);
   });
 
   it("remembers nothing for an order with nothing left to make, and forgets once it is materialized", () => {
     const seen = new SeenProfiles();
-    seen.saw(profile("a"));
+    seen.saw(KEY, profile("a"));
     expect(seen.open(KEY, order([{ status: "COMPLETED", materialized: true }]), [])).toBeUndefined();
     expect(seen.open(KEY, order([{ status: "COMPLETED" }]), [])?.size).toBe(0);
-    seen.saw(profile("a"));
+    seen.saw(KEY, profile("a"));
     expect(
       seen.open(KEY, order([{ status: "COMPLETED", materialized: true }, { status: "FAILED" }]), []),
     ).toBeUndefined();
