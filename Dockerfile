@@ -16,8 +16,8 @@ RUN npx tsc -p tsconfig.json \
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
-# The chart sets the same from controller.maxHeapMiB (see values.yaml for how to size it).
-ENV NODE_OPTIONS=--max-old-space-size=192
+# The chart sets the same from controller.maxHeapMiB and controller.maxSemiSpaceMiB (values.yaml says how to size them).
+ENV NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=4"
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules/ node_modules/

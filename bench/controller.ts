@@ -14,15 +14,23 @@ export const CLI = path.join(REPO_ROOT, "dist/controller/cli.js");
 
 /**
  * shippedNodeOptions is the NODE_OPTIONS the Helm chart gives the controller by default (from
- * controller.maxHeapMiB in values.yaml, as templates/deployment.yaml renders it), so that the benchmark
- * measures the operator as it is installed; "" when the chart leaves Node's defaults.
+ * controller.maxHeapMiB and controller.maxSemiSpaceMiB in values.yaml, as templates/deployment.yaml
+ * renders them), so that the benchmark measures the operator as it is installed; "" when the chart
+ * leaves Node's defaults.
  */
 export function shippedNodeOptions(
   valuesFile = path.join(REPO_ROOT, "charts/soracom-esim-operator/values.yaml"),
 ): string {
-  const values = parse(readFileSync(valuesFile, "utf8")) as { controller?: { maxHeapMiB?: number | null } };
-  const mib = values.controller?.maxHeapMiB;
-  return typeof mib === "number" ? `--max-old-space-size=${mib}` : "";
+  const values = parse(readFileSync(valuesFile, "utf8")) as {
+    controller?: { maxHeapMiB?: number | null; maxSemiSpaceMiB?: number | null };
+  };
+  const { maxHeapMiB: heap, maxSemiSpaceMiB: semi } = values.controller ?? {};
+  return [
+    typeof heap === "number" ? `--max-old-space-size=${heap}` : "",
+    typeof semi === "number" ? `--max-semi-space-size=${semi}` : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
 }
 
 /** BenchControllerOptions are the knobs of one controller run; everything else is the product default. */

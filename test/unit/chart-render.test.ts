@@ -128,7 +128,7 @@ describe.skipIf(!helm)("helm lint and helm template over ci/*.yaml", () => {
         const byName = Object.fromEntries(env.map((e) => [e.name, e]));
         expect(byName.SORACOM_AUTH_KEY_ID?.valueFrom?.secretKeyRef).toMatchObject({ key: "authKeyId" });
         expect(byName.SORACOM_AUTH_KEY?.valueFrom?.secretKeyRef).toMatchObject({ key: "authKey" });
-        // The one plain value is the heap ceiling (controller.maxHeapMiB).
+        // The one plain value is the heap ceilings (controller.maxHeapMiB, controller.maxSemiSpaceMiB).
         expect(env.filter((e) => e.value !== undefined).map((e) => e.name)).toEqual(["NODE_OPTIONS"]);
         expect(manifests().filter((m) => m.kind === "Secret")).toEqual([]);
       });
