@@ -53,10 +53,10 @@ export interface OrderInput {
   now: number;
   children: ChildProfile[];
   /**
-   * ICCIDs of profiles this order was seen to have in earlier rounds of this process, including ones
-   * deleted since: a profile seen and then deleted was made, and is not made again (see SeenProfiles).
+   * ICCIDs of this order's profiles the controller was shown and that are gone from `children` (taken
+   * from the same cache at the same instant): deleted, so made once and not made again (SeenProfiles).
    */
-  seenProfiles?: ReadonlySet<string>;
+  deletedProfiles?: ReadonlySet<string>;
   /** Soracom's view of the tracked orders fetched this round; null when Soracom answered 404. */
   soracomOrders: Record<string, ProfileOrder | null>;
   /** Ordered profiles of COMPLETED orders polled this round. */

@@ -185,7 +185,7 @@ function materialize(input: OrderInput, orders: TrackedOrder[], actions: OrderAc
     if (!id || t.status !== "COMPLETED" || !listed) return t;
     const byIccid = new Map(childrenOfOrder(input.children, id).map((c) => [c.iccid, c]));
     // Missing: never made. A profile the cache showed earlier and no longer does was deleted, not lost.
-    const missing = listed.filter((p) => !byIccid.has(p.iccid) && !input.seenProfiles?.has(p.iccid));
+    const missing = listed.filter((p) => !byIccid.has(p.iccid) && !input.deletedProfiles?.has(p.iccid));
     if (!t.materialized && missing.length > 0 && !input.config.dryRun) {
       actions.push({ type: "createProfiles", profileOrderId: id, profiles: missing });
     }

@@ -66,7 +66,8 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     }
     const log = deps.logger.child({ order: key });
     const children = childrenOf(cached, deps.profiles.list(namespace), deps.secretExists);
-    const seenProfiles = seen.open(key, cached, children);
+    // Taken with the children, before any await: what it calls deleted is judged against this same cache.
+    const deletedProfiles = seen.deleted(key, cached, children);
     const { client, credentials } = await soracomFor(deps, cached);
     const observed =
       credentials.ok && client && !cached.spec.paused
@@ -83,7 +84,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
         children,
         soracomOrders: observed?.soracomOrders ?? {},
         orderedProfiles: observed?.orderedProfiles ?? {},
-        ...(seenProfiles ? { seenProfiles } : {}),
+        ...(deletedProfiles.size > 0 ? { deletedProfiles } : {}),
         ...(observed?.listed ? { listed: observed.listed, listedAt: observed.listedAt } : {}),
         credentials: effectiveCredentials,
         spend: deps.spend.state(t),
@@ -159,26 +160,38 @@ export class OwnWrites {
  * gone was deleted (by a person, or Argo CD): the order does not make it again. Without this memory a
  * profile deleted before its order recorded itself materialized (the round after the cache shows every
  * profile) came back under the same name. It only stops a re-creation; slots are still counted from the
- * cache, so a profile created but not shown yet keeps its slot. One process's memory: after a restart
- * only the status is known, as before. Dropped once nothing of the order is left to make.
+ * cache, so a profile created but not shown yet keeps its slot. The informer updates its cache before it
+ * calls handlers, so what was shown is always in the cache or deleted from it: `deleted` is judged against
+ * children read from the cache in the same synchronous step, never against an older list (a profile shown
+ * during a round's awaits would otherwise count as deleted while its slot is missing from that round's
+ * children, and be ordered again). One process's memory: after a restart only the status is known, as
+ * before. Dropped once nothing of the order is left to make.
  */
 export class SeenProfiles {
   private readonly byOrder = new Map<string, Set<string>>();
 
   /**
-   * open is called by each round: it keeps (or drops) the order's memory, adds the children the round
-   * sees, and returns the ICCIDs seen, or undefined when the order has nothing left to make.
+   * deleted is called by each round with the children it just read from the cache: it keeps (or drops)
+   * the order's memory, adds those children, and returns the ICCIDs shown before and gone now.
    */
-  open(key: string, order: EsimProfileOrder, children: readonly ChildProfile[]): ReadonlySet<string> | undefined {
+  deleted(key: string, order: EsimProfileOrder, children: readonly ChildProfile[]): ReadonlySet<string> {
     const making = (order.status?.orders ?? []).some((t) => !t.materialized && MAKING.has(t.status ?? ""));
     if (!making) {
       this.byOrder.delete(key);
-      return undefined;
+      return NONE;
     }
-    const set = this.byOrder.get(key) ?? new Set<string>();
-    this.byOrder.set(key, set);
-    for (const c of children) if (c.iccid) set.add(c.iccid);
-    return set;
+    const seen = this.byOrder.get(key) ?? new Set<string>();
+    this.byOrder.set(key, seen);
+    let shown = 0;
+    for (const c of children) {
+      if (!c.iccid) continue;
+      seen.add(c.iccid);
+      shown++;
+    }
+    // Nothing gone (the usual case) costs no second set. Erring towards "not gone" is the safe side.
+    if (seen.size <= shown) return NONE;
+    const present = new Set(children.map((c) => c.iccid));
+    return new Set([...seen].filter((iccid) => !present.has(iccid)));
   }
 
   /** saw records a profile the informer showed, under its owner order's key if that one is making profiles. */
@@ -191,6 +204,8 @@ export class SeenProfiles {
     this.byOrder.delete(key);
   }
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Statuses of a tracked order whose profiles are on their way or being made. */
 const MAKING = new Set(["Pending", "DRAFT", "CONFIRMED", "IN_PROGRESS", "COMPLETED"]);

@@ -74,24 +74,34 @@ describe("SeenProfiles: what the profile informer showed of an order still makin
     }) as unknown as EsimProfile;
   const child = (iccid: string) => ({ iccid }) as ChildProfile;
 
-  it("keeps what the informer showed for an order making profiles, also after the profile is gone", () => {
+  it("calls deleted what the informer showed and the cache no longer has, for an order making profiles", () => {
     const seen = new SeenProfiles();
-    expect([...(seen.open(KEY, order([{ status: "IN_PROGRESS" }]), [child("a")]) ?? [])]).toEqual(["a"]);
+    expect([...seen.deleted(KEY, order([{ status: "IN_PROGRESS" }]), [child("a")])]).toEqual([]);
     seen.saw(KEY, profile("b"));
     seen.saw("iot/other", profile("c", "other"));
-    // b was shown, then deleted: the next round's children no longer have it, the memory does.
-    expect([...(seen.open(KEY, order([{ status: "COMPLETED" }]), [child("a")]) ?? [])].sort()).toEqual(["a", "b"]);
+    // b was shown (so it was in the cache), then deleted: this round's children no longer have it.
+    expect([...seen.deleted(KEY, order([{ status: "COMPLETED" }]), [child("a")])]).toEqual(["b"]);
+    // Shown again (a relist or an update): not deleted.
+    expect([...seen.deleted(KEY, order([{ status: "COMPLETED" }]), [child("a"), child("b")])]).toEqual([]);
+  });
+
+  it("a profile created and not shown yet is never called deleted", () => {
+    const seen = new SeenProfiles();
+    expect(seen.deleted(KEY, order([{ status: "COMPLETED" }]), []).size).toBe(0);
+    expect(seen.deleted(KEY, order([{ status: "COMPLETED" }]), [child("a")]).size).toBe(0);
   });
 
   it("remembers nothing for an order with nothing left to make, and forgets once it is materialized", () => {
     const seen = new SeenProfiles();
     seen.saw(KEY, profile("a"));
-    expect(seen.open(KEY, order([{ status: "COMPLETED", materialized: true }]), [])).toBeUndefined();
-    expect(seen.open(KEY, order([{ status: "COMPLETED" }]), [])?.size).toBe(0);
+    expect(seen.deleted(KEY, order([{ status: "COMPLETED", materialized: true }]), []).size).toBe(0);
+    seen.saw(KEY, profile("a")); // not remembered: nothing of the order is being made
+    expect(seen.deleted(KEY, order([{ status: "COMPLETED" }]), []).size).toBe(0);
     seen.saw(KEY, profile("a"));
-    expect(
-      seen.open(KEY, order([{ status: "COMPLETED", materialized: true }, { status: "FAILED" }]), []),
-    ).toBeUndefined();
-    expect(seen.open(KEY, order([{ status: "COMPLETED" }]), [])?.size).toBe(0);
+    expect([...seen.deleted(KEY, order([{ status: "COMPLETED" }]), [])]).toEqual(["a"]);
+    expect(seen.deleted(KEY, order([{ status: "COMPLETED", materialized: true }, { status: "FAILED" }]), []).size).toBe(
+      0,
+    );
+    expect(seen.deleted(KEY, order([{ status: "COMPLETED" }]), []).size).toBe(0);
   });
 });
