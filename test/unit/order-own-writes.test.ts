@@ -85,6 +85,22 @@ describe("SeenProfiles: what the profile informer showed of an order still makin
     expect([...seen.deleted(KEY, order([{ status: "COMPLETED" }]), [child("a"), child("b")])]).toEqual([]);
   });
 
+  it("a profile shown while a round awaits Soracom is not counted by that round (its children lack it too)", () => {
+    // CI caught the earlier version handing the planner the live set: a profile shown during a round's
+    // awaits counted as made while that round's children, and so its slots, lacked it: ordered again.
+    const seen = new SeenProfiles();
+    const completed = order([{ status: "COMPLETED" }]);
+    seen.deleted(KEY, completed, []);
+    seen.saw(KEY, profile("a"));
+    const round = seen.deleted(KEY, completed, [child("a")]);
+    seen.saw(KEY, profile("b")); // shown while the round awaits: not in its children
+    expect([...round]).toEqual([]);
+    // The next round's children lack b: the informer showed it, so it was deleted.
+    const next = seen.deleted(KEY, completed, [child("a")]);
+    seen.saw(KEY, profile("c"));
+    expect([...next]).toEqual(["b"]);
+  });
+
   it("a profile created and not shown yet is never called deleted", () => {
     const seen = new SeenProfiles();
     expect(seen.deleted(KEY, order([{ status: "COMPLETED" }]), []).size).toBe(0);
