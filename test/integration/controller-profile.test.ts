@@ -40,8 +40,8 @@ describe("EsimProfile lifecycle", () => {
       { timeoutMs: 60_000, what: "2 profiles" },
     );
     expect(p!.spec.deletionPolicy).toBe("Terminate");
-    // Deleted only once the order is Ready (it has seen both profiles in its cache and recorded them): a
-    // profile deleted in the instant before that is recreated by its order (see docs/safety.md).
+    // Deleted once the order is Ready (both profiles recorded), so this tests deletion alone; a profile
+    // deleted before that is not made again either, unless the controller restarted (docs/safety.md).
     await eventually(async () => condition(await e2e.order("small"), "Ready")?.status === "True", {
       timeoutMs: 30_000,
       what: "order Ready",

@@ -128,8 +128,9 @@ export function useE2E(cluster: Cluster) {
 
 /** reportControllerLogs prints a failed test's controller warnings/errors and last log lines to stderr. */
 function reportControllerLogs(logs: string[]): void {
-  const level = (line: string) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0);
-  const problems = logs.filter((l) => level(l) >= 40).slice(-30);
+  // The controller logs pino's level labels ("level":"warn"); a numeric level would be 40 and up.
+  const problem = (line: string) => /"level":(?:"(?:warn|error|fatal)"|[4-6]\d\b)/.test(line);
+  const problems = logs.filter(problem).slice(-30);
   const tail = logs.slice(-60);
   process.stderr.write(
     `--- controller: ${logs.length} log lines; last ${problems.length} warnings/errors ---\n${problems.join("\n")}\n` +
