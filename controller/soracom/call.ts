@@ -8,6 +8,7 @@ import {
   SoracomAuthError,
   SoracomError,
   SoracomErrorCode,
+  SoracomFencedError,
   SoracomNetworkError,
   SoracomOutcomeUnknownError,
   SoracomRateLimitedError,
@@ -46,6 +47,11 @@ export interface CallContext {
   random: () => number;
   userAgent: string;
   closed: () => boolean;
+  /**
+   * fence says why this process may not send a mutation now (it lost its lease), or undefined when it may.
+   * It is asked right before each attempt of every mutating operation, after the limiter let it through.
+   */
+  fence: (() => string | undefined) | undefined;
 }
 
 export type QueryValue = string | number | readonly string[] | undefined;
@@ -56,6 +62,12 @@ export interface CallArgs {
   body?: unknown;
   /** Send with exactly this session and never log in again (logout). */
   session?: Session;
+  /**
+   * A mutation not sent by this time (Unix ms) is not sent at all (SoracomFencedError): a create queued
+   * in the limiter past its intent's grace period could otherwise land after another replica concluded
+   * it never happened.
+   */
+  sendBy?: number;
 }
 
 export interface CallResult {
@@ -83,7 +95,7 @@ export async function call(ctx: CallContext, operation: OperationId, args: CallA
       headers: headersFor(ctx, session, body),
       ...(body ? { body } : {}),
     };
-    const result = await attemptOnce(ctx, operation, req, attempt);
+    const result = await attemptOnce(ctx, operation, req, attempt, args.sendBy);
     const noAnswer = result instanceof SoracomNetworkError;
     const status = noAnswer ? undefined : result.status;
     const hint = noAnswer ? undefined : serverWaitMs(result.status, result.headers, Date.now());
@@ -135,6 +147,7 @@ async function attemptOnce(
   operation: OperationId,
   req: WireRequest,
   attempt: number,
+  sendBy: number | undefined,
 ): Promise<Exchange | SoracomNetworkError> {
   // A pause longer than the caller agreed to wait is handed up at once, like the 429 that set it.
   const pausedMs = ctx.limiter.pausedForMs(operation);
@@ -143,6 +156,13 @@ async function attemptOnce(
     throw new SoracomRateLimitedError(operation, { status: 429, soracomMessage: message, headers: {} }, pausedMs);
   }
   const release = await ctx.limiter.acquire(operation);
+  // Checked after the limiter, immediately before sending: a queued mutation may have outlived its right.
+  const fenced = isMutation(operation) ? fencedReason(ctx, sendBy) : undefined;
+  if (fenced) {
+    release();
+    ctx.logger.warn({ operation, attempt, reason: fenced }, "soracom mutation held back");
+    throw new SoracomFencedError(operation, fenced);
+  }
   const started = performance.now();
   let result: Exchange | SoracomNetworkError;
   try {
@@ -161,6 +181,19 @@ async function attemptOnce(
   }
   report(ctx, { operation, method: req.method, durationMs, attempt }, result);
   return result;
+}
+
+/** isMutation: the operation changes something at Soracom (logging in and out do not). */
+export function isMutation(operation: OperationId): boolean {
+  return OPERATIONS[operation].method !== "GET" && operation !== "auth" && operation !== "logout";
+}
+
+function fencedReason(ctx: CallContext, sendBy: number | undefined): string | undefined {
+  const reason = ctx.fence?.();
+  if (reason) return reason;
+  if (sendBy !== undefined && Date.now() > sendBy)
+    return `its deadline passed ${Date.now() - sendBy} ms ago (intent time + grace period - request timeout)`;
+  return undefined;
 }
 
 function report(

@@ -5,6 +5,7 @@ import { TOKEN_TIMEOUT, TokenSource } from "./auth.js";
 import { type CallContext, type CallResult, call, type QueryValue, type RequestEvent } from "./call.js";
 import { type Coverage, resolveEndpoint } from "./endpoint.js";
 import { isNotFound, SoracomError, SoracomErrorCode } from "./errors.js";
+import { expectOrder, expectProfilesOf, expectSim, simCarries } from "./identity.js";
 import { RequestLimiter } from "./limiter.js";
 import type { OperationId } from "./operations.js";
 import { paginate } from "./pagination.js";
@@ -50,6 +51,17 @@ export interface SoracomClientOptions {
   random?: () => number;
   /** The clock that decides when the token is renewed (Unix ms; tests and fake clocks pass one). */
   clock?: () => number;
+  /**
+   * Why mutations may not be sent now (this replica lost its lease), or undefined. Asked right before
+   * every attempt of every mutating call; a fenced call fails with SoracomFencedError, never sent.
+   */
+  fence?: () => string | undefined;
+}
+
+/** MutationOptions bound one mutating call. */
+export interface MutationOptions {
+  /** Not sent after this time (Unix ms): the call fails with SoracomFencedError instead. */
+  sendBy?: number;
 }
 
 /** SoracomClient is the operator's whole view of the Soracom API. */
@@ -57,7 +69,7 @@ export interface SoracomClient {
   /** The resolved base URL (ending in /v1). */
   readonly baseUrl: string;
   /** NEVER retried: a lost outcome is a SoracomOutcomeUnknownError; look for the order before ordering again. */
-  createProfileOrder(req: CreateProfileOrderRequest): Promise<ProfileOrder>;
+  createProfileOrder(req: CreateProfileOrderRequest, opts?: MutationOptions): Promise<ProfileOrder>;
   /** Not retried (charges the initial fee): a lost outcome is a SoracomOutcomeUnknownError; get the order first. */
   confirmProfileOrder(profileOrderId: string): Promise<ProfileOrder>;
   getProfileOrder(profileOrderId: string): Promise<ProfileOrder>;
@@ -129,14 +141,21 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
     }
     return res.data as T;
   };
-  const simOp = (op: OperationId) => (simId: string) => data<Sim>(op, { pathParams: { sim_id: simId } });
+  // Every answer about one order or SIM must be about that one (identity.ts): a mixed-up answer is an error.
+  const simOp = (op: OperationId) => async (simId: string) =>
+    expectSim(op, simId, await data<Sim>(op, { pathParams: { sim_id: simId } }));
   const order = (profileOrderId: string) => ({ pathParams: { profile_order_id: profileOrderId } });
+  const orderOp = async (op: OperationId, id: string) => expectOrder(op, id, await data<ProfileOrder>(op, order(id)));
 
   const client: SoracomClient = {
     baseUrl,
-    createProfileOrder: (req) => data<ProfileOrder>("createProfileOrder", { body: req }),
-    confirmProfileOrder: (id) => data<ProfileOrder>("confirmProfileOrder", order(id)),
-    getProfileOrder: (id) => data<ProfileOrder>("getProfileOrder", order(id)),
+    createProfileOrder: (req, mutation = {}) =>
+      data<ProfileOrder>("createProfileOrder", {
+        body: req,
+        ...(mutation.sendBy !== undefined ? { sendBy: mutation.sendBy } : {}),
+      }),
+    confirmProfileOrder: (id) => orderOp("confirmProfileOrder", id),
+    getProfileOrder: (id) => orderOp("getProfileOrder", id),
     deleteProfileOrder: async (id) => {
       await run("deleteProfileOrder", order(id));
     },
@@ -144,7 +163,8 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
       paginate<ProfileOrder>("listProfileOrders", (key) =>
         page<ProfileOrder>(run, "listProfileOrders", { limit: listOpts.limit, last_evaluated_key: key }),
       ),
-    listOrderedProfiles: (id) => data<OrderedProfile[]>("listOrderedProfiles", order(id)),
+    listOrderedProfiles: async (id) =>
+      expectProfilesOf("listOrderedProfiles", id, await data<OrderedProfile[]>("listOrderedProfiles", order(id))),
     getSubscriber: (imsi) => data<Subscriber>("getSubscriber", { pathParams: { imsi } }),
     searchSims: (query) =>
       paginate<Sim>("searchSims", (key) =>
@@ -167,13 +187,23 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
     deactivateSim: simOp("deactivateSim"),
     suspendSim: simOp("suspendSim"),
     setSimToStandby: simOp("setSimToStandby"),
-    updateSimSpeedClass: (simId, speedClass) =>
-      data<Sim>("updateSimSpeedClass", { pathParams: { sim_id: simId }, body: { speedClass } }),
-    putSimTags: (simId, tags) => data<Sim>("putSimTags", { pathParams: { sim_id: simId }, body: tags }),
+    updateSimSpeedClass: async (simId, speedClass) =>
+      expectSim(
+        "updateSimSpeedClass",
+        simId,
+        await data<Sim>("updateSimSpeedClass", { pathParams: { sim_id: simId }, body: { speedClass } }),
+      ),
+    putSimTags: async (simId, tags) =>
+      expectSim("putSimTags", simId, await data<Sim>("putSimTags", { pathParams: { sim_id: simId }, body: tags })),
     deleteSimTag: async (simId, tagName) => {
       await run("deleteSimTag", { pathParams: { sim_id: simId, tag_name: tagName } });
     },
-    setSimGroup: (simId, groupId) => data<Sim>("setSimGroup", { pathParams: { sim_id: simId }, body: { groupId } }),
+    setSimGroup: async (simId, groupId) =>
+      expectSim(
+        "setSimGroup",
+        simId,
+        await data<Sim>("setSimGroup", { pathParams: { sim_id: simId }, body: { groupId } }),
+      ),
     unsetSimGroup: simOp("unsetSimGroup"),
     logout: async () => {
       const session = ctx.tokens.current;
@@ -215,6 +245,7 @@ function buildContext(opts: SoracomClientOptions): CallContext {
     random: opts.random ?? Math.random,
     userAgent: "soracom-esim-operator",
     closed: () => false,
+    fence: opts.fence,
   };
   return ctx;
 }
@@ -289,15 +320,4 @@ async function findSimExact(client: SoracomClient, key: ExactSimKey): Promise<Si
     throw new SoracomError(SoracomErrorCode.ambiguous, "searchSims", `${matches.size} SIMs carry the same identifier`);
   }
   return matches.values().next().value;
-}
-
-/** simCarries: the SIM has a profile with exactly this ICCID, or a subscriber with exactly this IMSI. */
-export function simCarries(sim: Sim, key: { iccid: string } | { imsi: string }): boolean {
-  const profiles = Object.entries(sim.profiles ?? {});
-  if ("iccid" in key) return profiles.some(([iccid, p]) => (p.iccid ?? iccid) === key.iccid);
-  return profiles.some(
-    ([, p]) =>
-      p.primaryImsi === key.imsi ||
-      Object.entries(p.subscribers ?? {}).some(([imsi, s]) => (s.imsi ?? imsi) === key.imsi),
-  );
 }

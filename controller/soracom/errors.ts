@@ -23,6 +23,13 @@ export const SoracomErrorCode = {
   ambiguous: "SORACOM_ERR_AMBIGUOUS",
   /** The client was closed; no request is sent any more. */
   closed: "SORACOM_ERR_CLOSED",
+  /**
+   * A mutation was held back before it was sent: this replica no longer holds the lease, or the call's
+   * own deadline (a create's, tied to its intent) had passed. Definitely not applied.
+   */
+  fenced: "SORACOM_ERR_FENCED",
+  /** An answer about another object than the one asked for (an order or SIM ID that differs): rejected. */
+  mismatch: "SORACOM_ERR_MISMATCH",
 } as const;
 
 export type SoracomErrorCodeValue = (typeof SoracomErrorCode)[keyof typeof SoracomErrorCode];
@@ -138,6 +145,23 @@ export class SoracomOutcomeUnknownError extends SoracomError {
       { cause },
     );
   }
+}
+
+/**
+ * SoracomFencedError: a mutating call was not sent because the caller may no longer act (the lease
+ * was lost, or the call's deadline passed while it waited in the limiter or behind a 429 pause).
+ */
+export class SoracomFencedError extends SoracomError {
+  override name = "SoracomFencedError";
+
+  constructor(operation: string, reason: string) {
+    super(SoracomErrorCode.fenced, operation, `${operation} was not sent: ${reason}`);
+  }
+}
+
+/** isFenced is true when a mutation was held back before sending (never applied). */
+export function isFenced(err: unknown): err is SoracomFencedError {
+  return err instanceof SoracomError && err.code === SoracomErrorCode.fenced;
 }
 
 /** isRetryable says whether repeating the same request later can succeed and is harmless. */

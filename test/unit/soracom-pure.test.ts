@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renewalMarginMs, TokenSource } from "../../controller/soracom/auth.js";
 import { apiErrorDetails, queryString } from "../../controller/soracom/call.js";
-import { simCarries } from "../../controller/soracom/client.js";
 import { type EndpointOptions, resolveEndpoint } from "../../controller/soracom/endpoint.js";
 import {
   isNotFound,
@@ -13,6 +12,7 @@ import {
   SoracomRateLimitedError,
   SoracomTimeoutError,
 } from "../../controller/soracom/errors.js";
+import { simCarries } from "../../controller/soracom/identity.js";
 import { expandPath } from "../../controller/soracom/operations.js";
 import { nextPageKey } from "../../controller/soracom/pagination.js";
 import { backoffDelay, DEFAULT_RETRY, serverWaitMs } from "../../controller/soracom/retry.js";
