@@ -33,9 +33,15 @@ function advanceClock(engine: SimulatorEngine, _p: string[], body: unknown): Api
 function forceOrder(engine: SimulatorEngine, [id]: string[], body: unknown): ApiResult {
   const order = Object.hasOwn(engine.state.orders, id!) ? engine.state.orders[id!] : undefined;
   if (!order) throw new SimulatorHttpError(404, SimErrorCode.ControlNotFound, `no eSIM profile order ${id}`);
-  const b = (body ?? {}) as { status?: unknown; hold?: unknown };
+  const b = (body ?? {}) as { status?: unknown; hold?: unknown; rawStatus?: unknown; listShortBy?: unknown };
   const now = engine.now();
-  if (b.status === "FAILED") {
+  if (typeof b.rawStatus === "string" && /^[A-Z_]{1,40}$/.test(b.rawStatus)) {
+    // A status the vendor might add one day: the order keeps it, and the clock no longer moves it.
+    order.status = b.rawStatus as typeof order.status;
+    order.completeAt = null;
+  } else if (typeof b.listShortBy === "number" && Number.isInteger(b.listShortBy) && b.listShortBy >= 0) {
+    order.listShortBy = b.listShortBy;
+  } else if (b.status === "FAILED") {
     if (order.status === "COMPLETED") {
       throw new SimulatorHttpError(409, SimErrorCode.ControlConflict, "a COMPLETED order cannot fail");
     }
@@ -52,7 +58,9 @@ function forceOrder(engine: SimulatorEngine, [id]: string[], body: unknown): Api
       order.completeAt = b.hold ? null : Math.max(order.inProgressAt ?? now, now);
     }
   } else {
-    throw bad('body must be {"status":"FAILED"|"COMPLETED"} or {"hold":true|false}');
+    throw bad(
+      'body must be {"status":"FAILED"|"COMPLETED"}, {"hold":true|false}, {"rawStatus":"ANY_STATUS"} or {"listShortBy":n}',
+    );
   }
   engine.settle();
   return ok({ ...renderOrder(order), held: !!order.held });

@@ -26,6 +26,8 @@ export interface CallRecord {
   at: number;
   /** The injected fault that shaped this call, if any. */
   fault?: string;
+  /** The caller's User-Agent (the operator names its replica there), to tell two callers apart. */
+  agent?: string;
 }
 
 /** The call log keeps the latest entries only; counts cover every call since the last clear. */

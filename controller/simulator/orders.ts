@@ -215,7 +215,8 @@ const listProfileOrders: ApiHandler = (ctx): ApiResult => {
 
 const listOrderedProfiles: ApiHandler = (ctx) => {
   const order = getOrder(ctx);
-  const profiles = order.iccids.map((iccid) => ctx.state.profiles[iccid]).filter((p) => p !== undefined);
+  const listed = order.iccids.slice(0, Math.max(0, order.iccids.length - (order.listShortBy ?? 0)));
+  const profiles = listed.map((iccid) => ctx.state.profiles[iccid]).filter((p) => p !== undefined);
   return { status: 200, body: profiles.map(renderProfile) };
 };
 

@@ -84,6 +84,7 @@ async function handleApi(engine: SimulatorEngine, req: http.IncomingMessage, res
       status,
       at: engine.now(),
       ...(fault && { fault }),
+      ...(req.headers["user-agent"] ? { agent: String(req.headers["user-agent"]).slice(0, 200) } : {}),
     });
   const raw = await readBody(req);
   // The configured latency stands for the distance to the real API; a latency fault adds to it.

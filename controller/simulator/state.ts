@@ -37,6 +37,8 @@ export interface OrderRecord {
   held?: boolean;
   /** ICCIDs of the profiles generated on completion, in order. */
   iccids: string[];
+  /** Set by /_sim/orders/{id}/force {listShortBy:n}: the profile list leaves out the last n profiles. */
+  listShortBy?: number;
 }
 
 export interface ProfileRecord {
