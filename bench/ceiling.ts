@@ -3,7 +3,7 @@ import type { EsimProfile, EsimProfileOrder } from "../controller/api/types.js";
 import { CONDITIONS, REASONS } from "../controller/api/vocabulary.js";
 import { toKubeTime } from "../controller/kube/object.js";
 import { resourcePath } from "../controller/kube/rest.js";
-import { PROFILE_REF } from "../controller/order/execute.js";
+import { PROFILE_REF } from "../controller/api/vocabulary.js";
 import { buildProfile } from "../controller/order/profiles.js";
 import { activationSecretName, buildActivationSecret } from "../controller/profile/secret.js";
 import type { OrderedProfile } from "../controller/soracom/types.js";

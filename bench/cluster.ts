@@ -3,7 +3,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { EsimProfileOrder } from "../controller/api/types.js";
 import { API_VERSION, ORDER_KIND } from "../controller/api/vocabulary.js";
 import { KubeClient, resourcePath } from "../controller/kube/rest.js";
-import { ORDER_REF, PROFILE_REF } from "../controller/order/execute.js";
+import { ORDER_REF, PROFILE_REF } from "../controller/api/vocabulary.js";
 import { type ApiserverCounts, apiserverRequests } from "./metrics.js";
 
 /**

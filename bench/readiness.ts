@@ -1,7 +1,7 @@
 import { Informer } from "../controller/kube/informer.js";
 import type { KubeObject } from "../controller/kube/object.js";
 import type { KubeClient } from "../controller/kube/rest.js";
-import { PROFILE_REF } from "../controller/order/execute.js";
+import { PROFILE_REF } from "../controller/api/vocabulary.js";
 
 /**
  * ReadyWatch follows the EsimProfiles of one namespace through a watch, as `kubectl wait` would, and

@@ -1,111 +1,170 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { EsimProfileOrder } from "./api/types.js";
+import { GROUP } from "./api/vocabulary.js";
 import { isConflict, isNotFound } from "./kube/errors.js";
-import type { KubeClient } from "./kube/rest.js";
+import type { KubeApi } from "./kube/rest.js";
 
 /**
- * Controller-wide budgets: how many profiles may be ordered, and how many SIMs terminated, per rolling
- * window. Both survive restarts. Spend is derived from the orders' own status (every order created, with
- * its time and quantity, is recorded there before the create call); terminations are recorded in a
- * ConfigMap before each terminate call. A budget set to null is unlimited, only when said explicitly.
+ * Budgets for money and for what cannot be undone, each kept in a durable ledger: a ConfigMap in the
+ * controller's namespace (tenants cannot write there), written before the Soracom call it counts, every
+ * write guarded by resourceVersion. Deleting or renaming an EsimProfileOrder frees nothing; a restart
+ * reads the ledger again. A budget set to null is unlimited (only when said explicitly) and still recorded.
+ * - Spend: profiles ordered per rolling window, one entry per create intent (its token), before the create.
+ * - Terminations: SIMs terminated per rolling window, one entry per SIM, before the terminate. Past the
+ *   budget, terminations pause until a person resumes them (an annotation on the ledger): an irreversible
+ *   action that ran into its limit waits for a look, it does not start again as the window rolls on.
  */
 
-const COUNTED = new Set(["Pending", "DRAFT", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "FAILED"]);
+/** The annotation a person sets on the termination ledger, to the pause's id, to resume terminations. */
+export const RESUME_ANNOTATION = `${GROUP}/resume-terminations`;
 
-/** SpendBudget limits profiles ordered per window across every EsimProfileOrder. */
-export class SpendBudget {
-  private readonly reservations = new Map<string, { quantity: number; at: number }>();
+/** How often a paused ledger is read again to see whether a person resumed it. */
+const PAUSED_RELOAD_MS = 5_000;
+
+interface ConfigMap {
+  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
+/** LedgerApi is what a ledger needs from the apiserver (tests fake it). */
+export type LedgerApi = Pick<KubeApi, "request">;
+
+/**
+ * ConfigMapStore reads and writes one ConfigMap's data under a resourceVersion guard; a write that
+ * conflicts is retried on a fresh read, with the caller's change decided again on what it finds.
+ */
+class ConfigMapStore {
+  private resourceVersion: string | undefined;
+  private annotations: Record<string, string> = {};
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
-    readonly limit: number | null,
-    readonly windowMs: number,
-    private readonly listOrders: () => readonly EsimProfileOrder[],
+    private readonly opts: { kube: LedgerApi; namespace: string; name: string; kind: string; logger?: Logger },
   ) {}
 
-  /** used counts profiles in orders created within the window (drafts included until they expire or are cancelled). */
-  used(now: number): number {
-    const since = now - this.windowMs;
-    const seen = new Set<string>();
-    let used = 0;
-    for (const o of this.listOrders()) {
-      for (const t of o.status?.orders ?? []) {
-        seen.add(t.token);
-        const at = Date.parse(t.orderedTime ?? t.createRequestedTime ?? "");
-        if (COUNTED.has(t.status ?? "") && at >= since) used += t.quantity;
-      }
-    }
-    for (const [token, r] of this.reservations) {
-      if (seen.has(token) || r.at < since) this.reservations.delete(token);
-      else used += r.quantity;
-    }
-    return used;
+  get ref(): string {
+    return `${this.opts.namespace}/${this.opts.name}`;
   }
 
-  /** state is what a planner needs: the remaining allowance (null when unlimited). */
-  state(now: number): { remaining: number | null; limit: number | null; windowMs: number } {
-    return {
-      remaining: this.limit === null ? null : Math.max(0, this.limit - this.used(now)),
-      limit: this.limit,
-      windowMs: this.windowMs,
-    };
-  }
-
-  /** reserve counts orders recorded in a status the cache may not have seen yet. */
-  reserve(token: string, quantity: number, now: number): void {
-    this.reservations.set(token, { quantity, at: now });
+  /** read returns the data and annotations as stored now (empty when the ConfigMap does not exist). */
+  async read(): Promise<{ data: Record<string, string>; annotations: Record<string, string> }> {
+    try {
+      const cm = await this.opts.kube.request<ConfigMap>({ path: this.path() });
+      this.resourceVersion = cm.metadata.resourceVersion;
+      this.annotations = cm.metadata.annotations ?? {};
+      return { data: cm.data ?? {}, annotations: this.annotations };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      this.resourceVersion = undefined;
+      return { data: {}, annotations: {} };
+    }
   }
 
   /**
-   * exclusive runs fn alone: planning an order and writing its intent happen under it, so two orders
-   * reconciled at once cannot both spend the same remaining budget.
+   * serial runs fn alone (one ledger, one writer at a time in this process); another process writing
+   * meanwhile shows as a conflict, and fn runs again on what that process wrote.
    */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.tail.then(fn, fn);
     this.tail = run.catch(() => undefined);
     return run;
   }
-}
 
-/**
- * TerminationBudgetExhaustedError: the budget was used up between the plan's check and the termination
- * (another reconcile took the last slot); the termination waits, as the plan would have had it wait.
- */
-export class TerminationBudgetExhaustedError extends Error {
-  readonly code = "TERMINATION_BUDGET_EXHAUSTED";
-  override name = "TerminationBudgetExhaustedError";
-  constructor(readonly simId: string) {
-    super(`the termination budget was used up before SIM ${simId} could be terminated; it waits for the window`);
+  /** write stores data; a conflict is thrown (the caller reads again and decides again). */
+  async write(data: Record<string, string>): Promise<void> {
+    const body: ConfigMap & { apiVersion: string; kind: string } = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: this.opts.name,
+        namespace: this.opts.namespace,
+        labels: { "app.kubernetes.io/managed-by": "soracom-esim-operator", [`${GROUP}/ledger`]: this.opts.kind },
+        ...(Object.keys(this.annotations).length > 0 ? { annotations: this.annotations } : {}),
+        ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}),
+      } as ConfigMap["metadata"],
+      data,
+    };
+    const res = await this.opts.kube.request<ConfigMap>(
+      this.resourceVersion
+        ? { method: "PUT", path: this.path(), body }
+        : { method: "POST", path: this.path(true), body },
+    );
+    this.resourceVersion = res.metadata.resourceVersion;
+  }
+
+  /** update reads, lets fn compute the new data (undefined: no write), writes; conflicts are retried. */
+  async update<T>(
+    fn: (
+      data: Record<string, string>,
+      annotations: Record<string, string>,
+    ) => { data?: Record<string, string>; result: T },
+  ): Promise<T> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.read();
+      const next = fn(current.data, current.annotations);
+      if (!next.data) return next.result;
+      try {
+        await this.write(next.data);
+        return next.result;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        this.opts.logger?.debug({ ledger: this.ref }, "ledger write conflict; reading it again");
+      }
+    }
+    throw new Error(`${this.opts.kind} ledger ${this.ref}: too many write conflicts`);
+  }
+
+  private path(create = false): string {
+    const base = `/api/v1/namespaces/${encodeURIComponent(this.opts.namespace)}/configmaps`;
+    return create ? base : `${base}/${encodeURIComponent(this.opts.name)}`;
   }
 }
 
-export interface TerminationCheck {
-  allowed: boolean;
+export interface LedgerOptions {
+  limit: number | null;
+  windowMs: number;
+  kube: LedgerApi;
+  namespace: string;
+  name: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** SpendEntry is one create intent: its token key, its quantity, when it was recorded (Unix ms). */
+interface SpendEntry {
+  k: string;
+  q: number;
+  t: number;
+}
+
+/** SpendState is what a planner needs of the spend budget. */
+export interface SpendState {
+  /** Profiles that may still be ordered in the current window; null when the budget is unlimited. */
   remaining: number | null;
-  retryAfterMs: number;
+  limit: number | null;
+  windowMs: number;
 }
 
-interface LedgerEntry {
-  simId: string;
-  at: number;
+/** SpendIntent is one create a round is about to send. */
+export interface SpendIntent {
+  /** The intent's token: recording the same token twice counts it once. */
+  token: string;
+  quantity: number;
 }
 
-/** TerminationBudget limits SIM terminations per window, with a ledger kept in a ConfigMap. */
-export class TerminationBudget {
-  private entries: LedgerEntry[] = [];
-  private resourceVersion: string | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
+/**
+ * SpendLedger limits profiles ordered per rolling window across every EsimProfileOrder it serves. Each
+ * create's intent is recorded here, durably, before its status write and its create: a recorded intent
+ * counts for the whole window whatever happens to the order or its resource afterwards.
+ */
+export class SpendLedger {
+  private entries: SpendEntry[] = [];
+  private readonly store: ConfigMapStore;
+  private lock: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly opts: {
-      limit: number | null;
-      windowMs: number;
-      kube?: KubeClient;
-      namespace: string;
-      name: string;
-      logger?: Logger;
-    },
-  ) {}
+  constructor(private readonly opts: LedgerOptions) {
+    this.store = new ConfigMapStore({ ...opts, kind: "spend" });
+  }
 
   get limit(): number | null {
     return this.opts.limit;
@@ -115,88 +174,258 @@ export class TerminationBudget {
     return this.opts.windowMs;
   }
 
-  /** load reads the ledger (at start, and again on a write conflict). */
-  async load(): Promise<void> {
-    if (!this.opts.kube) return;
-    try {
-      const cm = await this.opts.kube.request<{ metadata: { resourceVersion: string }; data?: Record<string, string> }>(
-        {
-          path: this.path(),
-        },
-      );
-      this.resourceVersion = cm.metadata.resourceVersion;
-      this.entries = JSON.parse(cm.data?.ledger ?? "[]") as LedgerEntry[];
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      this.resourceVersion = undefined;
-      this.entries = [];
-    }
+  get ref(): string {
+    return this.store.ref;
   }
 
-  /** check says whether one more termination fits now, and if not, when the oldest one leaves the window. */
-  check(now: number): TerminationCheck {
-    if (this.opts.limit === null) return { allowed: true, remaining: null, retryAfterMs: 0 };
-    const inWindow = this.entries.filter((e) => e.at > now - this.opts.windowMs).sort((a, b) => a.at - b.at);
-    const remaining = Math.max(0, this.opts.limit - inWindow.length);
-    const oldest = inWindow[0];
+  /** load reads the ledger (at start); a ledger that cannot be read stops the controller from starting. */
+  async load(): Promise<void> {
+    this.entries = parseSpend((await this.store.read()).data);
+  }
+
+  /** used counts profiles recorded within the window. */
+  used(now: number): number {
+    const since = now - this.opts.windowMs;
+    let used = 0;
+    for (const e of this.entries) if (e.t > since) used += e.q;
+    return used;
+  }
+
+  state(now: number): SpendState {
     return {
-      allowed: remaining > 0,
-      remaining,
-      retryAfterMs: remaining > 0 || !oldest ? 0 : oldest.at + this.opts.windowMs - now + 1_000,
+      remaining: this.opts.limit === null ? null : Math.max(0, this.opts.limit - this.used(now)),
+      limit: this.opts.limit,
+      windowMs: this.opts.windowMs,
     };
   }
 
   /**
-   * consume records one termination before it is attempted. It throws when the ledger cannot be written:
-   * a termination that cannot be counted must not happen. `force` records past the limit (an explicit
-   * override by annotation).
+   * record writes these intents to the ledger, all or none: false (and nothing written) when they do not
+   * fit in what the budget has left as the ledger stands now. Tokens already recorded count once.
    */
-  consume(simId: string, now: number, force = false): Promise<boolean> {
-    const run = async (): Promise<boolean> => {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        // A SIM already counted in the window (its terminate answer was lost) is allowed again, budget or not.
-        if (this.entries.some((e) => e.simId === simId && e.at > now - this.opts.windowMs)) return true;
-        if (!force && !this.check(now).allowed) return false;
-        const next = [...this.entries.filter((e) => e.at > now - this.opts.windowMs), { simId, at: now }];
-        try {
-          await this.write(next);
-          this.entries = next;
-          return true;
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-          await this.load();
-        }
-      }
-      throw new Error("termination ledger: too many write conflicts");
-    };
-    const p = this.tail.then(run, run);
-    this.tail = p.catch(() => undefined);
-    return p;
-  }
-
-  private path(create = false): string {
-    const base = `/api/v1/namespaces/${encodeURIComponent(this.opts.namespace)}/configmaps`;
-    return create ? base : `${base}/${encodeURIComponent(this.opts.name)}`;
-  }
-
-  private async write(entries: LedgerEntry[]): Promise<void> {
-    if (!this.opts.kube) return;
-    const body = {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: {
-        name: this.opts.name,
-        namespace: this.opts.namespace,
-        labels: { "app.kubernetes.io/managed-by": "soracom-esim-operator" },
-        ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}),
-      },
-      data: { ledger: JSON.stringify(entries) },
-    };
-    const res = await this.opts.kube.request<{ metadata: { resourceVersion: string } }>(
-      this.resourceVersion
-        ? { method: "PUT", path: this.path(), body }
-        : { method: "POST", path: this.path(true), body },
+  record(intents: readonly SpendIntent[], now: number): Promise<boolean> {
+    return this.store.serial(() =>
+      this.store.update((data) => {
+        const entries = parseSpend(data).filter((e) => e.t > now - this.opts.windowMs);
+        const known = new Set(entries.map((e) => e.k));
+        const fresh = intents.filter((i) => !known.has(i.token));
+        const adding = fresh.reduce((n, i) => n + i.quantity, 0);
+        const used = entries.reduce((n, e) => n + e.q, 0);
+        this.entries = entries;
+        if (fresh.length === 0) return { result: true };
+        if (this.opts.limit !== null && used + adding > this.opts.limit) return { result: false };
+        const next = [...entries, ...fresh.map((i) => ({ k: i.token, q: i.quantity, t: now }))];
+        this.entries = next;
+        return { data: { ledger: JSON.stringify(next) }, result: true };
+      }),
     );
-    this.resourceVersion = res.metadata.resourceVersion;
   }
+
+  /**
+   * exclusive runs fn alone: planning, the ledger write and the intent write of one order happen under
+   * it, so two orders reconciled at once never both count on the same remaining budget.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function parseSpend(data: Record<string, string>): SpendEntry[] {
+  try {
+    const v = JSON.parse(data.ledger ?? "[]") as unknown;
+    return Array.isArray(v)
+      ? v.filter(
+          (e): e is SpendEntry => typeof e?.k === "string" && typeof e?.q === "number" && typeof e?.t === "number",
+        )
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * TerminationBudgetExhaustedError: the budget was used up, or terminations are paused, between the
+ * plan's check and the termination; the termination waits, as the plan would have had it wait.
+ */
+export class TerminationBudgetExhaustedError extends Error {
+  readonly code = "TERMINATION_BUDGET_EXHAUSTED";
+  override name = "TerminationBudgetExhaustedError";
+  constructor(readonly simId: string) {
+    super(`terminations are paused or the termination budget is used up; SIM ${simId} is not terminated`);
+  }
+}
+
+/** TerminationCheck is what a planner needs of the termination budget. */
+export interface TerminationCheck {
+  /** False only while terminations are paused (waiting for a person). */
+  allowed: boolean;
+  /** Terminations left before the budget is used up (null: unlimited). */
+  remaining: number | null;
+  /** Set while terminations wait for a person: since when, and how to resume. */
+  paused?: TerminationPause;
+  limit: number | null;
+  windowMs: number;
+}
+
+/** TerminationPause: terminations stopped at `since` and wait for a person. */
+export interface TerminationPause {
+  id: string;
+  since: number;
+  /** The kubectl command that resumes them. */
+  resume: string;
+}
+
+interface TerminationData {
+  entries: Array<{ s: string; t: number }>;
+  pause?: { id: string; since: number };
+  /** Terminations recorded before this time do not count (a person resumed after a pause). */
+  resumedAt?: number;
+}
+
+/**
+ * TerminationLedger limits SIM terminations per rolling window. A termination is recorded before it is
+ * sent; one that cannot be recorded is not sent. When a termination is wanted and the budget has none
+ * left, the ledger records a pause: from then on nothing is terminated, whatever the window does, until
+ * a person sets the resume annotation on the ledger to the pause's id. Terminations recorded before the
+ * resume no longer count, so the person grants a whole new budget, and the next batch past it pauses again.
+ */
+export class TerminationLedger {
+  private data: TerminationData = { entries: [] };
+  private readonly store: ConfigMapStore;
+  private reloadedAt = 0;
+  private reloading: Promise<void> | undefined;
+
+  constructor(private readonly opts: LedgerOptions) {
+    this.store = new ConfigMapStore({ ...opts, kind: "termination" });
+  }
+
+  get limit(): number | null {
+    return this.opts.limit;
+  }
+
+  get windowMs(): number {
+    return this.opts.windowMs;
+  }
+
+  get ref(): string {
+    return this.store.ref;
+  }
+
+  /** load reads the ledger, and lifts a pause a person resumed (at start, and while paused). */
+  async load(): Promise<void> {
+    const now = this.now();
+    await this.store.serial(() =>
+      this.store.update((raw, annotations) => {
+        const data = parseTermination(raw);
+        this.data = data;
+        if (!data.pause || annotations[RESUME_ANNOTATION] !== data.pause.id) return { result: undefined };
+        const next: TerminationData = { entries: data.entries, resumedAt: now };
+        this.data = next;
+        this.opts.logger?.warn({ ledger: this.ref, pause: data.pause.id }, "terminations resumed by a person");
+        return { data: renderTermination(next), result: undefined };
+      }),
+    );
+    this.reloadedAt = now;
+  }
+
+  /** check says whether one more termination may happen now; a paused ledger is read again now and then. */
+  check(now: number): TerminationCheck {
+    const base = { limit: this.opts.limit, windowMs: this.opts.windowMs };
+    const pause = this.data.pause;
+    if (pause) {
+      this.reloadSoon(now);
+      return { ...base, allowed: false, remaining: 0, paused: this.describe(pause) };
+    }
+    if (this.opts.limit === null) return { ...base, allowed: true, remaining: null };
+    // Allowed until paused: the consume that finds no budget left records the pause, so a planner never
+    // skips a wanted termination quietly and lets the window reopen the way by itself.
+    return { ...base, allowed: true, remaining: Math.max(0, this.opts.limit - this.counted(this.data, now).length) };
+  }
+
+  /**
+   * consume records one termination before it is sent. false: paused, or no budget left (which pauses
+   * terminations from now on). It throws when the ledger cannot be written: a termination that cannot
+   * be counted must not happen. A SIM already recorded in the window (its terminate answer was lost) is
+   * allowed again without counting twice, pause or not: its termination may already have happened.
+   */
+  consume(simId: string, now: number): Promise<boolean> {
+    return this.store.serial(() =>
+      this.store.update((raw) => {
+        const data = parseTermination(raw);
+        this.data = data;
+        const counted = this.counted(data, now);
+        if (data.entries.some((e) => e.s === simId && e.t > now - this.opts.windowMs)) return { result: true };
+        if (data.pause) return { result: false };
+        if (this.opts.limit !== null && counted.length >= this.opts.limit) {
+          const next: TerminationData = { ...data, pause: { id: pauseId(now), since: now } };
+          this.data = next;
+          this.opts.logger?.warn({ ledger: this.ref, simId }, "termination budget used up: terminations paused");
+          return { data: renderTermination(next), result: false };
+        }
+        const next: TerminationData = {
+          ...data,
+          entries: [...data.entries.filter((e) => e.t > now - this.opts.windowMs), { s: simId, t: now }],
+        };
+        this.data = next;
+        return { data: renderTermination(next), result: true };
+      }),
+    );
+  }
+
+  /** counted: terminations in the window, recorded since the last resume (the resume's own moment included). */
+  private counted(data: TerminationData, now: number) {
+    const resumed = data.resumedAt ?? Number.NEGATIVE_INFINITY;
+    return data.entries.filter((e) => e.t > now - this.opts.windowMs && e.t >= resumed);
+  }
+
+  private describe(pause: { id: string; since: number }): TerminationPause {
+    const [ns, name] = this.ref.split("/");
+    return {
+      ...pause,
+      resume: `kubectl annotate configmap -n ${ns} ${name} ${RESUME_ANNOTATION}=${pause.id} --overwrite`,
+    };
+  }
+
+  private reloadSoon(now: number): void {
+    if (this.reloading || now - this.reloadedAt < PAUSED_RELOAD_MS) return;
+    this.reloading = this.load()
+      .catch((err) => this.opts.logger?.warn({ err, ledger: this.ref }, "could not read the termination ledger"))
+      .finally(() => {
+        this.reloading = undefined;
+      });
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+}
+
+function pauseId(now: number): string {
+  return `${new Date(now).toISOString().replace(/[-:]|\.\d{3}/g, "")}-${randomBytes(3).toString("hex")}`;
+}
+
+function parseTermination(data: Record<string, string>): TerminationData {
+  try {
+    const entries = (
+      JSON.parse(data.ledger ?? "[]") as Array<{ s?: unknown; simId?: unknown; t?: unknown; at?: unknown }>
+    )
+      .map((e) => ({ s: String(e.s ?? e.simId ?? ""), t: Number(e.t ?? e.at) }))
+      .filter((e) => e.s && Number.isFinite(e.t));
+    const pause = data.pause ? (JSON.parse(data.pause) as { id: string; since: number }) : undefined;
+    const resumedAt = data.resumedAt ? Number(data.resumedAt) : undefined;
+    return { entries, ...(pause?.id ? { pause } : {}), ...(Number.isFinite(resumedAt) ? { resumedAt } : {}) };
+  } catch {
+    // A ledger nobody can read must not let terminations through: treat it as paused.
+    return { entries: [], pause: { id: "unreadable", since: 0 } };
+  }
+}
+
+function renderTermination(d: TerminationData): Record<string, string> {
+  return {
+    ledger: JSON.stringify(d.entries),
+    ...(d.pause ? { pause: JSON.stringify(d.pause) } : {}),
+    ...(d.resumedAt !== undefined ? { resumedAt: String(d.resumedAt) } : {}),
+  };
 }

@@ -27,6 +27,8 @@ export interface ControllerConfig {
   terminationBudget: number | null;
   terminationBudgetWindowMs: number;
   createGracePeriodMs: number;
+  /** How long the informers may take to list everything before the controller gives up and exits 1. */
+  cacheSyncTimeoutMs: number;
   dryRun: boolean;
   orphanSweepIntervalMs: number;
   /** What the sweep does with a DRAFT orphan: cancel it, or only report it (installations sharing an account). */
@@ -92,7 +94,12 @@ const FLAGS = {
   "create-grace-period": {
     type: "string",
     default: "60s",
-    help: "how long an order whose create outcome is unknown is looked for before it is created again",
+    help: "how long an order whose create outcome is unknown is looked for before it counts as not created",
+  },
+  "cache-sync-timeout": {
+    type: "string",
+    default: "2m",
+    help: "how long the caches may take to sync before the controller exits with an error",
   },
   "dry-run": { type: "boolean", default: false, help: "observe, plan and report, but make no mutating Soracom call" },
   "orphan-drafts": {
@@ -222,6 +229,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     terminationBudget: parseCount(str("termination-budget"), "termination-budget", { min: 0, unlimited: true }),
     terminationBudgetWindowMs: parseDuration(str("termination-budget-window"), "termination-budget-window"),
     createGracePeriodMs: parseDuration(str("create-grace-period"), "create-grace-period"),
+    cacheSyncTimeoutMs: parseDuration(str("cache-sync-timeout"), "cache-sync-timeout"),
     dryRun: bool("dry-run"),
     orphanSweepIntervalMs: parseDuration(str("orphan-sweep-interval"), "orphan-sweep-interval"),
     orphanDrafts,

@@ -1,6 +1,6 @@
 import type { EsimProfile, EsimProfileOrder } from "./api/types.js";
 import { CONDITIONS, phaseOfProfileStatus } from "./api/vocabulary.js";
-import type { SpendBudget, TerminationBudget } from "./budget.js";
+import type { SpendLedger, TerminationLedger } from "./budget.js";
 import type { ObjectCache } from "./kube/multi.js";
 import type { Metrics } from "./metrics.js";
 
@@ -13,7 +13,7 @@ import type { Metrics } from "./metrics.js";
 export function refreshGauges(
   metrics: Metrics,
   caches: { orders: ObjectCache<EsimProfileOrder>; profiles: ObjectCache<EsimProfile> },
-  budgets: { spend: SpendBudget; terminations: TerminationBudget },
+  budgets: { spend: Pick<SpendLedger, "state">; terminations: Pick<TerminationLedger, "check"> },
   now: number,
 ): void {
   const orders = new Map<string, number>();
@@ -59,8 +59,9 @@ export function refreshGauges(
       ),
     );
   metrics.budgetExceeded.set({ budget: "spend" }, spendBlocked ? 1 : 0);
-  metrics.budgetExceeded.set({ budget: "termination" }, paused ? 1 : 0);
-  metrics.terminationsPaused.set(paused ? 1 : 0);
+  const ledgerPaused = term.paused !== undefined;
+  metrics.budgetExceeded.set({ budget: "termination" }, paused || ledgerPaused ? 1 : 0);
+  metrics.terminationsPaused.set(paused || ledgerPaused ? 1 : 0);
   if (spend.remaining !== null) metrics.budgetRemaining.set({ budget: "spend" }, spend.remaining);
   if (term.remaining !== null) metrics.budgetRemaining.set({ budget: "termination" }, term.remaining);
 }

@@ -1,7 +1,9 @@
+import { hostname } from "node:os";
+import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import type { EsimProfile, EsimProfileOrder } from "./api/types.js";
-import { LABELS, MANAGER_NAME, ORDER_KIND } from "./api/vocabulary.js";
-import { SpendBudget, TerminationBudget } from "./budget.js";
+import { LABELS, MANAGER_NAME, ORDER_REF, PROFILE_REF } from "./api/vocabulary.js";
+import { SpendLedger, TerminationLedger } from "./budget.js";
 import { ConfigError, type ControllerConfig, loadConfig, usage } from "./config.js";
 import { SoracomClients } from "./credentials.js";
 import { refreshGauges } from "./gauges.js";
@@ -10,20 +12,19 @@ import { EventRecorder } from "./kube/events.js";
 import { informersSynced, leaderHealthy, startHealthServer } from "./kube/health.js";
 import { LeaderElector } from "./kube/leader.js";
 import { NamespacedCache } from "./kube/multi.js";
-import { type KubeObject, objectKey } from "./kube/object.js";
-import { Controller } from "./kube/reconciler.js";
+import type { KubeObject } from "./kube/object.js";
+import type { Controller } from "./kube/reconciler.js";
 import { KubeClient } from "./kube/rest.js";
 import { createLogger } from "./log.js";
-import { createMetrics, OrderStatusTracker, observeSoracomRequest } from "./metrics.js";
-import { ORDER_REF, PROFILE_REF } from "./order/execute.js";
+import { createMetrics, type Metrics, OrderStatusTracker, observeSoracomRequest } from "./metrics.js";
 import { OrphanSweeper } from "./order/orphans.js";
-import { createOrderReconciler, SeenProfiles } from "./order/reconciler.js";
+import { startOrderController } from "./order/wiring.js";
 import { startProfileController } from "./profile/wiring.js";
 
 /**
- * `soracom-esim-operator controller`: wires informers, the two controllers, leader election, budgets
- * and the health/metrics server, then runs until SIGTERM/SIGINT, when it drains in-flight reconciles
- * (a reconcile that already called Soracom gets to record what it did) and releases the lease.
+ * `soracom-esim-operator controller`: assembles the caches, the two controllers, leader election and the
+ * health/metrics server, then runs until SIGTERM/SIGINT, when it drains in-flight reconciles and releases
+ * the lease. Nothing reconciles before every cache synced; caches that do not sync in time end the process.
  */
 export async function main(argv: string[]): Promise<number> {
   let cfg: ControllerConfig | "help";
@@ -42,10 +43,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const running = await startController(cfg);
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-    running.done.then(stop, stop);
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+    running.done.then(resolve, resolve);
   });
   await running.stop();
   return running.exitCode();
@@ -59,6 +59,8 @@ export interface RunningController {
   exitCode(): number;
 }
 
+type Caches = ReturnType<typeof createCaches>;
+
 /** startController starts everything and returns once the HTTP server listens. */
 export async function startController(cfg: ControllerConfig): Promise<RunningController> {
   const logger = createLogger({ level: cfg.logLevel, name: "controller" });
@@ -66,11 +68,73 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   if (!access)
     throw new ConfigError("no Kubernetes cluster configured: set --kubeconfig or KUBECONFIG, or run in a pod");
   const kube = new KubeClient(access);
-
   const registry = new Registry();
   const metrics = createMetrics(registry);
-  const statusTracker = new OrderStatusTracker(metrics);
+  const caches = createCaches(kube, cfg, logger);
+  const ledgers = createLedgers(kube, cfg, logger);
+  const elector = cfg.leaderElect ? newElector(kube, cfg, registry, logger) : undefined;
+  const clients = createClients(kube, cfg, logger, metrics, elector);
+  const events = new EventRecorder({ client: kube, component: MANAGER_NAME, logger });
+  const synced = () => caches.all.every((c) => c.hasSynced());
+  const shared = { cfg, kube, clients, events, metrics, registry, logger, synced, ...caches, ...ledgers };
+  const controllers = [
+    startOrderController({ ...shared, statusTracker: new OrderStatusTracker(metrics) }),
+    startProfileController(shared),
+  ];
+  const orphans = new OrphanSweeper({
+    clients,
+    orders: caches.orders,
+    metrics,
+    events,
+    logger,
+    namespaces: cfg.namespaces,
+    dryRun: cfg.dryRun,
+    cancelDrafts: cfg.orphanDrafts === "cancel",
+    intervalMs: cfg.orphanSweepIntervalMs,
+    synced,
+  });
+  const run = new Run(logger);
+  for (const c of caches.all) c.start();
+  const sync = waitForCaches(caches, cfg.cacheSyncTimeoutMs, logger).then((ok) => {
+    if (!ok) run.fail(new Error("caches did not sync in time"));
+    return ok;
+  });
+  const workers = new Workers(controllers, orphans, ledgers, sync, logger, cfg);
+  const gaugeTimer = setInterval(() => refreshGauges(metrics, caches, ledgers, Date.now()), 5_000).unref();
+  if (elector) wireElection(elector, workers, run, cfg);
+  else {
+    metrics.leader.set(1); // a single replica without election leads ("no leader" must not fire for ever)
+    void workers.start().catch((err) => run.fail(err));
+  }
+  const health = await startHealthServer({
+    host: cfg.httpAddress.host,
+    port: cfg.httpAddress.port,
+    registry,
+    logger,
+    readiness: [informersSynced(caches.all), ...(elector ? [leaderHealthy(elector)] : [])],
+  });
+  logger.info({ url: health.url, leaderElect: cfg.leaderElect }, "serving /healthz, /readyz and /metrics");
+  return {
+    url: health.url,
+    done: run.done,
+    exitCode: () => run.exitCode(),
+    async stop() {
+      run.stopping = true;
+      clearInterval(gaugeTimer);
+      logger.info("shutting down: draining reconciles");
+      if (elector) await elector.stop();
+      await workers.stop();
+      await events.flush();
+      await Promise.all(caches.all.map((c) => c.stop()));
+      await clients.closeAll();
+      await health.close();
+      kube.close();
+      run.finish();
+    },
+  };
+}
 
+function createCaches(kube: KubeClient, cfg: ControllerConfig, logger: Logger) {
   const orders = new NamespacedCache<EsimProfileOrder & KubeObject>({
     client: kube,
     resource: ORDER_REF,
@@ -91,8 +155,35 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     logger,
     metadataOnly: true, // the cache needs to know a Secret exists, never its secrets
   });
+  return { orders, profiles, secrets, all: [orders, profiles, secrets] };
+}
 
-  const clients = new SoracomClients({
+function createLedgers(kube: KubeClient, cfg: ControllerConfig, logger: Logger) {
+  const where = { kube, namespace: cfg.leaderElectionNamespace, logger };
+  return {
+    spend: new SpendLedger({
+      ...where,
+      limit: cfg.spendBudget,
+      windowMs: cfg.spendBudgetWindowMs,
+      name: `${cfg.leaderElectionId}-spend-ledger`,
+    }),
+    terminations: new TerminationLedger({
+      ...where,
+      limit: cfg.terminationBudget,
+      windowMs: cfg.terminationBudgetWindowMs,
+      name: `${cfg.leaderElectionId}-termination-ledger`,
+    }),
+  };
+}
+
+function createClients(
+  kube: KubeClient,
+  cfg: ControllerConfig,
+  logger: Logger,
+  metrics: Metrics,
+  elector: LeaderElector | undefined,
+): SoracomClients {
+  return new SoracomClients({
     kube,
     ...(cfg.credentials ? { defaults: cfg.credentials } : {}),
     ...(cfg.soracomEndpoint ? { endpoint: cfg.soracomEndpoint } : {}),
@@ -105,183 +196,106 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
       maxConcurrency: cfg.soracomMaxConcurrency,
       requestTimeoutMs: cfg.soracomRequestTimeoutMs,
       onRequest: (e) => observeSoracomRequest(metrics, e),
+      // Names the replica, so that Soracom's support (and the simulator's call log) can tell callers apart.
+      userAgent: `soracom-esim-operator (${elector?.identity ?? process.env.POD_NAME ?? hostname()})`,
+      // Fencing: a replica that lost (or cannot renew) its lease sends no mutation, queued ones included.
+      ...(elector ? { fence: () => elector.fenceReason() } : {}),
     },
   });
-  const spend = new SpendBudget(cfg.spendBudget, cfg.spendBudgetWindowMs, () => orders.list());
-  const terminations = new TerminationBudget({
-    limit: cfg.terminationBudget,
-    windowMs: cfg.terminationBudgetWindowMs,
-    kube,
-    namespace: cfg.leaderElectionNamespace,
-    name: `${cfg.leaderElectionId}-termination-ledger`,
-    logger,
-  });
-  const events = new EventRecorder({ client: kube, component: MANAGER_NAME, logger });
+}
 
-  // What the profile informer has shown of each order's profiles: a profile shown then deleted is not remade.
-  const seenProfiles = new SeenProfiles();
-  const orderController = new Controller({
-    name: "esimprofileorder",
-    concurrency: cfg.concurrency,
-    registry,
-    logger,
-    reconcile: createOrderReconciler({
-      kube,
-      orders,
-      profiles,
-      clients,
-      spend,
-      events,
-      metrics,
-      statusTracker,
-      logger,
-      secretExists: (ns, name) => secrets.get(ns, name) !== undefined,
-      soracomParallelism: cfg.soracomMaxConcurrency,
-      seen: seenProfiles,
-      config: {
-        maxQuantityPerResource: cfg.maxQuantityPerResource,
-        inProgressAlertAfterMs: cfg.inProgressAlertAfterMs,
-        draftExpiryWarningMs: cfg.draftExpiryWarningMs,
-        createGracePeriodMs: cfg.createGracePeriodMs,
-        pollActiveMs: cfg.pollIntervalActiveMs,
-        pollStableMs: cfg.pollIntervalStableMs,
-        dryRun: cfg.dryRun,
-      },
-    }),
-  });
-  const profileController = startProfileController({
-    cfg,
-    kube,
-    profiles,
-    orders,
-    clients,
-    terminations,
-    events,
-    metrics,
-    registry,
-    logger,
-  });
-
-  const ownerOrderKey = (p: KubeObject): string | undefined => {
-    const owner = (p.metadata.ownerReferences as Array<{ kind?: string; name?: string }> | undefined)?.find(
-      (r) => r.kind === ORDER_KIND,
+/** waitForCaches resolves false (after one error line naming them) when some cache did not sync in time. */
+async function waitForCaches(caches: Caches, timeoutMs: number, logger: Logger): Promise<boolean> {
+  const ok = (await Promise.all(caches.all.map((c) => c.waitForSync(timeoutMs)))).every(Boolean);
+  if (!ok) {
+    const unsynced = caches.all.flatMap((c) => c.unsynced());
+    logger.error(
+      { unsynced, timeoutMs },
+      `caches did not sync within ${Math.round(timeoutMs / 1000)}s (${unsynced.join("; ")}): check the controller's RBAC and the apiserver; nothing was reconciled`,
     );
-    return owner?.name ? `${p.metadata.namespace}/${owner.name}` : undefined;
-  };
-  orders.addHandler({
-    add: (o) => orderController.enqueue(objectKey(o)),
-    update: (_old, o) => orderController.enqueue(objectKey(o)),
-    delete: (o) => orderController.enqueue(objectKey(o)),
-  });
-  const onProfile = (p: KubeObject, shown = true) => {
-    profileController.enqueue(objectKey(p));
-    const owner = ownerOrderKey(p);
-    if (!owner) return;
-    if (shown) seenProfiles.saw(owner, p as EsimProfile);
-    orderController.enqueue(owner);
-  };
-  profiles.addHandler({
-    add: (p) => onProfile(p),
-    update: (_old, p) => onProfile(p),
-    delete: (p) => onProfile(p, false),
-  });
-  const onSecret = (s: KubeObject) => {
-    const profile = s.metadata.labels?.[LABELS.profile];
-    const p = profile ? profiles.get(s.metadata.namespace, profile) : undefined;
-    if (p) onProfile(p);
-  };
-  secrets.addHandler({ delete: onSecret });
-
-  const orphans = new OrphanSweeper({
-    clients,
-    orders,
-    metrics,
-    events,
-    logger,
-    namespaces: cfg.namespaces,
-    dryRun: cfg.dryRun,
-    cancelDrafts: cfg.orphanDrafts === "cancel",
-    intervalMs: cfg.orphanSweepIntervalMs,
-  });
-
-  const caches = [orders, profiles, secrets];
-  for (const c of caches) c.start();
-  const gaugeTimer = setInterval(
-    () => refreshGauges(metrics, { orders, profiles }, { spend, terminations }, Date.now()),
-    5_000,
-  );
-  gaugeTimer.unref();
-
-  let elector: LeaderElector | undefined;
-  let failed = false;
-  let stopping = false;
-  let resolveDone!: () => void;
-  const done = new Promise<void>((r) => {
-    resolveDone = r;
-  });
-  const startWorkers = async () => {
-    await Promise.all(caches.map((c) => c.waitForSync(120_000)));
-    await terminations.load();
-    logger.info({ dryRun: cfg.dryRun, namespaces: cfg.namespaces }, "caches synced; reconciling");
-    void orderController.start();
-    void profileController.start();
-    orphans.start();
-  };
-  if (cfg.leaderElect) {
-    elector = new LeaderElector({
-      client: kube,
-      namespace: cfg.leaderElectionNamespace,
-      name: cfg.leaderElectionId,
-      leaseDurationMs: cfg.leaderElectionLeaseDurationMs,
-      renewDeadlineMs: cfg.leaderElectionRenewDeadlineMs,
-      retryPeriodMs: cfg.leaderElectionRetryPeriodMs,
-      registry,
-      logger,
-      onStartedLeading: () => void startWorkers().catch(fail),
-      onStoppedLeading: async () => {
-        await Promise.all([orderController.stop(), profileController.stop(), orphans.stop()]);
-        // Like controller-runtime: a replica that lost the lease exits and starts again as a follower.
-        if (!stopping) fail(new Error("lost leadership"));
-      },
-    });
-    void elector.run();
-  } else {
-    // A single replica without election is the leader (soracom_esim_leader must not read 0, or the
-    // "no leader" alert fires for ever).
-    metrics.leader.set(1);
-    void startWorkers().catch(fail);
   }
-  function fail(err: unknown) {
-    logger.error({ err }, "controller failed");
-    failed = true;
-    resolveDone();
-  }
+  return ok;
+}
 
-  const health = await startHealthServer({
-    host: cfg.httpAddress.host,
-    port: cfg.httpAddress.port,
+function newElector(kube: KubeClient, cfg: ControllerConfig, registry: Registry, logger: Logger): LeaderElector {
+  return new LeaderElector({
+    client: kube,
+    namespace: cfg.leaderElectionNamespace,
+    name: cfg.leaderElectionId,
+    leaseDurationMs: cfg.leaderElectionLeaseDurationMs,
+    renewDeadlineMs: cfg.leaderElectionRenewDeadlineMs,
+    retryPeriodMs: cfg.leaderElectionRetryPeriodMs,
     registry,
     logger,
-    readiness: [informersSynced(caches), ...(elector ? [leaderHealthy(elector)] : [])],
   });
-  logger.info({ url: health.url, leaderElect: cfg.leaderElect }, "serving /healthz, /readyz and /metrics");
+}
 
-  return {
-    url: health.url,
-    done,
-    exitCode: () => (failed ? 1 : 0),
-    async stop() {
-      stopping = true;
-      clearInterval(gaugeTimer);
-      logger.info("shutting down: draining reconciles");
-      if (elector) await elector.stop();
-      await Promise.all([orderController.stop(), profileController.stop(), orphans.stop()]);
-      await events.flush();
-      await Promise.all(caches.map((c) => c.stop()));
-      await clients.closeAll();
-      await health.close();
-      kube.close();
-      resolveDone();
+/** wireElection runs the workers while this replica leads; losing the lease ends the process, as in controller-runtime. */
+function wireElection(elector: LeaderElector, workers: Workers, run: Run, cfg: ControllerConfig): void {
+  elector.on({
+    started: () => void workers.start().catch((err) => run.fail(err)),
+    stopped: async () => {
+      // In-flight work gets until the lease could be someone else's; the fence already stops its mutations.
+      await Promise.race([
+        workers.stop(),
+        sleep(cfg.leaderElectionLeaseDurationMs - cfg.leaderElectionRenewDeadlineMs),
+      ]);
+      if (!run.stopping) run.fail(new Error("lost leadership"));
     },
-  };
+  });
+  void elector.run();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+}
+
+/** Workers start the controllers and the orphan sweep once the caches synced and the ledgers are read. */
+class Workers {
+  constructor(
+    private readonly controllers: Controller[],
+    private readonly orphans: OrphanSweeper,
+    private readonly ledgers: { spend: SpendLedger; terminations: TerminationLedger },
+    private readonly sync: Promise<boolean>,
+    private readonly logger: Logger,
+    private readonly cfg: ControllerConfig,
+  ) {}
+
+  async start(): Promise<void> {
+    if (!(await this.sync)) return; // the process is ending: nothing reconciles on caches that never synced
+    await Promise.all([this.ledgers.spend.load(), this.ledgers.terminations.load()]);
+    this.logger.info({ dryRun: this.cfg.dryRun, namespaces: this.cfg.namespaces }, "caches synced; reconciling");
+    for (const c of this.controllers) void c.start();
+    this.orphans.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.controllers.map((c) => c.stop()), this.orphans.stop()]);
+  }
+}
+
+/** Run is the process's outcome: done once stopped or failed; exit code 1 after a failure. */
+class Run {
+  stopping = false;
+  private failed = false;
+  private resolve!: () => void;
+  readonly done = new Promise<void>((r) => {
+    this.resolve = r;
+  });
+
+  constructor(private readonly logger: Logger) {}
+
+  fail(err: unknown): void {
+    this.logger.error({ err }, "controller failed");
+    this.failed = true;
+    this.resolve();
+  }
+
+  finish(): void {
+    this.resolve();
+  }
+
+  exitCode(): number {
+    return this.failed ? 1 : 0;
+  }
 }

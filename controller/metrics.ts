@@ -37,6 +37,12 @@ function buildMetrics(registry: Registry) {
       "Unix time when Soracom cancels this unconfirmed (DRAFT) order",
       ["namespace", "name", "profile_order_id"],
     ),
+    profilesMissing: gauge(
+      registry,
+      "soracom_esim_order_profiles_missing",
+      "Profiles a COMPLETED Soracom order does not list (a short list: held, not reordered, until a person acknowledges it)",
+      ["namespace", "name", "profile_order_id"],
+    ),
     profilesOrdered: counter(
       registry,
       "soracom_esim_profiles_ordered_total",
@@ -131,6 +137,7 @@ export class OrderStatusTracker {
       if (labels.namespace !== namespace || labels.name !== name) continue;
       this.metrics.orderStatusSince.remove(labels);
       this.metrics.draftExpiry.remove({ namespace, name, profile_order_id: labels.profile_order_id });
+      this.metrics.profilesMissing.remove({ namespace, name, profile_order_id: labels.profile_order_id });
       this.current.delete(id);
     }
   }

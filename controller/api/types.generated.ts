@@ -149,7 +149,7 @@ export interface EsimProfileOrderStatus {
     profileOrderId?: string;
     quantity: number;
     /**
-     * Soracom status: DRAFT, CONFIRMED, IN_PROGRESS, COMPLETED, FAILED; Pending before the ID is known; Expired or Cancelled for drafts gone.
+     * Soracom status: DRAFT, CONFIRMED, IN_PROGRESS, COMPLETED, FAILED (any other Soracom status is kept as it is and holds its profiles); Pending before the ID is known; NotCreated when the create proved not to have happened; Rejected when Soracom refused it; Expired or Cancelled for drafts gone.
      */
     status?: string;
     /**
@@ -172,9 +172,21 @@ export interface EsimProfileOrderStatus {
      */
     materialized?: boolean;
     /**
-     * Create calls sent with this token (more than one only after a create proved not to have happened).
+     * Deprecated: written by earlier versions, which sent a create again with the same token.
      */
     createAttempts?: number;
+    /**
+     * When a confirm was last sent; a confirm is sent again only after a later read shows the order still DRAFT.
+     */
+    confirmRequestedTime?: string;
+    /**
+     * Profiles Soracom lists for this COMPLETED order (fewer than quantity: a short list, which waits for a person).
+     */
+    listedQuantity?: number;
+    /**
+     * ICCIDs of this order's EsimProfiles deleted before it was materialized; they are not created again.
+     */
+    deletedProfiles?: string[];
   }[];
   totals?: {
     /**
@@ -198,6 +210,28 @@ export interface EsimProfileOrderStatus {
      */
     surplus?: number;
   };
+  /**
+   * SIM terminations this order's policies asked for (scaleDownPolicy, onDeviceDeletion). Only the controller writes them; each is checked again against Soracom right before the SIM is terminated.
+   */
+  terminations?: {
+    /**
+     * The EsimProfile's name.
+     */
+    profile: string;
+    iccid: string;
+    simId?: string;
+    profileOrderId?: string;
+    reason: "ScaleDown" | "DeletedOnDevice" | "Replace";
+    requestedTime: string;
+    /**
+     * When the terminate was last sent.
+     */
+    attemptedTime?: string;
+    /**
+     * Soracom terminated the SIM; the entry goes once the profile is gone or recorded.
+     */
+    terminated?: boolean;
+  }[];
   /**
    * With confirmation Manual, what approving would spend now.
    */

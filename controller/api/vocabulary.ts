@@ -31,11 +31,25 @@ export const ANNOTATIONS = {
   approveOrders: `${GROUP}/approve-orders`,
   /** Comma-separated FAILED profileOrderIds a person has seen; until then a FAILED order blocks new orders. */
   acknowledgeFailed: `${GROUP}/acknowledge-failed`,
-  /** Set by the order on a profile whose SIM must be terminated while the resource stays (value: the reason). */
+  /**
+   * Comma-separated COMPLETED profileOrderIds whose profile list stays shorter than their quantity, which
+   * a person has looked into: the missing profiles stop holding their places and are ordered again.
+   */
+  acknowledgeShort: `${GROUP}/acknowledge-short`,
+} as const;
+
+/**
+ * Annotations earlier versions read that no longer mean anything: nothing a namespace user writes on an
+ * EsimProfile may terminate a SIM or lift a budget. Kept only so that docs and tests can name them.
+ */
+export const RETIRED_ANNOTATIONS = {
   terminateRequested: `${GROUP}/terminate-requested`,
-  /** Set to "true" to let terminations go on past the termination budget for this resource. */
   terminationBudgetOverride: `${GROUP}/termination-budget-override`,
 } as const;
+
+/** Why a SIM is terminated (events, the sims_terminated metric, order status). Bounded. */
+export const TERMINATION_REASONS = ["ResourceDeleted", "DeletedOnDevice", "Replace", "ScaleDown"] as const;
+export type TerminationReason = (typeof TERMINATION_REASONS)[number];
 
 /**
  * Labels and annotations that tie an object to a GitOps tool. The controller never copies them from an
@@ -87,6 +101,7 @@ export const CONDITIONS = {
   terminationsPaused: "TerminationsPaused",
   deletedOnDevice: "DeletedOnDevice",
   simSynced: "SimSynced",
+  profileListShort: "ProfileListShort",
 } as const;
 
 /** Condition reasons: CamelCase, one per situation a person may need to act on. */
@@ -109,6 +124,7 @@ export const REASONS = {
   BudgetExceeded: "BudgetExceeded",
   SoracomRejected: "SoracomRejected",
   SimNotFound: "SimNotFound",
+  UnknownOrderStatus: "UnknownOrderStatus",
   // Domain
   DraftExpiresSoon: "DraftExpiresSoon",
   DraftExpired: "DraftExpired",
@@ -116,6 +132,8 @@ export const REASONS = {
   SurplusRetained: "SurplusRetained",
   TerminationBudgetExhausted: "TerminationBudgetExhausted",
   DeletedOnDeviceStillBilling: "DeletedOnDeviceStillBilling",
+  ShortProfileList: "ShortProfileList",
+  WaitingForOrder: "WaitingForOrder",
   Synced: "Synced",
   SyncFailed: "SyncFailed",
   Retained: "Retained",
@@ -139,6 +157,11 @@ export const EVENTS = {
   ReplacementOrdered: "ReplacementOrdered",
   BudgetExceeded: "BudgetExceeded",
   TerminationsPaused: "TerminationsPaused",
+  TerminationRequested: "TerminationRequested",
+  TerminationWithdrawn: "TerminationWithdrawn",
+  OrderNotCreated: "OrderNotCreated",
+  ShortProfileList: "ShortProfileList",
+  UnknownOrderStatus: "UnknownOrderStatus",
   OrphanOrder: "OrphanOrder",
   SoracomError: "SoracomError",
   CredentialsError: "CredentialsError",
@@ -160,7 +183,8 @@ export type OrderPhase = (typeof ORDER_PHASES)[number];
 /** Soracom order statuses, plus the controller's own for orders without an ID yet or gone. */
 export const SORACOM_ORDER_STATUSES = ["DRAFT", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "FAILED"] as const;
 export type SoracomOrderStatus = (typeof SORACOM_ORDER_STATUSES)[number];
-export type TrackedOrderStatus = SoracomOrderStatus | "Pending" | "Expired" | "Cancelled";
+/** Pending: created or being created, ID unknown; NotCreated: its create proved not to have happened. */
+export type TrackedOrderStatus = SoracomOrderStatus | "Pending" | "NotCreated" | "Expired" | "Cancelled" | "Rejected";
 
 /** Profile phases: the vendor's words for profileStatus, plus the SIM's end of life. */
 export const PROFILE_PHASES = [
@@ -205,3 +229,7 @@ export function everInstalled(profileStatus: string | undefined, installedTime: 
 
 /** The vendor cancels an unconfirmed order one day after it was created. */
 export const DRAFT_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+/** The two kinds as REST resources (group, version, plural). */
+export const ORDER_REF = { group: GROUP, version: VERSION, plural: ORDER_PLURAL } as const;
+export const PROFILE_REF = { group: GROUP, version: VERSION, plural: PROFILE_PLURAL } as const;

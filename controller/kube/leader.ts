@@ -105,6 +105,12 @@ export class LeaderElector {
     this.lastContact = this.o.clock.now();
   }
 
+  /** on sets what happens when this replica starts and stops leading (before run). */
+  on(handlers: { started?: (signal: AbortSignal) => void; stopped?: () => void | Promise<void> }): void {
+    if (handlers.started) this.o.onStartedLeading = handlers.started;
+    if (handlers.stopped) this.o.onStoppedLeading = handlers.stopped;
+  }
+
   /** run starts campaigning in the background; the promise settles after stop(). */
   run(): Promise<void> {
     this.loop ??= this.campaign();
@@ -131,6 +137,20 @@ export class LeaderElector {
     return now - this.lastContact <= 2 * this.o.leaseDurationMs;
   }
 
+  /**
+   * fenceReason says why this replica may not act at Soracom now, or undefined while it may: it holds the
+   * lease and renewed it (counted from when the renewal was asked for) less than renewDeadline ago. A
+   * follower takes over only after a whole leaseDuration without renewal, so anything sent before this
+   * deadline leaves leaseDuration - renewDeadline for its answer before another leader can start.
+   */
+  fenceReason(): string | undefined {
+    if (!this.leading) return "this replica does not hold the leader lease";
+    const age = this.o.clock.now() - this.lastRenew;
+    if (age > this.o.renewDeadlineMs)
+      return `the leader lease was last renewed ${age} ms ago, past the renew deadline of ${this.o.renewDeadlineMs} ms`;
+    return undefined;
+  }
+
   /** stop ends campaigning; a leader first waits for onStoppedLeading (still renewing), then releases. */
   async stop(): Promise<void> {
     if (this.leading) await this.endTerm("stopping");
@@ -146,10 +166,12 @@ export class LeaderElector {
   private async campaign(): Promise<void> {
     const signal = this.loopAbort.signal;
     while (!signal.aborted) {
+      // A renewal counts from when it was asked for: followers age the lease from no earlier than that.
+      const attemptAt = this.o.clock.now();
       const won = await this.tryAcquireOrRenew();
       const now = this.o.clock.now();
       if (won) {
-        this.lastRenew = now;
+        this.lastRenew = attemptAt;
         if (!this.leading) this.startTerm();
       } else if (
         this.leading &&

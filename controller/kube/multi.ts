@@ -15,6 +15,7 @@ export interface ObjectCache<T> {
  */
 export class NamespacedCache<T extends KubeObject> implements ObjectCache<T> {
   readonly informers: Informer<T>[];
+  private readonly scopes: string[];
 
   constructor(opts: {
     client: KubeApi;
@@ -26,6 +27,7 @@ export class NamespacedCache<T extends KubeObject> implements ObjectCache<T> {
     metadataOnly?: boolean;
   }) {
     const namespaces = opts.namespaces.length > 0 ? opts.namespaces : [undefined];
+    this.scopes = namespaces.map((ns) => (ns ? `in namespace ${ns}` : "in all namespaces"));
     this.informers = namespaces.map(
       (namespace) =>
         new Informer<T>({
@@ -65,6 +67,11 @@ export class NamespacedCache<T extends KubeObject> implements ObjectCache<T> {
 
   hasSynced(): boolean {
     return this.informers.every((i) => i.hasSynced());
+  }
+
+  /** unsynced names the informers whose first list has not completed ("esimprofiles… in namespace a"). */
+  unsynced(): string[] {
+    return this.informers.flatMap((i, n) => (i.hasSynced() ? [] : [`${i.name} ${this.scopes[n]}`]));
   }
 
   async waitForSync(timeoutMs: number): Promise<boolean> {

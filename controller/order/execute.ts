@@ -1,14 +1,16 @@
 import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
-import { ANNOTATIONS, GROUP, ORDER_FINALIZER, ORDER_PLURAL, PROFILE_PLURAL, VERSION } from "../api/vocabulary.js";
+import { ORDER_FINALIZER, ORDER_REF, PROFILE_REF, type TerminationReason } from "../api/vocabulary.js";
+import { forEachLimited, limiter } from "../concurrency.js";
 import { crashPoint } from "../crashpoints.js";
 import { isConflict, isNotFound } from "../kube/errors.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { addFinalizer, removeFinalizer, toKubeTime } from "../kube/status.js";
 import { buildActivationSecret } from "../profile/secret.js";
 import { simFields } from "../profile/status.js";
-import { isOutcomeUnknown, SoracomApiError, type SoracomClient } from "../soracom/index.js";
+import { isFenced, isOutcomeUnknown, SoracomApiError, type SoracomClient } from "../soracom/index.js";
 import type { OrderedProfile, Sim } from "../soracom/types.js";
+import { terminateSim } from "../termination.js";
 import { initialStatus } from "./initial-status.js";
 import type { OrderAction } from "./model.js";
 import { buildProfile } from "./profiles.js";
@@ -16,14 +18,14 @@ import type { ActionResult } from "./results.js";
 import { simsByImsi } from "./sims.js";
 
 /**
- * The order executor: performs the planner's actions, one by one, and reports what happened. It decides
- * nothing except how to read an answer: a create whose answer was lost is "outcome unknown" (the order is
- * looked up by its token next time), never retried here; a confirm is looked at again before it is
- * believed; a draft already gone counts as cancelled.
+ * The order executor: performs the planner's actions and reports what happened. It decides nothing
+ * except how to read an answer: a create whose answer was lost, or that was held back unsent, is
+ * "outcome unknown" (looked up by its token next time, never retried here); a confirm whose answer was
+ * lost is read again next round before anything else; a draft already gone counts as cancelled; a
+ * termination goes through the one termination protocol (ledger first). Once the signal aborts (the
+ * lease is lost, or the controller stops) no further action starts; the Soracom client's fence stops
+ * whatever was already queued.
  */
-
-export const ORDER_REF = { group: GROUP, version: VERSION, plural: ORDER_PLURAL } as const;
-export const PROFILE_REF = { group: GROUP, version: VERSION, plural: PROFILE_PLURAL } as const;
 
 export interface OrderExecutorDeps {
   kube: KubeClient;
@@ -32,6 +34,9 @@ export interface OrderExecutorDeps {
   profileParallelism?: number;
   /** How many Soracom calls of one kind (creates, confirms, cancels, SIM searches) are sent at once. */
   soracomParallelism?: number;
+  /** Records a termination in the termination ledger; false: refused (paused, or no budget left). */
+  recordTermination?: (simId: string) => Promise<boolean>;
+  signal?: AbortSignal;
 }
 
 /** Soracom calls of one kind sent at once when the caller does not say (main passes --soracom-max-concurrency). */
@@ -44,14 +49,15 @@ const PARALLEL = new Set<OrderAction["type"]>([
   "cancelDraft",
   "createProfiles",
   "syncProfiles",
+  "terminateSim",
 ]);
 
 /**
  * executeOrderActions runs the actions against the order (as last written) and returns the results and
  * the order as now stored. Actions run in order; a run of consecutive actions of one kind that each
- * concern their own Soracom order (creates, confirms, cancels, profile creation) runs with limited
- * parallelism, so that an order of 10,000 profiles (500 Soracom orders) is not 500 round trips in a row.
- * Every create's intent is already in status, so their order among themselves does not matter.
+ * concern their own Soracom order or SIM runs with limited parallelism, so that an order of 10,000
+ * profiles (500 Soracom orders) is not 500 round trips in a row. Every create's intent is already in
+ * status and in the spend ledger, so their order among themselves does not matter.
  */
 export async function executeOrderActions(
   deps: OrderExecutorDeps,
@@ -63,7 +69,9 @@ export async function executeOrderActions(
   let current = order;
   const soracomParallelism = deps.soracomParallelism ?? DEFAULT_SORACOM_PARALLELISM;
   const profileParallelism = deps.profileParallelism ?? 8;
+  const stopped = () => deps.signal?.aborted === true;
   for (const batch of batches(actions)) {
+    if (stopped()) break;
     const action = batch[0]!;
     switch (action.type) {
       case "addFinalizer":
@@ -74,13 +82,13 @@ export async function executeOrderActions(
         break;
       case "createOrder":
         await forEachLimited(only(batch, "createOrder"), soracomParallelism, async (a) => {
+          if (stopped()) return; // the intent stays Pending: whoever leads next looks it up
           crashPoint("before-create");
           const created = await createOrder(need(soracom), a);
           results.push(created);
           crashPoint("after-create");
-          // Automatic confirmation follows the create at once (its result after the create's, so the
-          // status learns the order's ID before its confirmation).
-          if (a.confirm && created.type === "created" && created.order.status === "DRAFT") {
+          // Automatic confirmation follows the create at once: its answer is a fresh read of the new DRAFT.
+          if (a.confirm && created.type === "created" && created.order.status === "DRAFT" && !stopped()) {
             crashPoint("before-confirm");
             results.push(await confirmOrder(need(soracom), created.order.profileOrderId));
             crashPoint("after-confirm");
@@ -89,6 +97,7 @@ export async function executeOrderActions(
         break;
       case "confirmOrder":
         await forEachLimited(only(batch, "confirmOrder"), soracomParallelism, async (a) => {
+          if (stopped()) return;
           crashPoint("before-confirm");
           results.push(await confirmOrder(need(soracom), a.profileOrderId));
           crashPoint("after-confirm");
@@ -96,7 +105,7 @@ export async function executeOrderActions(
         break;
       case "cancelDraft":
         await forEachLimited(only(batch, "cancelDraft"), soracomParallelism, async (a) => {
-          results.push(await cancelDraft(need(soracom), a.profileOrderId));
+          if (!stopped()) results.push(await cancelDraft(need(soracom), a.profileOrderId));
         });
         break;
       case "createProfiles":
@@ -111,9 +120,9 @@ export async function executeOrderActions(
         await forEachLimited(all, profileParallelism, ({ name, profile }) => syncProfile(deps, current, name, profile));
         break;
       }
-      case "requestTermination":
-        await patchProfile(deps.kube, current, action.profile, {
-          metadata: { annotations: { [ANNOTATIONS.terminateRequested]: action.reason } },
+      case "terminateSim":
+        await forEachLimited(only(batch, "terminateSim"), soracomParallelism, async (a) => {
+          if (!stopped()) results.push(await terminate(deps, current, need(soracom), a));
         });
         break;
       case "deleteProfile":
@@ -172,10 +181,11 @@ async function createOrder(
   a: Extract<OrderAction, { type: "createOrder" }>,
 ): Promise<ActionResult> {
   try {
-    const order = await client.createProfileOrder(a.request);
+    const order = await client.createProfileOrder(a.request, { sendBy: a.sendBy });
     return { type: "created", sequence: a.sequence, order };
   } catch (err) {
     if (isOutcomeUnknown(err)) return { type: "createUnknown", sequence: a.sequence, message: err.message };
+    if (isFenced(err)) return { type: "createUnknown", sequence: a.sequence, message: err.message };
     if (
       err instanceof SoracomApiError &&
       err.status >= 400 &&
@@ -191,19 +201,23 @@ async function createOrder(
         message: err.soracomMessage ?? err.message,
       };
     }
-    // 429, auth, network before sending: definitely not applied; the intent stays Pending and is looked up, then retried after the grace period.
+    // 429, auth, network before sending: definitely not applied; the intent stays Pending and is looked up, then re-planned after the grace period.
     return { type: "createUnknown", sequence: a.sequence, message: (err as Error).message };
   }
 }
 
+/**
+ * confirmOrder sends one confirm. A lost answer is reported as such and not repeated: the next round
+ * reads the order, and only a DRAFT read then is confirmed again. A refusal is looked at once (a GET):
+ * an order no longer DRAFT was confirmed by an earlier attempt.
+ */
 async function confirmOrder(client: SoracomClient, id: string): Promise<ActionResult> {
   try {
     return { type: "confirmed", order: await client.confirmProfileOrder(id) };
   } catch (err) {
-    if (isOutcomeUnknown(err))
-      return { type: "failed", action: `confirm ${id}`, message: `${err.message}; its status is read again next time` };
-    if (err instanceof SoracomApiError && err.status === 400) {
-      // Refused because it is no longer a DRAFT: most likely an earlier confirm whose answer was lost.
+    if (isOutcomeUnknown(err) || isFenced(err))
+      return { type: "confirmUnknown", profileOrderId: id, message: err.message };
+    if (err instanceof SoracomApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
       const now = await client.getProfileOrder(id);
       if (now.status !== "DRAFT") return { type: "confirmed", order: now };
     }
@@ -306,13 +320,46 @@ async function syncProfile(
   });
 }
 
-async function patchProfile(kube: KubeClient, order: EsimProfileOrder, name: string, body: unknown): Promise<void> {
-  await kube.request({
-    method: "PATCH",
-    path: resourcePath({ ...PROFILE_REF, namespace: order.metadata.namespace }, name),
-    contentType: "application/merge-patch+json",
-    body,
-  });
+/**
+ * terminate runs the termination protocol for a request the plan re-checked this round, then writes what
+ * happened into the profile's status (its SIM state), so the profile shows Terminated without a read.
+ */
+async function terminate(
+  deps: OrderExecutorDeps,
+  order: EsimProfileOrder,
+  client: SoracomClient,
+  a: Extract<OrderAction, { type: "terminateSim" }>,
+): Promise<ActionResult> {
+  const base = { profile: a.profile, simId: a.simId, reason: a.reason as TerminationReason };
+  let refused = false;
+  try {
+    await terminateSim(client, a.simId, {
+      enable: a.enable,
+      record: async () => {
+        if (!deps.recordTermination) throw new Error("no termination ledger");
+        refused = !(await deps.recordTermination(a.simId));
+        if (refused) throw new Error("refused by the termination ledger");
+      },
+    });
+  } catch (err) {
+    if (refused) return { type: "terminationRefused", ...base };
+    if (isOutcomeUnknown(err) || isFenced(err))
+      return { type: "terminateUnknown", ...base, message: (err as Error).message };
+    return { type: "failed", action: `terminate SIM ${a.simId}`, message: (err as Error).message };
+  }
+  await deps.kube
+    .request({
+      method: "PATCH",
+      path: resourcePath({ ...PROFILE_REF, namespace: order.metadata.namespace }, a.profile, "status"),
+      contentType: "application/merge-patch+json",
+      discardBody: true,
+      body: { status: { simStatus: "terminated", phase: "Terminated" } },
+    })
+    .catch((err) => {
+      if (!isNotFound(err))
+        deps.logger.warn({ err, profile: a.profile }, "could not record the termination in the profile's status");
+    });
+  return { type: "terminated", ...base };
 }
 
 async function deleteProfile(kube: KubeClient, order: EsimProfileOrder, name: string): Promise<void> {
@@ -324,48 +371,4 @@ async function deleteProfile(kube: KubeClient, order: EsimProfileOrder, name: st
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-}
-
-/**
- * forEachLimited runs fn over items with at most `limit` at once; the first failure is rethrown after
- * all settle. stopOnError starts nothing new after a failure (reads that would all fail the same way).
- */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-  opts: { stopOnError?: boolean } = {},
-): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length && !(opts.stopOnError && errors.length > 0)) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
-}
-
-/** limiter returns a function that runs tasks with at most `limit` running at once, in the order given. */
-function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    // A finishing task hands its slot straight to the next waiter, so none can slip in between.
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running += 1;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running -= 1;
-    }
-  };
 }

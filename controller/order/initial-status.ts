@@ -13,7 +13,7 @@ import type { TerminationBudgetStatus } from "../profile/ports.js";
  */
 
 /** A new profile asks for no termination; the budget is never looked at. */
-const NO_TERMINATION: TerminationBudgetStatus = { allowed: false, remaining: 0, retryAfterMs: 0 };
+const NO_TERMINATION: TerminationBudgetStatus = { allowed: false, remaining: 0, limit: 0, windowMs: 0 };
 
 /** initialStatus is the merge patch of a new profile's status: Soracom's part, plus its own when it can be decided now. */
 export function initialStatus<S extends Record<string, unknown>>(profile: EsimProfile, soracom: S, now: number): S {

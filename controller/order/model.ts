@@ -1,10 +1,13 @@
 import type { EsimProfileOrder, EsimProfileOrderStatus, TrackedOrder } from "../api/types.js";
-import type { ProfilePhase } from "../api/vocabulary.js";
-import type { CreateProfileOrderRequest, OrderedProfile, ProfileOrder } from "../soracom/types.js";
+import type { ProfilePhase, TerminationReason } from "../api/vocabulary.js";
+import type { SpendState, TerminationCheck } from "../budget.js";
+import type { CreateProfileOrderRequest, OrderedProfile, ProfileOrder, Sim } from "../soracom/types.js";
 
 /**
- * The order planner's input and output. Everything the planner decides from is in OrderInput (read by
- * observe.ts); everything it decides is in OrderPlan (performed by execute.ts). No I/O crosses this line.
+ * The order planner's input and output. observe.ts gathers OrderInput (caches, durable status, fresh
+ * Soracom reads); plan.ts decides an OrderPlan from it, purely; execute.ts performs the plan's actions.
+ * No I/O crosses this line. Money is decided only from status and from reads made this round (`soracom`),
+ * never from what an earlier round or another process remembered.
  */
 
 /** ChildProfile is what the planner needs to know of one EsimProfile the order created. */
@@ -12,14 +15,15 @@ export interface ChildProfile {
   name: string;
   profileOrderId?: string;
   iccid?: string;
+  /** The SIM ID the profile reconciler (or the order's bulk search) recorded. */
+  simId?: string;
+  simStatus?: string;
   createdAt: number;
   phase: ProfilePhase;
   profileStatus?: string;
   lastModifiedTime?: string;
   installedTime?: string;
   everInstalled: boolean;
-  /** The terminate-requested annotation, when the order asked for its SIM to be terminated. */
-  terminateRequested?: string;
   deleting: boolean;
   /** The profile has its activation Secret reference in status. */
   hasActivationSecret: boolean;
@@ -28,23 +32,41 @@ export interface ChildProfile {
 /** CredentialsState says whether the order's Soracom credentials could be used. */
 export type CredentialsState = { ok: true } | { ok: false; reason: string; message: string };
 
-/** SpendState is the controller-wide spend budget as seen by this reconcile. */
-export interface SpendState {
-  /** Profiles that may still be ordered in the current window; null when the budget is unlimited. */
-  remaining: number | null;
-  limit: number | null;
-  windowMs: number;
-}
-
 /** PlannerConfig holds the controller's settings the planner needs. */
 export interface PlannerConfig {
   maxQuantityPerResource: number;
   inProgressAlertAfterMs: number;
   draftExpiryWarningMs: number;
   createGracePeriodMs: number;
+  /** How long a Soracom answer may take: a create is sent no later than its grace period less this. */
+  soracomRequestTimeoutMs: number;
   pollActiveMs: number;
   pollStableMs: number;
   dryRun: boolean;
+}
+
+/**
+ * ReadAction is a Soracom read the plan wants this round. `poll` reads keep status current and may be
+ * skipped when their poll is not due (the pacer); every other read backs a decision about money or an
+ * irreversible call and is always made.
+ */
+export type ReadAction =
+  | { type: "getOrder"; profileOrderId: string; why: "poll" | "confirm" }
+  | { type: "listProfiles"; profileOrderId: string; why: "poll" | "materialize" | "terminate" }
+  | { type: "listOrders" }
+  | { type: "getSim"; simId: string };
+
+/** SoracomView is what Soracom answered this round: a key is present only when it was read now. */
+export interface SoracomView {
+  /** Orders read this round; null when Soracom answered 404. */
+  orders: Record<string, ProfileOrder | null>;
+  /** Ordered profiles listed this round, by order. */
+  profiles: Record<string, OrderedProfile[]>;
+  /** Every order Soracom lists, and when that list was asked for (only when a create's outcome is unknown). */
+  listed?: ProfileOrder[];
+  listedAt?: number;
+  /** SIMs read this round for a termination, by SIM ID; null when Soracom has no such SIM. */
+  sims: Record<string, Sim | null>;
 }
 
 /** OrderInput is everything observed for one EsimProfileOrder. */
@@ -52,45 +74,54 @@ export interface OrderInput {
   order: EsimProfileOrder;
   now: number;
   children: ChildProfile[];
+  /** Undefined: nothing was read yet, and the plan answers with the reads it needs. */
+  soracom?: SoracomView;
   /**
-   * ICCIDs of this order's profiles the controller was shown and that are gone from `children` (taken
-   * from the same cache at the same instant): deleted, so made once and not made again (SeenProfiles).
+   * Profile lists read by earlier rounds, for materializing only (an ordered profile's identity and
+   * activation data never change): they never decide a create, a confirm or a termination.
    */
-  deletedProfiles?: ReadonlySet<string>;
-  /** Soracom's view of the tracked orders fetched this round; null when Soracom answered 404. */
-  soracomOrders: Record<string, ProfileOrder | null>;
-  /** Ordered profiles of COMPLETED orders polled this round. */
-  orderedProfiles: Record<string, OrderedProfile[]>;
-  /** Every order Soracom lists, read only when a create's outcome is unknown (for adoption). */
-  listed?: ProfileOrder[];
-  /**
-   * When that list was read (the time its first page was asked for). A create is concluded not to have
-   * happened only from a list read after its grace period ended, never from an older list judged later.
-   */
-  listedAt?: number;
+  remembered?: Record<string, OrderedProfile[]>;
   credentials: CredentialsState;
   spend: SpendState;
+  terminations: TerminationCheck;
   config: PlannerConfig;
 }
 
-export type TerminationReason = "DeletedOnDevice" | "Replace" | "ScaleDown";
+/** TerminationRequest is an order-driven termination as recorded in the order's status. */
+export type TerminationRequest = NonNullable<EsimProfileOrderStatus["terminations"]>[number];
 
 /** OrderAction is one step the executor performs, in order. */
 export type OrderAction =
   | { type: "addFinalizer" }
   | { type: "removeFinalizer" }
   /**
-   * confirm: confirm the new draft as soon as Soracom answers the create (Automatic confirmation), in
-   * the same round instead of the next. Its intent is recorded like any create's; a crash between the
-   * two leaves a draft that the next round finds by its token and confirms, as before.
+   * createOrder: its intent is in status and in the spend ledger before it runs; `sendBy` is the last
+   * moment it may be sent (intent time + grace period - request timeout). confirm: Automatic
+   * confirmation right after the create's answer, which is itself a fresh read of the new DRAFT.
    */
-  | { type: "createOrder"; sequence: number; token: string; request: CreateProfileOrderRequest; confirm: boolean }
+  | {
+      type: "createOrder";
+      sequence: number;
+      token: string;
+      request: CreateProfileOrderRequest;
+      confirm: boolean;
+      sendBy: number;
+    }
   | { type: "confirmOrder"; profileOrderId: string; quantity: number }
   | { type: "cancelDraft"; profileOrderId: string; why: string }
   | { type: "createProfiles"; profileOrderId: string; profiles: OrderedProfile[] }
   | { type: "syncProfiles"; profileOrderId: string; profiles: Array<{ name: string; profile: OrderedProfile }> }
-  | { type: "requestTermination"; profile: string; reason: TerminationReason }
+  /** terminateSim: a recorded request that still holds on this round's fresh reads. */
+  | { type: "terminateSim"; profile: string; simId: string; reason: TerminationReason; enable: boolean }
   | { type: "deleteProfile"; profile: string; reason: TerminationReason };
+
+/** SORACOM_MUTATIONS: the actions that change something at Soracom (dry run removes them). */
+export const SORACOM_MUTATIONS: ReadonlySet<OrderAction["type"]> = new Set([
+  "createOrder",
+  "confirmOrder",
+  "cancelDraft",
+  "terminateSim",
+]);
 
 /** PlannedEvent is a Kubernetes Event to record on the order. */
 export interface PlannedEvent {
@@ -99,17 +130,45 @@ export interface PlannedEvent {
   message: string;
 }
 
+/** SpendIntent is a create the plan records in the spend ledger before its status write. */
+export interface PlannedSpend {
+  token: string;
+  quantity: number;
+}
+
 /** OrderPlan is the planner's decision for one reconcile. */
 export interface OrderPlan {
+  /** Reads to make before planning again; when present, nothing else is decided. */
+  reads?: ReadAction[];
   /** The status to write; when `intent` is true it must be written BEFORE any action runs. */
   status: EsimProfileOrderStatus;
   intent: boolean;
+  /** Creates to record in the spend ledger before the intent is written. */
+  spend: PlannedSpend[];
   actions: OrderAction[];
   events: PlannedEvent[];
   requeueAfterMs: number;
 }
 
-/** Statuses of tracked orders that still hold profiles on the way (they count against the quantity). */
-export const IN_FLIGHT: ReadonlySet<string> = new Set(["Pending", "DRAFT", "CONFIRMED", "IN_PROGRESS"]);
+/** The tracked-order statuses this controller knows; any other Soracom status fails closed. */
+export const KNOWN_STATUSES: ReadonlySet<string> = new Set([
+  "Pending",
+  "DRAFT",
+  "CONFIRMED",
+  "IN_PROGRESS",
+  "COMPLETED",
+  "FAILED",
+  "NotCreated",
+  "Expired",
+  "Cancelled",
+  "Rejected",
+]);
 
-export type { TrackedOrder };
+/**
+ * Statuses that hold no profile: a create that did not happen or was refused, a draft gone, a FAILED
+ * order (new orders wait until a person acknowledges it). Every other status, an unknown one included,
+ * holds its whole quantity: what the controller does not understand is never ordered again.
+ */
+export const RELEASED: ReadonlySet<string> = new Set(["NotCreated", "Expired", "Cancelled", "Rejected", "FAILED"]);
+
+export type { ProfileOrder, TrackedOrder };

@@ -126,6 +126,11 @@ export interface OrphanSweeperOptions {
   /** false: DRAFT orphans are reported, not cancelled (--orphan-drafts report). */
   cancelDrafts?: boolean;
   intervalMs: number;
+  /**
+   * The order cache has synced: an unsynced cache knows no UID, and every order would look orphaned
+   * (every draft cancelled). A sweep before that does nothing.
+   */
+  synced?: () => boolean;
 }
 
 /** OrphanSweeper runs the sweep once at start (after the caches synced) and then every intervalMs, never twice at once. */
@@ -161,6 +166,10 @@ export class OrphanSweeper {
 
   /** sweep lists the orders of every credentials source in use and handles the orphans among them. */
   async sweep(): Promise<OrphanVerdict[]> {
+    if (this.opts.synced && !this.opts.synced()) {
+      this.opts.logger.warn("orphan sweep skipped: the caches have not synced");
+      return [];
+    }
     const seen = new Set<string>();
     const verdicts: OrphanVerdict[] = [];
     const cancelled = new Set<string>();

@@ -1,207 +1,183 @@
-import type { Condition, EsimProfileOrderSpec, EsimProfileOrderStatus, OrderTotals } from "../api/types.js";
-import {
-  ANNOTATIONS,
-  CONDITIONS,
-  DRAFT_LIFETIME_MS,
-  EVENTS,
-  ORDER_FINALIZER,
-  type OrderPhase,
-  REASONS,
-} from "../api/vocabulary.js";
-import { type ConditionInput, setConditions, toKubeTime } from "../kube/status.js";
-import type { CreateProfileOrderRequest, OrderBundle, OrderSpeedClass } from "../soracom/types.js";
+import type { EsimProfileOrderStatus } from "../api/types.js";
+import { ANNOTATIONS, CONDITIONS, EVENTS, ORDER_FINALIZER, REASONS } from "../api/vocabulary.js";
+import { toKubeTime } from "../kube/status.js";
+import type { CreateProfileOrderRequest, OrderBundle, OrderedProfile, OrderSpeedClass } from "../soracom/types.js";
+import type { Draft } from "./draft.js";
+import { guard, spendAllowance } from "./guard.js";
 import {
   type ChildProfile,
-  IN_FLIGHT,
   type OrderAction,
   type OrderInput,
   type OrderPlan,
   type PlannedEvent,
+  RELEASED,
+  type ReadAction,
   type TrackedOrder,
 } from "./model.js";
+import { approvedDrafts, childrenOfOrder, countSlots, type DefaultedSpec, splitList, withDefaults } from "./slots.js";
+import { summarise } from "./summary.js";
+import { deleteTerminated, request, settle } from "./terminations.js";
 import { orderDescription, orderToken } from "./tokens.js";
 import { trackOrders } from "./track.js";
 
 /**
- * planOrder decides, from what was observed, the actions for one EsimProfileOrder and its next status.
- * Pure: no I/O, the clock comes in `input.now`. The order of the steps matters and each is a small
- * function below: follow Soracom, materialize profiles, apply device-deletion and scale-down policies,
- * order what is missing (within budgets), confirm drafts, then summarise into conditions.
+ * planOrder is the EsimProfileOrder reconciler's whole logic, as a pure function, shaped like the profile
+ * planner: first it answers with the Soracom reads it needs (`reads`); given them, it runs STEPS in
+ * order, each a small named function adding to one Draft, then the guard (modes and budgets), then the
+ * summary (status, conditions, next poll). The clock comes in `input.now`.
  */
 export function planOrder(input: OrderInput): OrderPlan {
-  const { order } = input;
-  const spec = withDefaults(order.spec);
-  const actions: OrderAction[] = [];
-  const hasFinalizer = (order.metadata.finalizers ?? []).includes(ORDER_FINALIZER);
-  if (order.metadata.deletionTimestamp) return planDeletion(input);
-  if (!hasFinalizer) actions.push({ type: "addFinalizer" });
-
-  if (spec.paused) return summarise(input, spec, order.status?.orders ?? [], actions, [], { paused: true });
-  if (!input.credentials.ok) {
-    const { reason, message } = input.credentials;
-    return summarise(input, spec, order.status?.orders ?? [], actions, [], { stalled: { reason, message } });
+  const spec = withDefaults(input.order.spec);
+  if (input.order.metadata.deletionTimestamp) return planDeletion(input);
+  const d = newDraft(input, spec);
+  if (!(input.order.metadata.finalizers ?? []).includes(ORDER_FINALIZER)) d.actions.push({ type: "addFinalizer" });
+  // Needs no Soracom call: done even with broken credentials, so a deleted profile is never kept waiting.
+  recordDeletions(d);
+  if (!spec.paused && !input.credentials.ok) {
+    d.stalled = { reason: input.credentials.reason, message: input.credentials.message };
+    return summarise(d);
   }
+  if (!spec.paused && !input.soracom) return { ...summarise(d), reads: readsFor(input, spec) };
+  if (!spec.paused) for (const [, step] of STEPS) step(d);
+  guard(d);
+  return summarise(d);
+}
 
-  const tracked = trackOrders(input);
-  const events = [...tracked.events];
-  let orders = tracked.orders;
-  let intent = false;
+type Step = (d: Draft) => void;
 
-  // Creates whose outcome stayed unknown past the grace period did not happen: create again, same token.
-  const wouldDo: string[] = [];
-  for (const t of tracked.recreate) {
-    if (input.config.dryRun) {
-      wouldDo.push(`create again the order of sequence ${t.sequence} (${t.quantity} profiles)`);
+/** STEPS run in this order; each says in one line why it exists. */
+const STEPS: Array<[string, Step]> = [
+  // Soracom's answers of this round go into status: adoption, transitions, creates that did not happen.
+  ["Track", track],
+  // Every listed profile of a COMPLETED order gets its EsimProfile, once; a short list is held, not reordered.
+  ["Materialize", materialize],
+  // A device reported its profile deleted: Terminate and Replace record a termination request.
+  ["DeviceDeletionPolicy", deviceDeletionPolicy],
+  // More profiles than wanted: drafts go first, then (TerminateNeverInstalled) termination requests.
+  ["ScaleDown", scaleDown],
+  // Each recorded termination is checked on this round's fresh reads: terminated now, or withdrawn.
+  ["Terminations", terminations],
+  // Fewer profiles than wanted: record intents for the missing ones, within the spend budget.
+  ["OrderMissing", orderMissing],
+  // Drafts read as DRAFT this round are confirmed: all under Automatic, approved ones under Manual.
+  ["ConfirmDrafts", confirmDrafts],
+];
+
+function newDraft(input: OrderInput, spec: DefaultedSpec): Draft {
+  return {
+    input,
+    spec,
+    orders: input.order.status?.orders ?? [],
+    requests: [...(input.order.status?.terminations ?? [])],
+    actions: [],
+    events: [],
+    spend: [],
+    intent: false,
+    wouldDo: [],
+    short: [],
+    surplus: 0,
+    paused: spec.paused,
+  };
+}
+
+/**
+ * readsFor lists the Soracom reads this round needs. A poll of an order still moving, or of the profiles
+ * of a completed one, may wait for its interval; the reads behind a decision never do: the list of every
+ * order while a create's outcome is unknown, a draft's state before it is confirmed, the profile list an
+ * EsimProfile is made from, and the SIM and profile list of every termination before it is sent.
+ */
+export function readsFor(input: OrderInput, spec: DefaultedSpec): ReadAction[] {
+  const orders = input.order.status?.orders ?? [];
+  const reads: ReadAction[] = [];
+  const confirmable = new Set(approvedDrafts(input.order.metadata.annotations, spec, orders).map((t) => t.sequence));
+  const terminating = new Set((input.order.status?.terminations ?? []).filter((r) => !r.terminated));
+  const listFor = new Set([...terminating].map((r) => r.profileOrderId));
+  for (const t of orders) {
+    const id = t.profileOrderId;
+    if (!id || RELEASED.has(t.status ?? "")) continue;
+    if (t.status !== "COMPLETED") {
+      reads.push({ type: "getOrder", profileOrderId: id, why: confirmable.has(t.sequence) ? "confirm" : "poll" });
       continue;
     }
-    orders = replaceSeq(orders, t.sequence, {
-      ...t,
-      createRequestedTime: toKubeTime(input.now),
-      createAttempts: (t.createAttempts ?? 1) + 1,
-    });
-    actions.push(createAction(input, spec, t.sequence, t.quantity));
-    intent = true;
+    const kids = childrenOfOrder(input.children, id);
+    const noSecret = kids.some((c) => !c.deleting && !c.hasActivationSecret);
+    const unmade = !t.materialized && !input.remembered?.[id] && !t.listedQuantity;
+    if (listFor.has(id)) reads.push({ type: "listProfiles", profileOrderId: id, why: "terminate" });
+    else if (unmade || noSecret) reads.push({ type: "listProfiles", profileOrderId: id, why: "materialize" });
+    else if (!t.materialized || kids.some((c) => c.phase !== "Terminated"))
+      reads.push({ type: "listProfiles", profileOrderId: id, why: "poll" });
   }
-
-  orders = materialize(input, orders, actions);
-  applyDeviceDeletionPolicy(input, spec, actions);
-
-  const slots = countSlots(orders, input.children);
-  const surplus = slots - spec.quantity;
-  if (surplus > 0) orders = scaleDown(input, spec, orders, surplus, actions);
-
-  const blocked = creationBlocked(input, spec, orders);
-  if (blocked?.reason === REASONS.BudgetExceeded && !stalledAlready(input, blocked.message))
-    events.push({ type: "Warning", reason: EVENTS.BudgetExceeded, message: blocked.message });
-  let budgetNote: string | undefined;
-  if (surplus < 0 && !blocked) {
-    const r = orderMissing(input, spec, orders, -surplus, actions);
-    orders = r.orders;
-    intent ||= r.created;
-    budgetNote = r.budgetNote;
-    if (r.wouldOrder) wouldDo.push(r.wouldOrder);
-    if (r.budgetNote) events.push({ type: "Warning", reason: EVENTS.BudgetExceeded, message: r.budgetNote });
+  if (orders.some((t) => !t.profileOrderId && t.status === "Pending")) reads.push({ type: "listOrders" });
+  const byName = new Map(input.children.map((c) => [c.name, c]));
+  for (const r of terminating) {
+    const simId = r.simId ?? byName.get(r.profile)?.simId;
+    if (simId) reads.push({ type: "getSim", simId });
   }
+  return reads;
+}
 
-  confirmDrafts(input, spec, orders, actions);
-  if (input.config.dryRun) {
-    const drafts = approvedDrafts(input, spec, orders).map((d) => d.profileOrderId);
-    if (drafts.length > 0) wouldDo.push(`confirm draft order(s) ${drafts.join(", ")}`);
-  }
-  return summarise(input, spec, orders, actions, events, {
-    wouldDo,
-    intent,
-    graceEndsAt: tracked.graceEndsAt,
-    blocked,
-    budgetNote,
-    surplus: Math.max(0, surplus),
+function track(d: Draft): void {
+  const tracked = trackOrders(d.input, d.orders);
+  d.orders = tracked.orders;
+  d.events.push(...tracked.events);
+  if (tracked.graceEndsAt !== undefined) d.graceEndsAt = tracked.graceEndsAt;
+}
+
+/**
+ * recordDeletions adds the ICCID of every child being deleted to its Soracom order's deletedProfiles while
+ * that order is not materialized. The profile keeps its finalizer until this is in status, so a deleted
+ * profile can never be made again, whatever the caches or a restart forget. It runs before everything
+ * else, whatever the credentials or the mode: it is bookkeeping in the cluster, no call to Soracom.
+ */
+function recordDeletions(d: Draft): void {
+  const deleting = d.input.children.filter((c) => c.deleting && c.iccid && c.profileOrderId);
+  if (deleting.length === 0) return;
+  d.orders = d.orders.map((t) => {
+    if (t.materialized || !t.profileOrderId) return t;
+    const known = new Set(t.deletedProfiles ?? []);
+    const add = deleting.filter((c) => c.profileOrderId === t.profileOrderId && !known.has(c.iccid!));
+    return add.length === 0 ? t : { ...t, deletedProfiles: [...known, ...add.map((c) => c.iccid!)] };
   });
 }
 
-/** Spec with the CRD defaults applied (the apiserver applies them too; unit tests may not). */
-export type DefaultedSpec = Required<
-  Pick<EsimProfileOrderSpec, "maxProfilesPerOrder" | "confirmation" | "scaleDownPolicy" | "onDeviceDeletion" | "paused">
-> &
-  EsimProfileOrderSpec;
-
-export function withDefaults(spec: EsimProfileOrderSpec): DefaultedSpec {
-  return {
-    ...spec,
-    maxProfilesPerOrder: spec.maxProfilesPerOrder ?? 20,
-    confirmation: spec.confirmation ?? "Automatic",
-    scaleDownPolicy: spec.scaleDownPolicy ?? "Retain",
-    onDeviceDeletion: spec.onDeviceDeletion ?? "Report",
-    paused: spec.paused ?? false,
-  };
-}
-
 /**
- * ordersToPoll says which Soracom calls observe must make: GET each order still moving, list the
- * profiles of each COMPLETED order that still has live profiles, and list every order when a create's
- * outcome is unknown. In steady state this is one call per open order.
+ * materialize creates an EsimProfile for every listed profile of a COMPLETED order that has none and was
+ * not deleted, and brings the Soracom-owned fields of existing ones up to date. An order is materialized
+ * (for good) once its list is whole and the cache shows every profile of it made or deleted; a list
+ * shorter than the quantity keeps the missing profiles' places and waits for a person.
  */
-export function ordersToPoll(orders: readonly TrackedOrder[], children: readonly ChildProfile[]) {
-  const get: string[] = [];
-  const listProfiles: string[] = [];
-  for (const t of orders) {
-    if (!t.profileOrderId) continue;
-    if (t.status === "COMPLETED") {
-      const live = childrenOfOrder(children, t.profileOrderId).some((c) => c.phase !== "Terminated");
-      if (!t.materialized || live) listProfiles.push(t.profileOrderId);
-    } else if (IN_FLIGHT.has(t.status ?? "")) get.push(t.profileOrderId);
-  }
-  return { get, listProfiles, listAll: orders.some((t) => !t.profileOrderId && t.status === "Pending") };
-}
-
-const grouped = new WeakMap<readonly ChildProfile[], Map<string | undefined, ChildProfile[]>>();
-
-/**
- * childrenOfOrder are the children created for one Soracom order. The children are grouped once per
- * input: an order of 10,000 profiles has 500 Soracom orders, and filtering every child for each of them
- * made each round quadratic.
- */
-function childrenOfOrder(children: readonly ChildProfile[], profileOrderId: string | undefined): ChildProfile[] {
-  let byOrder = grouped.get(children);
-  if (!byOrder) {
-    byOrder = new Map();
-    for (const c of children) {
-      const list = byOrder.get(c.profileOrderId);
-      if (list) list.push(c);
-      else byOrder.set(c.profileOrderId, [c]);
-    }
-    grouped.set(children, byOrder);
-  }
-  return byOrder.get(profileOrderId) ?? [];
-}
-
-function replaceSeq(orders: TrackedOrder[], seq: number, next: TrackedOrder): TrackedOrder[] {
-  return orders.map((o) => (o.sequence === seq ? next : o));
-}
-
-function createAction(input: OrderInput, spec: DefaultedSpec, sequence: number, quantity: number): OrderAction {
-  const uid = input.order.metadata.uid ?? "";
-  const token = orderToken(uid, sequence);
-  const request: CreateProfileOrderRequest = {
-    subscription: spec.subscription,
-    quantity,
-    description: orderDescription(token, input.order.metadata.namespace ?? "", input.order.metadata.name ?? ""),
-    ...(spec.speedClass ? { speedClass: spec.speedClass as OrderSpeedClass } : {}),
-    ...(spec.bundles?.length ? { bundles: [...spec.bundles] as OrderBundle[] } : {}),
-  };
-  return { type: "createOrder", sequence, token, request, confirm: spec.confirmation === "Automatic" };
-}
-
-/**
- * materialize creates an EsimProfile for every profile of a COMPLETED order that has none yet, once; and
- * brings the Soracom-owned status fields of existing profiles up to date. A profile deleted after the
- * order was materialized, or after an earlier round saw it made, is not recreated: its deletion was
- * someone's decision. Materialized is decided from the cache only (it frees deleted profiles' slots), so
- * a profile created but not yet in the cache keeps its slot and its order is never placed twice.
- */
-function materialize(input: OrderInput, orders: TrackedOrder[], actions: OrderAction[]): TrackedOrder[] {
-  return orders.map((t) => {
+function materialize(d: Draft): void {
+  const { input } = d;
+  const acknowledged = new Set(splitList(input.order.metadata.annotations?.[ANNOTATIONS.acknowledgeShort]));
+  d.orders = d.orders.map((t) => {
     const id = t.profileOrderId;
-    const listed = id ? input.orderedProfiles[id] : undefined;
+    const fresh = id ? input.soracom?.profiles[id] : undefined;
+    const listed = fresh ?? (id ? input.remembered?.[id] : undefined);
     if (!id || t.status !== "COMPLETED" || !listed) return t;
+    const next: TrackedOrder = fresh ? { ...t, listedQuantity: fresh.length } : t;
     const byIccid = new Map(childrenOfOrder(input.children, id).map((c) => [c.iccid, c]));
-    // Missing: never made. A profile the cache showed earlier and no longer does was deleted, not lost.
-    const missing = listed.filter((p) => !byIccid.has(p.iccid) && !input.deletedProfiles?.has(p.iccid));
-    if (!t.materialized && missing.length > 0 && !input.config.dryRun) {
-      actions.push({ type: "createProfiles", profileOrderId: id, profiles: missing });
-    }
-    const changed = listed.flatMap((p) => {
-      const c = byIccid.get(p.iccid);
-      return c && !c.deleting && profileChanged(c, p) ? [{ name: c.name, profile: p }] : [];
-    });
-    if (changed.length > 0) actions.push({ type: "syncProfiles", profileOrderId: id, profiles: changed });
-    return missing.length === 0 || t.materialized ? { ...t, materialized: true } : t;
+    const deleted = new Set(t.deletedProfiles ?? []);
+    const missing = listed.filter((p) => !byIccid.has(p.iccid) && !deleted.has(p.iccid));
+    if (!t.materialized && missing.length > 0)
+      d.actions.push({ type: "createProfiles", profileOrderId: id, profiles: missing });
+    syncChanged(d, id, listed, byIccid);
+    const whole = listed.length >= t.quantity;
+    if (!whole && !t.materialized && !acknowledged.has(id)) d.short.push(next);
+    if (t.materialized || missing.length > 0 || (!whole && !acknowledged.has(id))) return next;
+    const { deletedProfiles: _gone, ...rest } = next; // once materialized, nothing is remade: the list can go
+    return { ...rest, materialized: true };
   });
 }
 
-function profileChanged(
-  c: ChildProfile,
-  p: { profileStatus: string; lastModifiedTime: number; installedTime?: number },
-): boolean {
+function syncChanged(d: Draft, id: string, listed: OrderedProfile[], byIccid: Map<string | undefined, ChildProfile>) {
+  const changed = listed.flatMap((p) => {
+    const c = byIccid.get(p.iccid);
+    return c && !c.deleting && profileChanged(c, p) ? [{ name: c.name, profile: p }] : [];
+  });
+  if (changed.length > 0) d.actions.push({ type: "syncProfiles", profileOrderId: id, profiles: changed });
+}
+
+function profileChanged(c: ChildProfile, p: OrderedProfile): boolean {
   return (
     c.profileStatus !== p.profileStatus ||
     c.lastModifiedTime !== toKubeTime(p.lastModifiedTime) ||
@@ -210,83 +186,67 @@ function profileChanged(
   );
 }
 
-/**
- * applyDeviceDeletionPolicy handles profiles a device reported deleted (their SIMs still bill). Report
- * leaves them to the profile's condition; Terminate terminates the SIM and keeps the resource as a record
- * (it keeps its slot, so nothing is reordered); Replace terminates it, then deletes the resource, which
- * frees the slot so a replacement is ordered.
- */
-function applyDeviceDeletionPolicy(input: OrderInput, spec: DefaultedSpec, actions: OrderAction[]): void {
-  for (const c of input.children) {
-    if (c.deleting) continue;
-    if (c.phase === "Deleted" && !c.terminateRequested && spec.onDeviceDeletion !== "Report") {
-      const reason = spec.onDeviceDeletion === "Replace" ? "Replace" : "DeletedOnDevice";
-      if (!input.config.dryRun) actions.push({ type: "requestTermination", profile: c.name, reason });
-    }
-    if (c.phase === "Terminated" && (c.terminateRequested === "Replace" || c.terminateRequested === "ScaleDown")) {
-      actions.push({ type: "deleteProfile", profile: c.name, reason: c.terminateRequested });
-    }
+/** deviceDeletionPolicy records a termination for each profile its device deleted, under Terminate or Replace. */
+function deviceDeletionPolicy(d: Draft): void {
+  const policy = d.spec.onDeviceDeletion;
+  if (policy === "Report") return;
+  for (const c of d.input.children) {
+    if (c.deleting || c.phase !== "Deleted") continue;
+    request(d, c, policy === "Replace" ? "Replace" : "DeletedOnDevice", d.input.now);
   }
 }
 
 /**
- * countSlots counts the profiles the order holds toward spec.quantity: every EsimProfile it created that
- * still exists (a terminated record included), plus every profile still on its way in Soracom.
+ * scaleDown handles more places held than wanted: drafts are cancelled first (newest first, whole drafts
+ * only, they cost nothing yet); then, only under TerminateNeverInstalled, profiles never installed on a
+ * device are recorded for termination, newest first. Under Retain nothing is terminated.
  */
-export function countSlots(orders: readonly TrackedOrder[], children: readonly ChildProfile[]): number {
-  let slots = children.length;
-  for (const t of orders) {
-    if (IN_FLIGHT.has(t.status ?? "")) slots += t.quantity;
-    else if (t.status === "COMPLETED" && !t.materialized) {
-      const made = childrenOfOrder(children, t.profileOrderId).length;
-      slots += Math.max(0, t.quantity - made);
-    }
-  }
-  return slots;
-}
-
-/**
- * scaleDown handles more slots than wanted: drafts are cancelled first (newest first, whole drafts only,
- * they cost nothing yet); then, only under TerminateNeverInstalled, profiles never installed on a device
- * are terminated newest first. Under Retain nothing is terminated and the surplus is reported.
- */
-function scaleDown(
-  input: OrderInput,
-  spec: DefaultedSpec,
-  orders: TrackedOrder[],
-  surplus: number,
-  actions: OrderAction[],
-): TrackedOrder[] {
+function scaleDown(d: Draft): void {
+  const { input, spec } = d;
+  const surplus = countSlots(d.orders, input.children) - spec.quantity;
+  d.surplus = Math.max(0, surplus);
+  if (surplus <= 0) return;
   let left = surplus;
-  const drafts = orders.filter((t) => t.status === "DRAFT" && t.profileOrderId).sort((a, b) => b.sequence - a.sequence);
-  for (const d of drafts) {
-    if (d.quantity > left) continue;
-    if (!input.config.dryRun)
-      actions.push({ type: "cancelDraft", profileOrderId: d.profileOrderId!, why: "quantity lowered" });
-    left -= d.quantity;
+  const drafts = d.orders
+    .filter((t) => t.status === "DRAFT" && t.profileOrderId)
+    .sort((a, b) => b.sequence - a.sequence);
+  for (const t of drafts) {
+    if (t.quantity > left) continue;
+    d.actions.push({ type: "cancelDraft", profileOrderId: t.profileOrderId!, why: "quantity lowered" });
+    left -= t.quantity;
   }
-  const alreadyLeaving = input.children.filter(
-    (c) => c.terminateRequested === "ScaleDown" || c.terminateRequested === "Replace" || c.deleting,
-  ).length;
-  left -= alreadyLeaving;
-  if (left > 0 && spec.scaleDownPolicy === "TerminateNeverInstalled" && !input.config.dryRun) {
-    const candidates = input.children
-      .filter((c) => !c.deleting && !c.terminateRequested && c.phase !== "Terminated" && !c.everInstalled)
-      .sort((a, b) => b.createdAt - a.createdAt || b.name.localeCompare(a.name))
-      .slice(0, left);
-    for (const c of candidates) actions.push({ type: "requestTermination", profile: c.name, reason: "ScaleDown" });
-  }
-  return orders;
+  const requested = new Set(d.requests.map((r) => r.profile));
+  left -= input.children.filter((c) => c.deleting || requested.has(c.name)).length;
+  if (left <= 0 || spec.scaleDownPolicy !== "TerminateNeverInstalled") return;
+  const candidates = input.children
+    .filter((c) => !c.deleting && !requested.has(c.name) && c.phase !== "Terminated" && !c.everInstalled)
+    .sort((a, b) => b.createdAt - a.createdAt || b.name.localeCompare(a.name))
+    .slice(0, left);
+  for (const c of candidates) request(d, c, "ScaleDown", input.now);
+}
+
+/** terminations settles each recorded request on this round's reads, then deletes what a Replace or ScaleDown ended. */
+function terminations(d: Draft): void {
+  const { input, spec } = d;
+  const leaving = input.children.filter((c) => c.deleting).length;
+  const cancelled = d.actions
+    .filter((a) => a.type === "cancelDraft")
+    .reduce(
+      (n, a) =>
+        n +
+        (d.orders.find((t) => t.profileOrderId === (a as { profileOrderId: string }).profileOrderId)?.quantity ?? 0),
+      0,
+    );
+  const excess = countSlots(d.orders, input.children) - spec.quantity - leaving - cancelled;
+  settle(d, input, spec, excess);
+  deleteTerminated(d, input.children);
 }
 
 /** creationBlocked says why no new order may be created now, if anything forbids it. */
-function creationBlocked(
-  input: OrderInput,
-  spec: DefaultedSpec,
-  orders: TrackedOrder[],
-): { reason: string; message: string } | undefined {
+function creationBlocked(d: Draft): { reason: string; message: string } | undefined {
+  const { input, spec } = d;
   const acknowledged = new Set(splitList(input.order.metadata.annotations?.[ANNOTATIONS.acknowledgeFailed]));
-  const failed = orders.find((t) => t.status === "FAILED" && !acknowledged.has(t.profileOrderId ?? ""));
+  const failed = d.orders.find((t) => t.status === "FAILED" && !acknowledged.has(t.profileOrderId ?? ""));
   if (failed) {
     return {
       reason: REASONS.OrderFailed,
@@ -305,52 +265,64 @@ function creationBlocked(
       c.reason === REASONS.SoracomRejected &&
       c.observedGeneration === input.order.metadata.generation,
   );
-  if (rejected) return { reason: REASONS.SoracomRejected, message: rejected.message };
-  return undefined;
+  return rejected ? { reason: REASONS.SoracomRejected, message: rejected.message } : undefined;
 }
 
-/** orderMissing records new orders (intent) for the missing profiles, within the spend budget. */
-function orderMissing(
-  input: OrderInput,
-  spec: DefaultedSpec,
-  orders: TrackedOrder[],
-  missing: number,
-  actions: OrderAction[],
-) {
-  const remaining = input.spend.remaining ?? Number.POSITIVE_INFINITY;
-  const allowed = Math.max(0, Math.min(missing, remaining));
-  const budgetNote =
-    allowed < missing
-      ? `${missing} profiles are missing but the spend budget allows ${allowed} more (${input.spend.limit} per ${Math.round(input.spend.windowMs / 3_600_000)}h, controller flag --spend-budget); ${missing - allowed} not ordered.`
-      : undefined;
-  if (input.config.dryRun) return { orders, created: false, budgetNote, wouldOrder: wouldOrder(spec, allowed) };
-  if (allowed === 0) return { orders, created: false, budgetNote };
-  const next = [...orders];
-  let seq = Math.max(0, ...orders.map((o) => o.sequence));
+/** orderMissing records an intent (status and spend ledger) for each new order the missing profiles need. */
+function orderMissing(d: Draft): void {
+  const { input, spec } = d;
+  const blocked = creationBlocked(d);
+  if (blocked) {
+    d.blocked = blocked;
+    if (blocked.reason === REASONS.BudgetExceeded && !stalledAlready(input, blocked.message))
+      d.events.push({ type: "Warning", reason: EVENTS.BudgetExceeded, message: blocked.message });
+    return;
+  }
+  const missing = spec.quantity - countSlots(d.orders, input.children);
+  if (missing <= 0) return;
+  const { allowed, note } = spendAllowance(input, missing);
+  if (note) {
+    d.budgetNote = note;
+    d.events.push({ type: "Warning", reason: EVENTS.BudgetExceeded, message: note });
+  }
+  let seq = Math.max(0, ...d.orders.map((t) => t.sequence));
   for (let left = allowed; left > 0; left -= spec.maxProfilesPerOrder) {
     const quantity = Math.min(left, spec.maxProfilesPerOrder);
     seq += 1;
     const action = createAction(input, spec, seq, quantity);
-    next.push({
-      sequence: seq,
-      token: (action as { token: string }).token,
-      quantity,
-      status: "Pending",
-      createRequestedTime: toKubeTime(input.now),
-      createAttempts: 1,
-    });
-    actions.push(action);
+    d.orders = [
+      ...d.orders,
+      {
+        sequence: seq,
+        token: action.token,
+        quantity,
+        status: "Pending",
+        createRequestedTime: toKubeTime(input.now),
+      },
+    ];
+    d.spend.push({ token: action.token, quantity });
+    d.actions.push(action);
+    d.intent = true;
   }
-  return { orders: next, created: true, budgetNote };
 }
 
-/** wouldOrder describes, for dry run, the orders a missing quantity would be split into. */
-function wouldOrder(spec: DefaultedSpec, quantity: number): string | undefined {
-  if (quantity <= 0) return undefined;
-  const sizes: number[] = [];
-  for (let left = quantity; left > 0; left -= spec.maxProfilesPerOrder)
-    sizes.push(Math.min(left, spec.maxProfilesPerOrder));
-  return `order ${quantity} profiles in ${sizes.length} order${sizes.length > 1 ? "s" : ""} (${sizes.join(", ")})`;
+/** A create may be sent until its grace period ends less the time its answer may take to come back. */
+function createAction(
+  input: OrderInput,
+  spec: DefaultedSpec,
+  sequence: number,
+  quantity: number,
+): Extract<OrderAction, { type: "createOrder" }> {
+  const token = orderToken(input.order.metadata.uid ?? "", sequence);
+  const request: CreateProfileOrderRequest = {
+    subscription: spec.subscription,
+    quantity,
+    description: orderDescription(token, input.order.metadata.namespace ?? "", input.order.metadata.name ?? ""),
+    ...(spec.speedClass ? { speedClass: spec.speedClass as OrderSpeedClass } : {}),
+    ...(spec.bundles?.length ? { bundles: [...spec.bundles] as OrderBundle[] } : {}),
+  };
+  const sendBy = input.now + input.config.createGracePeriodMs - input.config.soracomRequestTimeoutMs;
+  return { type: "createOrder", sequence, token, request, confirm: spec.confirmation === "Automatic", sendBy };
 }
 
 /** stalledAlready: the order already says Stalled with this message (its Event was recorded then). */
@@ -360,51 +332,36 @@ function stalledAlready(input: OrderInput, message: string): boolean {
   );
 }
 
-/** confirmDrafts confirms drafts: all of them under Automatic, approved ones (oldest first) under Manual. */
-function confirmDrafts(input: OrderInput, spec: DefaultedSpec, orders: TrackedOrder[], actions: OrderAction[]): void {
-  if (input.config.dryRun) return;
-  for (const d of approvedDrafts(input, spec, orders)) {
-    if (actions.some((a) => a.type === "cancelDraft" && a.profileOrderId === d.profileOrderId)) continue;
-    actions.push({ type: "confirmOrder", profileOrderId: d.profileOrderId!, quantity: d.quantity });
+/**
+ * confirmDrafts confirms the approved drafts that this round read as DRAFT. A confirm is never decided
+ * from an older answer: after one whose outcome was lost, the order is read again before any repeat.
+ */
+function confirmDrafts(d: Draft): void {
+  const fresh = d.input.soracom?.orders ?? {};
+  const cancelling = new Set(d.actions.flatMap((a) => (a.type === "cancelDraft" ? [a.profileOrderId] : [])));
+  for (const t of approvedDrafts(d.input.order.metadata.annotations, d.spec, d.orders)) {
+    const id = t.profileOrderId!;
+    if (cancelling.has(id) || fresh[id]?.status !== "DRAFT") continue;
+    d.actions.push({ type: "confirmOrder", profileOrderId: id, quantity: t.quantity });
   }
 }
 
-/** approvedDrafts lists the drafts that may be confirmed now. */
-export function approvedDrafts(
-  input: OrderInput,
-  spec: DefaultedSpec,
-  orders: readonly TrackedOrder[],
-): TrackedOrder[] {
-  const drafts = orders.filter((t) => t.status === "DRAFT" && t.profileOrderId).sort((a, b) => a.sequence - b.sequence);
-  if (spec.confirmation === "Automatic") return drafts;
-  const byAnnotation = new Set(splitList(input.order.metadata.annotations?.[ANNOTATIONS.approveOrders]));
-  let budget = (spec.approvedQuantity ?? 0) - confirmedQuantity(orders);
-  return drafts.filter((d) => {
-    if (byAnnotation.has(d.profileOrderId!)) return true;
-    if (d.quantity <= budget) {
-      budget -= d.quantity;
-      return true;
-    }
-    return false;
-  });
-}
-
-function confirmedQuantity(orders: readonly TrackedOrder[]): number {
-  return orders
-    .filter((t) => ["CONFIRMED", "IN_PROGRESS", "COMPLETED", "FAILED"].includes(t.status ?? ""))
-    .reduce((n, t) => n + t.quantity, 0);
-}
-
-function splitList(v: string | undefined): string[] {
-  return (v ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-/** planDeletion cancels the drafts of a deleted order, then lets it go. Confirmed orders cannot be cancelled. */
+/**
+ * planDeletion cancels the drafts of a deleted order, then lets it go. Confirmed orders cannot be
+ * cancelled; a create whose outcome is unknown is waited for (then cancelled if it was a draft).
+ */
 function planDeletion(input: OrderInput): OrderPlan {
   const hasFinalizer = (input.order.metadata.finalizers ?? []).includes(ORDER_FINALIZER);
+  const status: EsimProfileOrderStatus = { ...(input.order.status ?? {}) };
+  const base = { status, intent: false, spend: [], events: [] as PlannedEvent[] };
+  const reads: ReadAction[] = (status.orders ?? []).some((t) => !t.profileOrderId && t.status === "Pending")
+    ? [{ type: "listOrders" }]
+    : [];
+  for (const t of status.orders ?? [])
+    if (t.profileOrderId && t.status === "DRAFT")
+      reads.push({ type: "getOrder", profileOrderId: t.profileOrderId, why: "poll" });
+  if (!input.soracom && input.credentials.ok && reads.length > 0)
+    return { ...base, reads, actions: [], requeueAfterMs: input.config.pollActiveMs };
   const tracked = trackOrders(input);
   const actions: OrderAction[] = [];
   const events: PlannedEvent[] = [...tracked.events];
@@ -412,8 +369,8 @@ function planDeletion(input: OrderInput): OrderPlan {
   for (const t of tracked.orders) {
     if (t.status === "DRAFT" && t.profileOrderId && !input.config.dryRun) {
       actions.push({ type: "cancelDraft", profileOrderId: t.profileOrderId, why: "the EsimProfileOrder was deleted" });
-    } else if (t.status === "Pending" && !tracked.recreate.includes(t)) {
-      waiting = true; // a create may have happened: wait until it shows up (then cancel it) or the grace period ends
+    } else if (t.status === "Pending" && input.credentials.ok) {
+      waiting = true; // a create may have happened: wait until it shows up (then cancel it) or its grace period ends
     } else if (t.status === "CONFIRMED" || t.status === "IN_PROGRESS") {
       events.push({
         type: "Warning",
@@ -423,233 +380,13 @@ function planDeletion(input: OrderInput): OrderPlan {
     }
   }
   if (hasFinalizer && !waiting) actions.push({ type: "removeFinalizer" });
-  const status: EsimProfileOrderStatus = { ...(input.order.status ?? {}), orders: tracked.orders };
-  return { status, intent: false, actions, events, requeueAfterMs: waiting ? 5_000 : input.config.pollActiveMs };
-}
-
-interface SummaryOptions {
-  /** Dry run: what would be done at Soracom, in words. */
-  wouldDo?: string[];
-  paused?: boolean;
-  stalled?: { reason: string; message: string };
-  blocked?: { reason: string; message: string };
-  budgetNote?: string;
-  intent?: boolean;
-  graceEndsAt?: number;
-  surplus?: number;
-}
-
-/** summarise turns the decided orders into totals, phase, conditions (kstatus) and the next poll. */
-function summarise(
-  input: OrderInput,
-  spec: DefaultedSpec,
-  orders: TrackedOrder[],
-  actions: OrderAction[],
-  events: PlannedEvent[],
-  opts: SummaryOptions,
-): OrderPlan {
-  const { now, config } = input;
-  const generation = input.order.metadata.generation ?? 0;
-  const totals = computeTotals(orders, input.children, opts.surplus ?? 0);
-  const drafts = orders.filter((t) => t.status === "DRAFT");
-  const approved = new Set(approvedDrafts(input, spec, orders).map((d) => d.profileOrderId));
-  const awaiting = spec.confirmation === "Manual" ? drafts.filter((d) => !approved.has(d.profileOrderId)) : [];
-  const inFlight = orders.some((t) => IN_FLIGHT.has(t.status ?? "") && !awaiting.includes(t));
-  const unmaterialized = orders.some((t) => t.status === "COMPLETED" && !t.materialized);
-  const stalled =
-    opts.stalled ??
-    opts.blocked ??
-    (opts.budgetNote ? { reason: REASONS.BudgetExceeded, message: opts.budgetNote } : undefined);
-  const deficit = spec.quantity - countSlots(orders, input.children);
-  const done = !inFlight && !unmaterialized && deficit <= 0 && awaiting.length === 0;
-  const ready = done && !stalled && !opts.paused;
-
-  const conds: ConditionInput[] = [];
-  const progress = progressReason(orders, awaiting.length > 0, unmaterialized);
-  conds.push(
-    ready
-      ? {
-          type: CONDITIONS.ready,
-          status: "True",
-          reason: REASONS.Completed,
-          message: `${totals.provisioned} profiles provisioned for a desired quantity of ${spec.quantity}.`,
-        }
-      : {
-          type: CONDITIONS.ready,
-          status: "False",
-          reason: opts.paused ? REASONS.Paused : (stalled?.reason ?? progress.reason),
-          message: opts.paused ? "Reconciliation is paused (spec.paused)." : (stalled?.message ?? progress.message),
-        },
-  );
-  const reconciling = !ready && !stalled && !opts.paused;
-  conds.push({
-    type: CONDITIONS.reconciling,
-    status: reconciling ? "True" : "False",
-    reason: reconciling ? progress.reason : ready ? REASONS.Completed : (stalled?.reason ?? REASONS.Paused),
-    message: reconciling ? progress.message : "",
-  });
-  conds.push(
-    stalled
-      ? { type: CONDITIONS.stalled, status: "True", reason: stalled.reason, message: stalled.message }
-      : { type: CONDITIONS.stalled, status: "False", reason: REASONS.Completed, message: "" },
-  );
-  conds.push(...domainConditions(input, spec, orders, awaiting, totals));
-  if (config.dryRun) {
-    const message = opts.wouldDo?.length
-      ? `Dry run: nothing is changed in Soracom; would ${opts.wouldDo.join("; ")}.`
-      : "Dry run: nothing is changed in Soracom; nothing to do there now.";
-    conds.push({ type: "DryRun", status: "True", reason: REASONS.DryRun, message });
-    // Said once per change, like any transition.
-    if (input.order.status?.conditions?.find((c) => c.type === "DryRun")?.message !== message)
-      events.push({ type: "Normal", reason: REASONS.DryRun, message });
-  }
-  const conditions = setConditions(
-    input.order.status?.conditions as Condition[] | undefined,
-    conds.map((c) => ({ ...c, observedGeneration: generation })),
-    now,
-  );
-
-  const status: EsimProfileOrderStatus = {
-    observedGeneration: generation,
-    phase: phaseOf(orders, { paused: !!opts.paused, stalled, ready, awaiting: awaiting.length > 0 }),
-    conditions,
-    orders,
-    totals,
-    ...(awaiting.length > 0
-      ? {
-          pendingApproval: {
-            profileOrderIds: awaiting.map((d) => d.profileOrderId!),
-            quantity: awaiting.reduce((n, d) => n + d.quantity, 0),
-            expiresTime: toKubeTime(
-              Math.min(...awaiting.map((d) => Date.parse(d.orderedTime ?? toKubeTime(now)) + DRAFT_LIFETIME_MS)),
-            ),
-          },
-        }
-      : {}),
-  };
-  let requeueAfterMs =
-    ready || opts.paused || (stalled && !inFlight) || (awaiting.length > 0 && !inFlight)
-      ? config.pollStableMs
-      : config.pollActiveMs;
-  if (opts.graceEndsAt !== undefined)
-    requeueAfterMs = Math.min(requeueAfterMs, Math.max(1_000, opts.graceEndsAt - now));
-  for (const d of awaiting) {
-    const warnAt = Date.parse(d.orderedTime ?? "") + DRAFT_LIFETIME_MS - config.draftExpiryWarningMs;
-    if (warnAt > now) requeueAfterMs = Math.min(requeueAfterMs, warnAt - now + 1_000);
-  }
-  return { status, intent: !!opts.intent, actions, events, requeueAfterMs };
-}
-
-function progressReason(
-  orders: TrackedOrder[],
-  awaiting: boolean,
-  unmaterialized: boolean,
-): { reason: string; message: string } {
-  const count = (s: string) => orders.filter((t) => t.status === s).length;
-  if (count("Pending") > 0)
-    return { reason: REASONS.Ordering, message: `${count("Pending")} Soracom order(s) being created.` };
-  if (awaiting)
-    return {
-      reason: REASONS.AwaitingApproval,
-      message: "Draft orders await approval (spec.approvedQuantity or `kubectl esim approve`).",
-    };
-  if (count("DRAFT") > 0)
-    return { reason: REASONS.Confirming, message: `${count("DRAFT")} draft order(s) being confirmed.` };
-  if (count("CONFIRMED") + count("IN_PROGRESS") > 0)
-    return {
-      reason: REASONS.InProgress,
-      message: `${count("CONFIRMED") + count("IN_PROGRESS")} Soracom order(s) Confirmed or In Progress.`,
-    };
-  if (unmaterialized) return { reason: REASONS.Provisioning, message: "Creating EsimProfiles for completed orders." };
-  return { reason: REASONS.Ordering, message: "Ordering the missing profiles." };
-}
-
-function domainConditions(
-  input: OrderInput,
-  spec: DefaultedSpec,
-  orders: TrackedOrder[],
-  awaiting: TrackedOrder[],
-  totals: OrderTotals,
-): ConditionInput[] {
-  const { now, config } = input;
-  const out: ConditionInput[] = [];
-  out.push(
-    awaiting.length > 0
-      ? {
-          type: CONDITIONS.awaitingConfirmation,
-          status: "True",
-          reason: REASONS.AwaitingApproval,
-          message: `${awaiting.length} draft order(s) (${awaiting.reduce((n, d) => n + d.quantity, 0)} profiles of ${spec.subscription}) await approval: ${awaiting.map((d) => d.profileOrderId).join(", ")}.`,
-        }
-      : { type: CONDITIONS.awaitingConfirmation, status: "False", reason: REASONS.Completed, message: "" },
-  );
-  const expiring = awaiting.filter(
-    (d) => Date.parse(d.orderedTime ?? "") + DRAFT_LIFETIME_MS - now < config.draftExpiryWarningMs,
-  );
-  out.push(
-    expiring.length > 0
-      ? {
-          type: CONDITIONS.draftExpiring,
-          status: "True",
-          reason: REASONS.DraftExpiresSoon,
-          message: `Draft order(s) ${expiring.map((d) => d.profileOrderId).join(", ")} expire at Soracom within ${Math.round(config.draftExpiryWarningMs / 60_000)} minutes unless approved.`,
-        }
-      : { type: CONDITIONS.draftExpiring, status: "False", reason: REASONS.Completed, message: "" },
-  );
-  const stuck = orders.filter(
-    (t) =>
-      t.status === "IN_PROGRESS" && now - Date.parse(t.statusSince ?? toKubeTime(now)) > config.inProgressAlertAfterMs,
-  );
-  out.push(
-    stuck.length > 0
-      ? {
-          type: CONDITIONS.orderStuck,
-          status: "True",
-          reason: REASONS.InProgressTooLong,
-          message: `Soracom order(s) ${stuck.map((t) => t.profileOrderId).join(", ")} have been In Progress for more than ${Math.round(config.inProgressAlertAfterMs / 3_600_000)}h; the vendor advises contacting support.`,
-        }
-      : { type: CONDITIONS.orderStuck, status: "False", reason: REASONS.Completed, message: "" },
-  );
-  const surplus = totals.surplus ?? 0;
-  out.push(
-    surplus > 0 && spec.scaleDownPolicy === "Retain"
-      ? {
-          type: CONDITIONS.scaleDownBlocked,
-          status: "True",
-          reason: REASONS.SurplusRetained,
-          message: `${surplus} profile(s) above the desired quantity are kept: scaleDownPolicy is Retain, so nothing is terminated. Delete EsimProfiles by hand or set scaleDownPolicy: TerminateNeverInstalled.`,
-        }
-      : { type: CONDITIONS.scaleDownBlocked, status: "False", reason: REASONS.Completed, message: "" },
-  );
-  return out;
-}
-
-function computeTotals(orders: TrackedOrder[], children: readonly ChildProfile[], surplus: number): OrderTotals {
-  const sum = (pred: (t: TrackedOrder) => boolean) => orders.filter(pred).reduce((n, t) => n + t.quantity, 0);
-  const count = (pred: (c: ChildProfile) => boolean) => children.filter(pred).length;
   return {
-    ordered: sum((t) => ["CONFIRMED", "IN_PROGRESS", "COMPLETED"].includes(t.status ?? "")),
-    drafts: sum((t) => t.status === "DRAFT"),
-    provisioned: count((c) => c.phase !== "Terminated"),
-    installed: count((c) => c.everInstalled && c.phase !== "Terminated" && c.phase !== "Deleted"),
-    activated: count((c) => c.phase === "Activated"),
-    deletedOnDevice: count((c) => c.phase === "Deleted"),
-    terminated: count((c) => c.phase === "Terminated"),
-    surplus,
+    ...base,
+    status: { ...status, orders: tracked.orders },
+    actions,
+    events,
+    requeueAfterMs: waiting ? 5_000 : input.config.pollActiveMs,
   };
 }
 
-function phaseOf(
-  orders: TrackedOrder[],
-  s: { paused: boolean; stalled?: { reason: string }; ready: boolean; awaiting: boolean },
-): OrderPhase {
-  if (s.paused) return "Paused";
-  if (s.stalled) return s.stalled.reason === REASONS.OrderFailed ? "Failed" : "Stalled";
-  if (s.ready) return "Completed";
-  const has = (st: string) => orders.some((t) => t.status === st);
-  if (has("Pending")) return "Pending";
-  if (s.awaiting || has("DRAFT")) return "Draft";
-  if (has("CONFIRMED")) return "Confirmed";
-  if (has("IN_PROGRESS")) return "In Progress";
-  return "In Progress";
-}
+export { countSlots, type DefaultedSpec, withDefaults };

@@ -1,7 +1,7 @@
 import { ANNOTATIONS, DRAFT_LIFETIME_MS, EVENTS } from "../api/vocabulary.js";
 import { toKubeTime } from "../kube/status.js";
 import type { ProfileOrder } from "../soracom/types.js";
-import type { OrderInput, PlannedEvent, TrackedOrder } from "./model.js";
+import { KNOWN_STATUSES, type OrderInput, type PlannedEvent, type TrackedOrder } from "./model.js";
 import { descriptionHasToken } from "./tokens.js";
 
 /**
@@ -13,24 +13,27 @@ const EXPIRY_SKEW_MS = 60 * 60_000;
 
 const ms = (iso: string | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 
-/** TrackResult is the updated list plus what needs doing about orders whose create is uncertain. */
+/** TrackResult is the updated list and when the earliest uncertain create's grace period ends. */
 export interface TrackResult {
   orders: TrackedOrder[];
   events: PlannedEvent[];
-  /** Pending orders whose grace period has passed without the order showing up: create again. */
-  recreate: TrackedOrder[];
   /** Earliest time a Pending order's grace period ends (to requeue then). */
   graceEndsAt?: number;
 }
 
-/** trackOrders applies this round's observations to status.orders. */
-export function trackOrders(input: OrderInput): TrackResult {
+/**
+ * trackOrders applies this round's reads to status.orders. A create whose outcome is unknown stays
+ * Pending while it may still show up; once a list read after its grace period ended does not show it,
+ * it did not happen: NotCreated. What is still missing then is planned like any other create, against
+ * the quantity in force now (a create is never sent again on the strength of an old intent).
+ */
+export function trackOrders(input: OrderInput, current = input.order.status?.orders ?? []): TrackResult {
   const events: PlannedEvent[] = [];
-  const recreate: TrackedOrder[] = [];
+  const read = input.soracom;
   let graceEndsAt: number | undefined;
-  const orders = (input.order.status?.orders ?? []).map((tracked) => {
+  const orders = current.map((tracked) => {
     if (!tracked.profileOrderId) {
-      const found = adopt(tracked, input.listed);
+      const found = adopt(tracked, read?.listed);
       if (found) {
         events.push({
           type: "Normal",
@@ -39,15 +42,22 @@ export function trackOrders(input: OrderInput): TrackResult {
         });
         return withSoracom(tracked, found, input.now);
       }
-      if (tracked.status === "Pending" && input.listed) {
+      if (tracked.status === "Pending" && read?.listed) {
         const ends = (ms(tracked.createRequestedTime) ?? input.now) + input.config.createGracePeriodMs;
-        if ((input.listedAt ?? input.now) >= ends) recreate.push(tracked);
-        else graceEndsAt = Math.min(graceEndsAt ?? ends, ends);
+        if ((read.listedAt ?? input.now) >= ends) {
+          events.push({
+            type: "Warning",
+            reason: EVENTS.OrderNotCreated,
+            message: `The create of sequence ${tracked.sequence} (${tracked.quantity} profiles) did not happen: Soracom does not list it ${Math.round(input.config.createGracePeriodMs / 1000)} s after it was sent. Profiles still missing are ordered anew against the quantity wanted now.`,
+          });
+          return { ...tracked, status: "NotCreated", statusSince: toKubeTime(input.now) };
+        }
+        graceEndsAt = Math.min(graceEndsAt ?? ends, ends);
       }
       return tracked;
     }
-    if (!(tracked.profileOrderId in input.soracomOrders)) return tracked;
-    const seen = input.soracomOrders[tracked.profileOrderId];
+    if (!read || !(tracked.profileOrderId in read.orders)) return tracked;
+    const seen = read.orders[tracked.profileOrderId];
     if (seen) {
       const next = withSoracom(tracked, seen, input.now);
       events.push(...transitionEvents(tracked, next));
@@ -55,7 +65,7 @@ export function trackOrders(input: OrderInput): TrackResult {
     }
     return vanished(tracked, input.now, events);
   });
-  return { orders, events, recreate, graceEndsAt };
+  return { orders, events, ...(graceEndsAt !== undefined ? { graceEndsAt } : {}) };
 }
 
 /** adopt finds, among the listed orders, the one created with this tracked order's token. */
@@ -108,6 +118,15 @@ function vanished(tracked: TrackedOrder, now: number, events: PlannedEvent[]): T
 function transitionEvents(before: TrackedOrder, after: TrackedOrder): PlannedEvent[] {
   if (before.status === after.status) return [];
   const id = after.profileOrderId;
+  if (!KNOWN_STATUSES.has(after.status ?? "")) {
+    return [
+      {
+        type: "Warning",
+        reason: EVENTS.UnknownOrderStatus,
+        message: `Soracom reports order ${id} (${after.quantity} profiles) as ${after.status}, a status this operator does not know. Its profiles are counted as ordered and nothing is ordered in their place; upgrade the operator or ask Soracom support.`,
+      },
+    ];
+  }
   if (after.status === "COMPLETED") {
     return [
       {

@@ -1,4 +1,5 @@
 import type { DesiredSim } from "../api/types.js";
+import type { TerminationReason } from "../api/vocabulary.js";
 import type { Sim, SimSpeedClass, SimStatus, TagUpdate } from "../soracom/types.js";
 
 /**
@@ -12,9 +13,6 @@ export type SimLookup = { simId: string } | { imsi: string } | { iccid: string }
 /** StatusOp are the operations that set a SIM's status. */
 export type StatusOp = "activateSim" | "deactivateSim" | "setSimToStandby" | "suspendSim";
 
-/** TerminationReason labels why a SIM is terminated (events, the sims_terminated metric). Bounded. */
-export type TerminationReason = "ResourceDeleted" | "DeletedOnDevice" | "Replace" | "ScaleDown" | "Requested";
-
 /** ReadAction is an observation: run it, then plan again with its result. It is always alone in a plan. */
 export type ReadAction = { type: "resolveSim"; by: SimLookup } | { type: "getSim"; simId: string };
 
@@ -27,12 +25,14 @@ export type SoracomAction =
   | { type: "unsetSimGroup"; simId: string }
   | { type: "enableSimTermination"; simId: string }
   | { type: "disableSimTermination"; simId: string }
-  | { type: "terminateSim"; simId: string; reason: TerminationReason };
+  /** enable: the SIM was read with termination protection on; it is lifted after the ledger recorded the termination. */
+  | { type: "terminateSim"; simId: string; reason: TerminationReason; enable: boolean };
 
 /** FinalizerAction changes the profile's finalizer (a cluster write, no Soracom call). */
 export type FinalizerAction = { type: "addFinalizer" } | { type: "removeFinalizer" };
 
 export type ProfileAction = ReadAction | SoracomAction | FinalizerAction;
+export type { TerminationReason };
 
 /** isReadAction: the action only observes. */
 export function isReadAction(a: ProfileAction): a is ReadAction {

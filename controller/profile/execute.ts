@@ -1,17 +1,15 @@
 import type { Logger } from "pino";
 import type { EsimProfile } from "../api/types.js";
-import { ANNOTATIONS, EVENTS, PROFILE_FINALIZER } from "../api/vocabulary.js";
-import { crashPoint } from "../crashpoints.js";
+import { EVENTS, PROFILE_FINALIZER } from "../api/vocabulary.js";
 import { silentLogger } from "../log.js";
-import { isOutcomeUnknown, SoracomApiError } from "../soracom/errors.js";
+import { terminateSim } from "../termination.js";
 import { describeAction, type ProfileAction, type SoracomAction, type TerminationReason } from "./actions.js";
 import type { EventSink, Finalizers, ProfileMetrics, SimOps, TerminationBudget } from "./ports.js";
 
 /**
- * The thin executor of a profile plan. It runs the actions in order and owns the protocol for the one
- * irreversible call, terminate: budget consumed once right before it, never repeated blindly (a lost
- * answer is resolved by reading the SIM next round), "termination not enabled" lifted and tried once
- * more, "already terminated" taken as success.
+ * The thin executor of a profile plan. It runs the actions in order; the one irreversible call goes
+ * through the shared termination protocol (controller/termination.ts): the ledger first, then the
+ * protection, then the terminate, never repeated blindly.
  */
 
 export interface ExecuteDeps {
@@ -61,7 +59,6 @@ export async function executeProfileActions(
   deps: ExecuteDeps,
 ): Promise<ExecuteResult> {
   const result: ExecuteResult = { profile, done: [] };
-  const terminating = actions.some((a) => a.type === "terminateSim");
   const updates: ProfileAction[] = [];
   try {
     for (const action of actions) {
@@ -69,7 +66,7 @@ export async function executeProfileActions(
       if (deps.signal?.aborted)
         throw new ProfileActionError(action, [...result.done], new ReconcileAbortedError("stopped"));
       try {
-        await run(action, result, deps, terminating, updates);
+        await run(action, result, deps, updates);
       } catch (err) {
         throw new ProfileActionError(action, [...result.done], err);
       }
@@ -94,7 +91,6 @@ async function run(
   action: ProfileAction,
   result: ExecuteResult,
   deps: ExecuteDeps,
-  terminating: boolean,
   updates: ProfileAction[],
 ): Promise<void> {
   const log = deps.logger ?? silentLogger;
@@ -109,7 +105,13 @@ async function run(
       result.profile = (await deps.finalizers.remove(result.profile, PROFILE_FINALIZER)) ?? result.profile;
       return;
     case "terminateSim":
-      await terminate(simOps(deps, action), action.simId, deps, result);
+      await terminateSim(simOps(deps, action), action.simId, {
+        enable: action.enable,
+        record: async () => {
+          await deps.terminationBudget.consume(action.simId);
+        },
+        onEnabled: () => recordTerminationEnabled(deps, result.profile, action.simId),
+      });
       result.terminated = { simId: action.simId, reason: action.reason };
       log.info({ simId: action.simId, reason: action.reason }, "SIM terminated");
       deps.events.record(
@@ -120,11 +122,6 @@ async function run(
       );
       deps.metrics?.simTerminated(result.profile.metadata.namespace ?? "", action.reason);
       return;
-    case "enableSimTermination":
-      await simOps(deps, action).enableSimTermination(action.simId);
-      if (terminating) recordTerminationEnabled(deps, result.profile, action.simId);
-      else updates.push(action);
-      return;
     default:
       await setSim(simOps(deps, action), action);
       log.info({ simId: action.simId, action: describeAction(action) }, "SIM updated");
@@ -133,7 +130,7 @@ async function run(
 }
 
 /** setSim runs one of the repeatable SIM changes (the client retries these itself). */
-async function setSim(ops: SimOps, a: Exclude<SoracomAction, { type: "terminateSim" | "enableSimTermination" }>) {
+async function setSim(ops: SimOps, a: Exclude<SoracomAction, { type: "terminateSim" }>) {
   switch (a.type) {
     case "activateSim":
       return ops.activateSim(a.simId);
@@ -151,41 +148,11 @@ async function setSim(ops: SimOps, a: Exclude<SoracomAction, { type: "terminateS
       return ops.setSimGroup(a.simId, a.groupId);
     case "unsetSimGroup":
       return ops.unsetSimGroup(a.simId);
+    case "enableSimTermination":
+      return ops.enableSimTermination(a.simId);
     case "disableSimTermination":
       return ops.disableSimTermination(a.simId);
   }
-}
-
-/**
- * terminate is the termination protocol. The budget is consumed right before the call, once, even
- * when the call is tried a second time after lifting protection. A lost answer is rethrown as is:
- * the next round reads the SIM before anything else. A definite refusal (a 4xx) is judged by the
- * SIM's state, not by the error's text: terminated already means done; termination still disabled
- * means enable and try once more.
- */
-async function terminate(ops: SimOps, simId: string, deps: ExecuteDeps, result: ExecuteResult): Promise<void> {
-  const override = result.profile.metadata.annotations?.[ANNOTATIONS.terminationBudgetOverride] === "true";
-  await deps.terminationBudget.consume(simId, override);
-  crashPoint("before-terminate");
-  try {
-    await ops.terminateSim(simId);
-    crashPoint("after-terminate");
-    return;
-  } catch (err) {
-    if (isOutcomeUnknown(err) || !isDefiniteRefusal(err)) throw err;
-    const sim = await ops.getSim(simId);
-    if (sim.status === "terminated") return;
-    if (sim.terminationEnabled === true) throw err;
-    await ops.enableSimTermination(simId);
-    recordTerminationEnabled(deps, result.profile, simId);
-  }
-  await ops.terminateSim(simId);
-  crashPoint("after-terminate");
-}
-
-/** isDefiniteRefusal: a 4xx answer other than 429 means Soracom looked at the request and said no. */
-function isDefiniteRefusal(err: unknown): err is SoracomApiError {
-  return err instanceof SoracomApiError && err.status >= 400 && err.status < 500 && err.status !== 429;
 }
 
 function recordTerminationEnabled(deps: ExecuteDeps, profile: EsimProfile, simId: string): void {

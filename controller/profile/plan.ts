@@ -1,10 +1,8 @@
+import { ownerOrder } from "../api/owner.js";
 import type { EsimProfile } from "../api/types.js";
 import {
-  ANNOTATIONS,
   CONDITIONS,
   EVENTS,
-  GROUP,
-  ORDER_KIND,
   PROFILE_FINALIZER,
   type ProfilePhase,
   phaseOfProfileStatus,
@@ -49,6 +47,11 @@ export interface PlanInput {
   terminationBudget: TerminationBudgetStatus;
   dryRun: boolean;
   paused?: boolean;
+  /**
+   * false while this profile is being deleted and its order has not yet recorded the deletion in its
+   * status (deletedProfiles); absent or true otherwise. Until then the finalizer stays.
+   */
+  deletionRecorded?: boolean;
 }
 
 /** PlanEvent is a Kubernetes Event the plan decided on (recorded before the actions run). */
@@ -76,6 +79,8 @@ export interface ProfilePlan {
 export const SIM_LOOKUP_RETRY_MS = 15_000;
 /** Something a person must fix: look again now and then, without hammering the API. */
 export const STALLED_RETRY_MS = 5 * 60_000;
+/** While terminations are paused, a profile waiting for one looks again this often (no Soracom call). */
+export const PAUSED_RETRY_MS = 10_000;
 /** Dry run keeps reporting a pending termination at this pace. */
 export const DRY_RUN_RETRY_MS = 5 * 60_000;
 
@@ -88,13 +93,12 @@ interface Facts {
   hasFinalizer: boolean;
   /** Created by an EsimProfileOrder (owner reference); otherwise the user adopted an existing SIM. */
   orderCreated: boolean;
-  /** Why the SIM must be terminated, if it must. */
+  /** Why the SIM must be terminated, if it must: only deletion of this resource under Terminate. */
   termination: TerminationReason | undefined;
   /** The SIM ID known from status (the order never knows it). */
   simId: string | undefined;
   sim: Sim | undefined;
   simNotFound: boolean;
-  budgetOverride: boolean;
 }
 
 /** Draft is the plan being built; checks add to it. */
@@ -125,6 +129,8 @@ const CHECKS: Array<[string, Check]> = [
   ["FinalizerMissing", finalizerMissing],
   // Deleted and our finalizer already gone: this object needs nothing more from us.
   ["DeletedWithoutFinalizer", deletedWithoutFinalizer],
+  // Deleted before its order recorded the deletion: wait, or a restart or relist would make it again.
+  ["DeletionNotRecorded", deletionNotRecorded],
   // Deleted under Retain: let the resource go and leave the SIM exactly as it is (no Soracom call).
   ["DeletedUnderRetain", deletedUnderRetain],
   // Created by an order that has not written its part of the status yet: wait for that write.
@@ -165,7 +171,6 @@ export function planProfile(input: PlanInput): ProfilePlan {
 function factsOf(input: PlanInput): Facts {
   const { profile } = input;
   const meta = profile.metadata;
-  const annotations = meta.annotations ?? {};
   const deleting = Boolean(meta.deletionTimestamp);
   return {
     input,
@@ -178,32 +183,21 @@ function factsOf(input: PlanInput): Facts {
     simId: profile.status?.simId,
     sim: typeof input.sim === "object" ? input.sim : undefined,
     simNotFound: input.sim === "NotFound",
-    budgetOverride: annotations[ANNOTATIONS.terminationBudgetOverride] === "true",
   };
 }
 
 /** isOrderCreated: the profile has an EsimProfileOrder owner (else it adopts an existing SIM). */
 export function isOrderCreated(profile: EsimProfile): boolean {
-  return (profile.metadata.ownerReferences ?? []).some(
-    (o) => o.kind === ORDER_KIND && String(o.apiVersion).startsWith(`${GROUP}/`),
-  );
+  return ownerOrder(profile) !== undefined;
 }
 
-const REQUEST_REASONS: Record<string, TerminationReason> = {
-  DeletedOnDevice: "DeletedOnDevice",
-  Replace: "Replace",
-  ScaleDown: "ScaleDown",
-};
-
 /**
- * terminationOf says why the SIM must be terminated: the order's terminate-requested annotation (its
- * value mapped to a bounded reason), or deletion of the resource under deletionPolicy Terminate.
+ * terminationOf says why the SIM must be terminated: only because this resource is being deleted under
+ * deletionPolicy Terminate. Nothing else a namespace user can write on an EsimProfile terminates its SIM;
+ * an order's policy terminations are recorded in the order's status and carried out by the order.
  */
 export function terminationOf(profile: EsimProfile, deleting: boolean): TerminationReason | undefined {
-  const requested = profile.metadata.annotations?.[ANNOTATIONS.terminateRequested];
-  if (requested !== undefined) return REQUEST_REASONS[requested] ?? "Requested";
-  if (deleting && profile.spec.deletionPolicy === "Terminate") return "ResourceDeleted";
-  return undefined;
+  return deleting && profile.spec.deletionPolicy === "Terminate" ? "ResourceDeleted" : undefined;
 }
 
 /** lookupOf is the most exact way to find the profile's SIM: its SIM ID, else IMSI, else ICCID. */
@@ -243,6 +237,20 @@ function deletedWithoutFinalizer(f: Facts, d: Draft): void {
     d.leaveStatus = true;
     d.stop = true;
   }
+}
+
+/** How soon a deleted profile looks again for its order's record of the deletion. */
+export const DELETION_RECORD_RETRY_MS = 2_000;
+
+function deletionNotRecorded(f: Facts, d: Draft): void {
+  if (!f.deleting || !f.hasFinalizer || f.input.deletionRecorded !== false) return;
+  d.reconciling = {
+    reason: REASONS.WaitingForOrder,
+    message:
+      "Waiting for the EsimProfileOrder to record this deletion in its status, so that it never makes the profile again.",
+  };
+  d.requeueAfterMs = DELETION_RECORD_RETRY_MS;
+  d.stop = true;
 }
 
 function deletedUnderRetain(f: Facts, d: Draft): void {
@@ -344,6 +352,15 @@ function terminationWanted(f: Facts, d: Draft): void {
   const reason = f.termination;
   if (!reason) return;
   const simId = d.status.simId;
+  const budget = f.input.terminationBudget;
+  // Paused: wait for a person without reading anything, unless an earlier attempt's outcome is unknown.
+  const attempted = f.profile.status?.phase === "Terminating";
+  if (!budget.allowed && !f.input.dryRun && simId && !f.sim && !attempted) {
+    d.status.phase = "Terminating";
+    d.stop = true;
+    terminationsPaused(f, d, simId, budget);
+    return;
+  }
   if (!f.sim && simId) {
     // An irreversible call is decided on fresh state only (also after an unknown outcome).
     d.read = { type: "getSim", simId };
@@ -353,17 +370,15 @@ function terminationWanted(f: Facts, d: Draft): void {
   if (!f.sim || !simId) return;
   d.status.phase = "Terminating";
   d.stop = true;
-  const budget = f.input.terminationBudget;
   if (f.input.dryRun) {
     dryRunTermination(f, d, simId, reason);
     return;
   }
-  if (!budget.allowed && !f.budgetOverride) {
+  if (!budget.allowed) {
     terminationsPaused(f, d, simId, budget);
     return;
   }
-  if (f.sim.terminationEnabled !== true) d.actions.push({ type: "enableSimTermination", simId });
-  d.actions.push({ type: "terminateSim", simId, reason });
+  d.actions.push({ type: "terminateSim", simId, reason, enable: f.sim.terminationEnabled !== true });
   if (f.deleting && f.hasFinalizer) d.actions.push({ type: "removeFinalizer" });
   d.projected = { ...simFields(projectSim(f.sim, d.actions), simId), phase: "Terminated" };
   d.readyMessage = `SIM ${simId} is terminated.`;
@@ -379,7 +394,7 @@ function dryRunTermination(f: Facts, d: Draft, simId: string, reason: Terminatio
 }
 
 function terminationsPaused(f: Facts, d: Draft, simId: string, budget: TerminationBudgetStatus): void {
-  const message = pausedMessage(simId, budget, f.input.now);
+  const message = pausedMessage(simId, budget);
   d.domain.push({
     type: CONDITIONS.terminationsPaused,
     status: "True",
@@ -391,22 +406,19 @@ function terminationsPaused(f: Facts, d: Draft, simId: string, budget: Terminati
   }
   d.reconciling = {
     reason: REASONS.Terminating,
-    message: `Waiting for the termination budget to terminate SIM ${simId}.`,
+    message: `Waiting for a person to resume terminations before SIM ${simId} is terminated.`,
   };
-  d.requeueAfterMs = Math.max(1_000, budget.retryAfterMs);
+  d.requeueAfterMs = PAUSED_RETRY_MS;
 }
 
-/** pausedMessage says what happened, when it resumes and how to override it, in whole sentences. */
-export function pausedMessage(simId: string, budget: TerminationBudgetStatus, now: number): string {
-  const per =
-    budget.limit !== undefined && budget.windowMs !== undefined
-      ? ` of ${budget.limit} per ${formatDuration(budget.windowMs)}`
-      : "";
-  const resumes = new Date(now + budget.retryAfterMs).toISOString().replace(/\.\d{3}Z$/, "Z");
+/** pausedMessage says what happened and what a person can do, in whole sentences. */
+export function pausedMessage(simId: string, budget: TerminationBudgetStatus): string {
+  const per = budget.limit !== null ? ` of ${budget.limit} per ${formatDuration(budget.windowMs)}` : "";
+  const since = budget.paused ? new Date(budget.paused.since).toISOString().replace(/\.\d{3}Z$/, "Z") : "now";
+  const resume = budget.paused ? ` with \`${budget.paused.resume}\`` : "";
   return (
-    `Terminations are paused: the termination budget${per} is used up, so SIM ${simId} is not terminated yet. ` +
-    `It resumes in about ${formatDuration(budget.retryAfterMs)} (at ${resumes}). ` +
-    `To terminate it now, annotate this EsimProfile with ${ANNOTATIONS.terminationBudgetOverride}="true".`
+    `Terminations are paused since ${since}: the termination budget${per} was used up, so SIM ${simId} is not terminated. ` +
+    `They wait for a person: check what is being deleted, then resume terminations${resume}.`
   );
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileStatus } from "../api/types.js";
+import type { TerminationCheck } from "../budget.js";
 import type { SoracomClient } from "../soracom/index.js";
 
 /**
@@ -82,35 +83,25 @@ export interface EventSink {
   record(profile: EsimProfile, type: "Normal" | "Warning", reason: string, message: string): void;
 }
 
-/** TerminationBudgetStatus is what the controller-wide termination budget allows right now. */
-export interface TerminationBudgetStatus {
-  allowed: boolean;
-  /** Terminations left in the current window. */
-  remaining: number;
-  /** When allowed is false: how long until one more termination fits in the window. */
-  retryAfterMs: number;
-  /** The budget (terminations per window), for messages; optional. */
-  limit?: number;
-  /** The window length, for messages; optional. */
-  windowMs?: number;
-}
+/** TerminationBudgetStatus is what the termination ledger allows right now (paused: waiting for a person). */
+export type TerminationBudgetStatus = TerminationCheck;
 
 /**
- * TerminationBudget limits SIM terminations per rolling window (issue 5). consume is called once,
- * right before each terminate call; the implementation persists it. It should count a SIM ID once per
- * window even if called again for it (a terminate whose outcome was unknown and did not happen is
- * sent again next round); if it throws, the terminate call is not made. It must refuse (throw) when the
- * budget is used up unless `override` is true (the resource's budget-override annotation): the plan's
- * check is older than the call, and other reconciles may have taken the last slots in between.
+ * TerminationBudget limits SIM terminations per rolling window. consume is called once, right before
+ * each terminate call (before the protection is lifted); the implementation persists it. It counts a SIM
+ * ID once per window even if called again for it (a terminate whose outcome was unknown and did not
+ * happen is sent again next round); if it throws, nothing is sent. It throws
+ * TerminationBudgetExhaustedError when terminations are paused or no budget is left (which pauses them):
+ * the plan's check is older than the call, and other reconciles may have taken the last slots in between.
  */
 export interface TerminationBudget {
   check(now: number): TerminationBudgetStatus;
-  consume(simId: string, override?: boolean): Promise<void> | void;
+  consume(simId: string): Promise<void> | void;
 }
 
 /** ProfileMetrics are the reconciler's metric hooks (soracom_esim_sims_terminated_total, profiles by phase). */
 export interface ProfileMetrics {
-  /** reason is a fixed vocabulary: ResourceDeleted, DeletedOnDevice, Replace, ScaleDown, Requested. */
+  /** reason is a fixed vocabulary (TERMINATION_REASONS). */
   simTerminated(namespace: string, reason: string): void;
   /** phase moved from `from` (undefined for a new profile) to `to`. */
   profilePhaseChanged(namespace: string, from: string | undefined, to: string): void;
@@ -136,4 +127,6 @@ export interface ProfileReconcilerDeps {
   dryRun: boolean;
   /** Whether the profile's order is paused (then nothing is changed); absent means never paused. */
   isPaused?: (profile: EsimProfile) => boolean;
+  /** Whether a profile being deleted may let go: its order recorded the deletion (absent: always). */
+  deletionRecorded?: (profile: EsimProfile) => boolean;
 }

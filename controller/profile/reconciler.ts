@@ -43,6 +43,7 @@ async function reconcileProfile(
     terminationBudget: deps.terminationBudget.check(now),
     dryRun: deps.dryRun,
     paused: deps.isPaused?.(profile) ?? false,
+    deletionRecorded: deps.deletionRecorded?.(profile) ?? true,
   };
 
   let plan = planProfile(input);

@@ -1,12 +1,14 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { EsimProfile, EsimProfileOrder, OwnerReference } from "../api/types.js";
-import { GROUP, ORDER_KIND, PROFILE_PLURAL, VERSION } from "../api/vocabulary.js";
-import { type TerminationBudget, TerminationBudgetExhaustedError } from "../budget.js";
+import { ownerOrder } from "../api/owner.js";
+import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
+import { PROFILE_REF } from "../api/vocabulary.js";
+import { TerminationBudgetExhaustedError, type TerminationLedger } from "../budget.js";
 import type { ControllerConfig } from "../config.js";
 import type { SoracomClients } from "../credentials.js";
 import type { EventRecorder } from "../kube/events.js";
-import type { ObjectCache } from "../kube/multi.js";
+import type { NamespacedCache, ObjectCache } from "../kube/multi.js";
+import { type KubeObject, objectKey } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { addFinalizer, removeFinalizer } from "../kube/status.js";
@@ -21,37 +23,38 @@ import { createProfileReconciler } from "./reconciler.js";
 export function startProfileController(opts: {
   cfg: ControllerConfig;
   kube: KubeClient;
-  profiles: ObjectCache<EsimProfile>;
+  profiles: NamespacedCache<EsimProfile & KubeObject>;
   orders: ObjectCache<EsimProfileOrder>;
   clients: SoracomClients;
-  terminations: TerminationBudget;
+  terminations: TerminationLedger;
   events: EventRecorder;
   metrics: Metrics;
   registry: Registry;
   logger: Logger;
+  synced: () => boolean;
 }): Controller {
   const { kube, profiles, orders } = opts;
-  const ref = { group: GROUP, version: VERSION, plural: PROFILE_PLURAL };
-  const ownerOrder = (p: EsimProfile) => {
-    const owner = (p.metadata.ownerReferences as OwnerReference[] | undefined)?.find((r) => r.kind === ORDER_KIND);
-    return owner ? orders.get(p.metadata.namespace, owner.name) : undefined;
+  const orderOf = (p: EsimProfile) => {
+    const ref = ownerOrder(p);
+    const order = ref ? orders.get(p.metadata.namespace, ref.name) : undefined;
+    return order && order.metadata.uid === ref?.uid ? order : undefined;
   };
   const deps: ProfileReconcilerDeps = {
     profiles: { get: (ns, name) => profiles.get(ns, name) },
     soracomFor: (p) =>
-      opts.clients.forRef(p.metadata.namespace ?? "", p.spec.credentialsRef ?? ownerOrder(p)?.spec.credentialsRef),
+      opts.clients.forRef(p.metadata.namespace ?? "", p.spec.credentialsRef ?? orderOf(p)?.spec.credentialsRef),
     status: {
       patchStatus: (p, patch) =>
         kube.request<EsimProfile>({
           method: "PATCH",
-          path: resourcePath({ ...ref, namespace: p.metadata.namespace }, p.metadata.name, "status"),
+          path: resourcePath({ ...PROFILE_REF, namespace: p.metadata.namespace }, p.metadata.name, "status"),
           contentType: "application/merge-patch+json",
           body: { status: patch },
         }),
     },
     finalizers: {
-      add: (p, f) => addFinalizer(kube, ref, p, f),
-      remove: (p, f) => removeFinalizer(kube, ref, p, f),
+      add: (p, f) => addFinalizer(kube, PROFILE_REF, p, f),
+      remove: (p, f) => removeFinalizer(kube, PROFILE_REF, p, f),
     },
     events: { record: (p, type, reason, message) => opts.events.record(p, type, reason, message) },
     terminationBudget: terminationBudgetPort(opts.terminations),
@@ -62,41 +65,50 @@ export function startProfileController(opts: {
     clock: { now: () => Date.now() },
     logger: opts.logger,
     dryRun: opts.cfg.dryRun,
-    isPaused: (p) => ownerOrder(p)?.spec.paused === true,
+    isPaused: (p) => orderOf(p)?.spec.paused === true,
+    deletionRecorded: (p) => deletionRecorded(p, ownerOrder(p) ? orderOf(p) : undefined),
   };
   const reconciler = createProfileReconciler(deps);
-  return new Controller({
+  const controller = new Controller({
     name: "esimprofile",
     concurrency: opts.cfg.concurrency,
     registry: opts.registry,
     logger: opts.logger,
-    reconcile: (key, signal) => reconciler.reconcile(key, signal),
+    // Never decide from caches that have not synced (main starts workers only then; this is the backstop).
+    reconcile: (key, signal) =>
+      opts.synced() ? reconciler.reconcile(key, signal) : Promise.resolve({ requeueAfterMs: 1_000 }),
   });
+  const enqueue = (p: KubeObject) => controller.enqueue(objectKey(p));
+  profiles.addHandler({ add: enqueue, update: (_old, p) => enqueue(p), delete: enqueue });
+  return controller;
 }
 
 /**
- * terminationBudgetPort adapts the ledger to the profile reconciler. consume records past the limit only
- * with the resource's override; otherwise a budget used up since the plan's check refuses the call, so
- * reconciles running at once can never terminate more than the budget between them.
+ * deletionRecorded: a profile being deleted may let go once its order can no longer make it again: the
+ * order is gone or being deleted, the profile's Soracom order is materialized (nothing is remade after
+ * that), or its ICCID is in that order's deletedProfiles. An adopted profile has no order to wait for.
+ */
+export function deletionRecorded(profile: EsimProfile, order: EsimProfileOrder | undefined): boolean {
+  if (!profile.metadata.deletionTimestamp || !order || order.metadata.deletionTimestamp) return true;
+  const tracked = order.status?.orders?.find((t) => t.profileOrderId === profile.status?.profileOrderId);
+  if (!tracked) return true;
+  const iccid = profile.spec.iccid ?? profile.status?.iccid ?? "";
+  return tracked.materialized === true || (tracked.deletedProfiles ?? []).includes(iccid);
+}
+
+/**
+ * terminationBudgetPort adapts the ledger to the profile reconciler: consume throws when the ledger
+ * refuses (paused, or no budget left, which pauses terminations), so reconciles running at once can
+ * never terminate more than the budget between them.
  */
 export function terminationBudgetPort(
-  terminations: TerminationBudget,
+  terminations: Pick<TerminationLedger, "check" | "consume">,
   now: () => number = Date.now,
 ): TerminationBudgetPort {
   return {
-    check: (at) => {
-      const c = terminations.check(at);
-      return {
-        allowed: c.allowed,
-        remaining: c.remaining ?? Number.MAX_SAFE_INTEGER,
-        retryAfterMs: c.retryAfterMs,
-        ...(terminations.limit !== null ? { limit: terminations.limit } : {}),
-        windowMs: terminations.windowMs,
-      };
-    },
-    consume: async (simId, override = false) => {
-      const recorded = await terminations.consume(simId, now(), override);
-      if (!recorded) throw new TerminationBudgetExhaustedError(simId);
+    check: (at) => terminations.check(at),
+    consume: async (simId) => {
+      if (!(await terminations.consume(simId, now()))) throw new TerminationBudgetExhaustedError(simId);
     },
   };
 }

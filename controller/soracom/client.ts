@@ -56,6 +56,8 @@ export interface SoracomClientOptions {
    * every attempt of every mutating call; a fenced call fails with SoracomFencedError, never sent.
    */
   fence?: () => string | undefined;
+  /** The User-Agent sent (default "soracom-esim-operator"); the controller adds its replica's identity. */
+  userAgent?: string;
 }
 
 /** MutationOptions bound one mutating call. */
@@ -243,7 +245,7 @@ function buildContext(opts: SoracomClientOptions): CallContext {
     logger: opts.logger ?? silentLogger,
     onRequest: opts.onRequest,
     random: opts.random ?? Math.random,
-    userAgent: "soracom-esim-operator",
+    userAgent: opts.userAgent ?? "soracom-esim-operator",
     closed: () => false,
     fence: opts.fence,
   };

@@ -1,10 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { EsimProfileOrder } from "../../controller/api/types.js";
+import { forEachLimited } from "../../controller/concurrency.js";
 import type { KubeClient } from "../../controller/kube/rest.js";
 import { silentLogger } from "../../controller/log.js";
-import { executeOrderActions, forEachLimited } from "../../controller/order/execute.js";
+import { executeOrderActions } from "../../controller/order/execute.js";
 import type { OrderAction } from "../../controller/order/model.js";
-import { type SoracomClient, SoracomOutcomeUnknownError, SoracomTimeoutError } from "../../controller/soracom/index.js";
+import {
+  type SoracomClient,
+  SoracomFencedError,
+  SoracomOutcomeUnknownError,
+  SoracomTimeoutError,
+} from "../../controller/soracom/index.js";
 import type { OrderedProfile, ProfileOrder } from "../../controller/soracom/types.js";
 
 const ORDER = {
@@ -54,6 +60,7 @@ const creates = (n: number, confirm = false): OrderAction[] =>
     token: `t${i}`,
     request: { subscription: "planX3", quantity: 20, description: String(i) },
     confirm,
+    sendBy: Date.now() + 60_000,
   }));
 
 const profile = (orderId: string, i: number): OrderedProfile => ({
@@ -216,5 +223,103 @@ describe("forEachLimited", () => {
       ),
     ).rejects.toThrow("two");
     expect(started).toEqual([1, 2]);
+  });
+});
+
+describe("executeOrderActions: lost answers, fencing and terminations", () => {
+  it("regression (defect 4): a confirm whose answer was lost is reported unknown and is not repeated", async () => {
+    const client = fakeSoracom(new Gauge());
+    let confirms = 0;
+    client.confirmProfileOrder = async () => {
+      confirms += 1;
+      throw new SoracomOutcomeUnknownError(
+        "confirmProfileOrder",
+        new SoracomTimeoutError("confirmProfileOrder", "connection reset", { requestSent: true }),
+      );
+    };
+    const { results } = await executeOrderActions(
+      { kube: fakeKube(new Gauge()), logger: silentLogger },
+      ORDER,
+      client,
+      [{ type: "confirmOrder", profileOrderId: "o-1", quantity: 20 }],
+    );
+    expect(results).toEqual([expect.objectContaining({ type: "confirmUnknown", profileOrderId: "o-1" })]);
+    expect(confirms).toBe(1);
+  });
+
+  it("a create held back by its deadline (fenced) is reported unknown, to be looked up like a lost answer", async () => {
+    const client = fakeSoracom(new Gauge());
+    client.createProfileOrder = async () => {
+      throw new SoracomFencedError("createProfileOrder", "its deadline passed");
+    };
+    const { results } = await executeOrderActions(
+      { kube: fakeKube(new Gauge()), logger: silentLogger },
+      ORDER,
+      client,
+      creates(1, true),
+    );
+    expect(results.map((r) => r.type)).toEqual(["createUnknown"]);
+  });
+
+  it("regression (defect 5): after the signal aborts, no further create, confirm or termination starts", async () => {
+    const client = fakeSoracom(new Gauge());
+    const sent: string[] = [];
+    const abort = new AbortController();
+    client.createProfileOrder = async (req) => {
+      sent.push(`create ${req.description}`);
+      abort.abort(); // the lease is lost while the first create is in flight
+      return {
+        profileOrderId: "o-0",
+        subscription: "planX3",
+        quantity: 20,
+        status: "DRAFT",
+        orderedTime: 0,
+      } as ProfileOrder;
+    };
+    client.confirmProfileOrder = async (id) => {
+      sent.push(`confirm ${id}`);
+      return { profileOrderId: id, status: "CONFIRMED" } as ProfileOrder;
+    };
+    await executeOrderActions(
+      { kube: fakeKube(new Gauge()), logger: silentLogger, soracomParallelism: 1, signal: abort.signal },
+      ORDER,
+      client,
+      [...creates(3, true), { type: "confirmOrder", profileOrderId: "o-9", quantity: 1 }],
+    );
+    expect(sent).toEqual(["create 0"]);
+  });
+
+  it("a termination is recorded in the ledger before the protection is lifted; a refusal lifts nothing", async () => {
+    const calls: string[] = [];
+    const client = {
+      enableSimTermination: async (id: string) => calls.push(`enable ${id}`),
+      terminateSim: async (id: string) => calls.push(`terminate ${id}`),
+      getSim: async () => ({}),
+    } as unknown as SoracomClient;
+    const action: OrderAction = { type: "terminateSim", profile: "p", simId: "s1", reason: "ScaleDown", enable: true };
+    const allowed = await executeOrderActions(
+      {
+        kube: fakeKube(new Gauge()),
+        logger: silentLogger,
+        recordTermination: async (id) => {
+          calls.push(`record ${id}`);
+          return true;
+        },
+      },
+      ORDER,
+      client,
+      [action],
+    );
+    expect(calls).toEqual(["record s1", "enable s1", "terminate s1"]);
+    expect(allowed.results).toEqual([{ type: "terminated", profile: "p", simId: "s1", reason: "ScaleDown" }]);
+    calls.length = 0;
+    const refused = await executeOrderActions(
+      { kube: fakeKube(new Gauge()), logger: silentLogger, recordTermination: async () => false },
+      ORDER,
+      client,
+      [action],
+    );
+    expect(calls).toEqual([]);
+    expect(refused.results.map((r) => r.type)).toEqual(["terminationRefused"]);
   });
 });

@@ -63,7 +63,7 @@ describe("initialStatus: a new profile's first status in one write", () => {
     const plan = planProfile({
       profile: stored,
       now: NOW + 5_000,
-      terminationBudget: { allowed: true, remaining: 20, retryAfterMs: 0 },
+      terminationBudget: { allowed: true, remaining: 20, limit: 20, windowMs: 3_600_000 },
       dryRun: false,
     });
     expect(plan.actions).toEqual([]);

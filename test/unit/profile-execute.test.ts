@@ -36,8 +36,12 @@ function world(sim: Sim = simOf()) {
 }
 
 const TERMINATE: ProfileAction[] = [
-  { type: "enableSimTermination", simId: SIM_ID },
-  { type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted" },
+  { type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted", enable: true },
+  { type: "removeFinalizer" },
+];
+/** The same, for a SIM read with termination already enabled. */
+const TERMINATE_ENABLED: ProfileAction[] = [
+  { type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted", enable: false },
   { type: "removeFinalizer" },
 ];
 
@@ -51,10 +55,10 @@ async function failure(p: Promise<unknown>): Promise<ProfileActionError> {
 }
 
 describe("executeProfileActions: termination", () => {
-  it("enables, consumes the budget right before terminating, terminates once, then removes the finalizer", async () => {
+  it("consumes the budget first, then lifts protection, terminates once, then removes the finalizer", async () => {
     const w = world();
     const result = await w.run(TERMINATE);
-    expect(w.journal).toEqual(["enableSimTermination", "consume", "terminateSim"]);
+    expect(w.journal).toEqual(["consume", "enableSimTermination", "terminateSim"]);
     expect(w.budget.consumed).toEqual([SIM_ID]);
     expect(w.finalizers.calls).toEqual([`remove ${PROFILE_FINALIZER}`]);
     expect(w.sims.sims.get(SIM_ID)?.status).toBe("terminated");
@@ -71,7 +75,9 @@ describe("executeProfileActions: termination", () => {
       new SoracomNetworkError("terminateSim", "reset", { requestSent: true }),
     );
     w.sims.failNext("terminateSim", lost, { applied: true });
-    const err = await failure(w.run(TERMINATE.slice(1)));
+    const err = await failure(
+      w.run([{ type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted", enable: false }]),
+    );
     expect(err.cause).toBe(lost);
     expect(err.action.type).toBe("terminateSim");
     expect(w.sims.count("terminateSim")).toBe(1);
@@ -84,7 +90,7 @@ describe("executeProfileActions: termination", () => {
   it("'termination not enabled' lifts protection and tries once more, consuming the budget once", async () => {
     const w = world(simOf({ terminationEnabled: false }));
     // The plan saw termination enabled, but someone protected the SIM since.
-    const result = await w.run([{ type: "terminateSim", simId: SIM_ID, reason: "ScaleDown" }]);
+    const result = await w.run([{ type: "terminateSim", simId: SIM_ID, reason: "ScaleDown", enable: false }]);
     expect(w.journal).toEqual(["consume", "terminateSim", "getSim", "enableSimTermination", "terminateSim"]);
     expect(w.budget.consumed).toEqual([SIM_ID]);
     expect(result.terminated?.reason).toBe("ScaleDown");
@@ -95,7 +101,9 @@ describe("executeProfileActions: termination", () => {
     const w = world(simOf({ terminationEnabled: false }));
     w.sims.failNext("terminateSim", refused("terminateSim", "SEM0003"));
     w.sims.failNext("terminateSim", refused("terminateSim", "SEM0003"));
-    const err = await failure(w.run([{ type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted" }]));
+    const err = await failure(
+      w.run([{ type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted", enable: false }]),
+    );
     expect(err.action.type).toBe("terminateSim");
     expect(w.sims.count("terminateSim")).toBe(2);
     expect(w.budget.consumed).toEqual([SIM_ID]);
@@ -103,7 +111,7 @@ describe("executeProfileActions: termination", () => {
 
   it("'already terminated' is success", async () => {
     const w = world(simOf({ status: "terminated", terminationEnabled: true }));
-    const result = await w.run(TERMINATE.slice(1));
+    const result = await w.run(TERMINATE_ENABLED);
     expect(w.journal).toEqual(["consume", "terminateSim", "getSim"]);
     expect(result.terminated).toEqual({ simId: SIM_ID, reason: "ResourceDeleted" });
     expect(w.finalizers.calls).toEqual([`remove ${PROFILE_FINALIZER}`]);
@@ -112,14 +120,22 @@ describe("executeProfileActions: termination", () => {
   it("another refusal of a SIM whose termination is enabled fails at once", async () => {
     const w = world(simOf({ terminationEnabled: true }));
     w.sims.failNext("terminateSim", refused("terminateSim", "COM0008"));
-    await failure(w.run(TERMINATE.slice(1)));
+    await failure(w.run(TERMINATE_ENABLED));
     expect(w.journal).toEqual(["consume", "terminateSim", "getSim"]);
   });
 
   it("a budget that cannot be recorded stops the terminate call", async () => {
     const w = world(simOf({ terminationEnabled: true }));
     w.budget.failWith = new Error("ledger unavailable");
-    await failure(w.run(TERMINATE.slice(1)));
+    await failure(w.run(TERMINATE_ENABLED));
+    expect(w.sims.count("terminateSim")).toBe(0);
+  });
+
+  it("a budget that refuses leaves the SIM's protection as it is (the ledger goes before the lift)", async () => {
+    const w = world(simOf({ terminationEnabled: false }));
+    w.budget.failWith = new Error("refused: terminations are paused");
+    await failure(w.run(TERMINATE));
+    expect(w.sims.count("enableSimTermination")).toBe(0);
     expect(w.sims.count("terminateSim")).toBe(0);
   });
 });
@@ -193,7 +209,7 @@ describe("executeProfileActions: lost leadership", () => {
     const stop = new AbortController();
     stop.abort();
     const err = await failure(
-      executeProfileActions(profile, TERMINATE.slice(1), {
+      executeProfileActions(profile, TERMINATE_ENABLED, {
         sim: w.sims,
         finalizers: w.finalizers,
         events: w.events,

@@ -167,7 +167,7 @@ export function notFound(operation: string): SoracomApiError {
 /** FakeBudget counts consumptions; `allowed` can be switched off. */
 export class FakeBudget implements TerminationBudget {
   consumed: string[] = [];
-  status: TerminationBudgetStatus = { allowed: true, remaining: 20, retryAfterMs: 0, limit: 20, windowMs: 3_600_000 };
+  status: TerminationBudgetStatus = { allowed: true, remaining: 20, limit: 20, windowMs: 3_600_000 };
   failWith: unknown;
   constructor(readonly journal: string[] = []) {}
 

@@ -1,16 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { EsimProfile, EsimProfileSpec, EsimProfileStatus } from "../../controller/api/types.js";
 import {
-  ANNOTATIONS,
   API_VERSION,
   CONDITIONS,
   ORDER_KIND,
   PROFILE_FINALIZER,
   PROFILE_KIND,
+  RETIRED_ANNOTATIONS,
 } from "../../controller/api/vocabulary.js";
 import type { ProfileAction } from "../../controller/profile/actions.js";
 import {
+  DELETION_RECORD_RETRY_MS,
   formatDuration,
+  PAUSED_RETRY_MS,
   type PlanInput,
   type ProfilePlan,
   pausedMessage,
@@ -31,16 +33,17 @@ const IMSI = "295050900000001";
 const BUDGET_OK: TerminationBudgetStatus = {
   allowed: true,
   remaining: 19,
-  retryAfterMs: 0,
   limit: 20,
   windowMs: 3_600_000,
 };
+const RESUME =
+  "kubectl annotate configmap -n ops esim-termination-ledger esim.soracom-operator.io/resume-terminations=p1 --overwrite";
 const BUDGET_OUT: TerminationBudgetStatus = {
   allowed: false,
   remaining: 0,
-  retryAfterMs: 12 * 60_000,
   limit: 20,
   windowMs: 3_600_000,
+  paused: { id: "p1", since: NOW - 12 * 60_000, resume: RESUME },
 };
 
 type Mod = (p: EsimProfile) => void;
@@ -358,8 +361,7 @@ describe("planProfile: deletion and termination", () => {
       want: {
         ...none,
         actions: [
-          { type: "enableSimTermination", simId: SIM_ID },
-          { type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted" },
+          { type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted", enable: true },
           { type: "removeFinalizer" },
         ],
         phase: "Terminated",
@@ -370,7 +372,10 @@ describe("planProfile: deletion and termination", () => {
       in: input(gone(), { sim: sim({ terminationEnabled: true }) }),
       want: {
         ...none,
-        actions: [{ type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted" }, { type: "removeFinalizer" }],
+        actions: [
+          { type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted", enable: false },
+          { type: "removeFinalizer" },
+        ],
         phase: "Terminated",
         conditions: { Ready: "False/Terminating" },
       },
@@ -421,8 +426,8 @@ describe("planProfile: deletion and termination", () => {
       in: input(gone(noFinalizer)),
       want: { ...none, phase: undefined, conditions: {} },
     },
-    "an exhausted termination budget pauses the termination, says so once, and waits for the window": {
-      in: input(gone(), { sim: sim(), terminationBudget: BUDGET_OUT }),
+    "paused terminations wait for a person, say so once, and read nothing": {
+      in: input(gone(), { terminationBudget: BUDGET_OUT }),
       want: {
         ...none,
         phase: "Terminating",
@@ -432,12 +437,11 @@ describe("planProfile: deletion and termination", () => {
           TerminationsPaused: "True/TerminationBudgetExhausted",
         },
         events: ["TerminationsPaused"],
-        requeueAfterMs: BUDGET_OUT.retryAfterMs,
+        requeueAfterMs: PAUSED_RETRY_MS,
       },
     },
     "a termination pause already reported records no second event": {
       in: input(gone(withCondition(CONDITIONS.terminationsPaused, "True", "TerminationBudgetExhausted")), {
-        sim: sim(),
         terminationBudget: BUDGET_OUT,
       }),
       want: {
@@ -448,19 +452,32 @@ describe("planProfile: deletion and termination", () => {
           Reconciling: "True/Terminating",
           TerminationsPaused: "True/TerminationBudgetExhausted",
         },
-        requeueAfterMs: BUDGET_OUT.retryAfterMs,
+        requeueAfterMs: PAUSED_RETRY_MS,
       },
     },
-    "the budget override annotation terminates past an exhausted budget": {
-      in: input(gone(annotated(ANNOTATIONS.terminationBudgetOverride, "true")), {
-        sim: sim({ terminationEnabled: true }),
+    "regression (defect 2): the retired budget-override annotation on the profile lifts nothing": {
+      in: input(gone(annotated(RETIRED_ANNOTATIONS.terminationBudgetOverride, "true")), {
         terminationBudget: BUDGET_OUT,
       }),
       want: {
         ...none,
-        actions: [{ type: "terminateSim", simId: SIM_ID, reason: "ResourceDeleted" }, { type: "removeFinalizer" }],
-        phase: "Terminated",
-        conditions: { Ready: "False/Terminating" },
+        phase: "Terminating",
+        conditions: {
+          Ready: "False/Terminating",
+          Reconciling: "True/Terminating",
+          TerminationsPaused: "True/TerminationBudgetExhausted",
+        },
+        events: ["TerminationsPaused"],
+        requeueAfterMs: PAUSED_RETRY_MS,
+      },
+    },
+    "deleted before its order recorded the deletion: the finalizer stays and nothing is read or sent": {
+      in: input(gone(), { deletionRecorded: false }),
+      want: {
+        ...none,
+        phase: "Activated",
+        conditions: { Ready: "False/WaitingForOrder", Reconciling: "True/WaitingForOrder" },
+        requeueAfterMs: DELETION_RECORD_RETRY_MS,
       },
     },
     "dry run says it would terminate, keeps the finalizer and calls nothing": {
@@ -480,38 +497,6 @@ describe("planProfile: deletion and termination", () => {
         phase: "Activated",
         conditions: { Ready: "False/SimNotFound", Stalled: "True/SimNotFound" },
         requeueAfterMs: STALLED_RETRY_MS,
-      },
-    },
-    "terminate-requested (Replace) terminates the SIM while the resource stays": {
-      in: input(orderProfile(annotated(ANNOTATIONS.terminateRequested, "Replace")), { sim: sim() }),
-      want: {
-        ...none,
-        actions: [
-          { type: "enableSimTermination", simId: SIM_ID },
-          { type: "terminateSim", simId: SIM_ID, reason: "Replace" },
-        ],
-        phase: "Terminated",
-        conditions: { Ready: "True/Completed" },
-      },
-    },
-    "terminate-requested on a SIM recorded as terminated needs no read and no call": {
-      in: input(
-        orderProfile(
-          annotated(ANNOTATIONS.terminateRequested, "ScaleDown"),
-          withStatus({ simStatus: "terminated", phase: "Terminated" }),
-        ),
-      ),
-      want: { ...none, phase: "Terminated", conditions: { Ready: "True/Completed" } },
-    },
-    "an unknown terminate-requested value still terminates, counted as Requested": {
-      in: input(orderProfile(annotated(ANNOTATIONS.terminateRequested, "because")), {
-        sim: sim({ terminationEnabled: true }),
-      }),
-      want: {
-        ...none,
-        actions: [{ type: "terminateSim", simId: SIM_ID, reason: "Requested" }],
-        phase: "Terminated",
-        conditions: { Ready: "True/Completed" },
       },
     },
     "a SIM found terminated after a lost terminate answer is confirmed and reported": {
@@ -605,12 +590,35 @@ describe("conditions and status writes", () => {
   });
 });
 
+describe("planProfile: nothing a namespace user writes on an EsimProfile terminates its SIM", () => {
+  const retired = Object.values(RETIRED_ANNOTATIONS);
+  const profiles: Record<string, EsimProfile> = {
+    "an order-created profile": orderProfile(),
+    "an adopted profile under Retain": adoptedProfile({ simId: SIM_ID }, policy("Retain")),
+    "an adopted profile under Terminate": adoptedProfile({ simId: SIM_ID }, policy("Terminate")),
+  };
+  for (const [what, base] of Object.entries(profiles)) {
+    for (const value of ["Replace", "ScaleDown", "true", "anything"]) {
+      it(`regression (defect 2): ${what} annotated with the retired keys = "${value}" is not terminated`, () => {
+        const p = structuredClone(base);
+        p.metadata.annotations = Object.fromEntries(retired.map((k) => [k, value]));
+        for (const s of [undefined, sim({ terminationEnabled: true })]) {
+          const plan = planProfile(input(p, s ? { sim: s } : {}));
+          expect(plan.actions.map((a) => a.type)).not.toContain("terminateSim");
+          expect(plan.actions.map((a) => a.type)).not.toContain("enableSimTermination");
+          expect(plan.status?.phase).not.toBe("Terminating");
+        }
+      });
+    }
+  }
+});
+
 describe("pausedMessage", () => {
-  it("says how many per window, when it resumes and how to override", () => {
-    const message = pausedMessage(SIM_ID, BUDGET_OUT, NOW);
+  it("says how many per window, since when, and the command a person runs to resume", () => {
+    const message = pausedMessage(SIM_ID, BUDGET_OUT);
     expect(message).toContain("of 20 per 1h");
-    expect(message).toContain("resumes in about 12m (at 2026-03-01T12:12:00Z)");
-    expect(message).toContain(`${ANNOTATIONS.terminationBudgetOverride}="true"`);
+    expect(message).toContain("paused since 2026-03-01T11:48:00Z");
+    expect(message).toContain(RESUME);
   });
 
   const durations: Record<string, [number, string]> = {

@@ -3,6 +3,7 @@ import type { EsimProfile, EsimProfileSpec } from "../../controller/api/types.js
 import { API_VERSION, CONDITIONS, PROFILE_FINALIZER, PROFILE_KIND } from "../../controller/api/vocabulary.js";
 import { CredentialsError } from "../../controller/credentials.js";
 import { KubeConflictError } from "../../controller/kube/errors.js";
+import { PAUSED_RETRY_MS } from "../../controller/profile/plan.js";
 import type { ProfileReconcilerDeps, SimOps } from "../../controller/profile/ports.js";
 import { createProfileReconciler } from "../../controller/profile/reconciler.js";
 import { type Simulator, startSimulator } from "../../controller/simulator/index.js";
@@ -201,12 +202,14 @@ describe("profile reconciler against the simulator", () => {
     expect(r.metrics.terminated).toEqual([["iot", "ResourceDeleted"]]);
   });
 
-  it("an exhausted termination budget terminates nothing and says when it resumes", async () => {
+  it("paused terminations terminate nothing, read nothing, and say how a person resumes them", async () => {
     const r = await adoptAndSync();
-    r.budget.status = { allowed: false, remaining: 0, retryAfterMs: 600_000, limit: 20, windowMs: 3_600_000 };
+    const paused = { id: "p1", since: Date.now(), resume: "kubectl annotate configmap -n ops term x=p1" };
+    r.budget.status = { allowed: false, remaining: 0, limit: 20, windowMs: 3_600_000, paused };
+    const before = await counts();
     r.store.update(KEY, deleteIt("Terminate"));
-    expect(await r.reconcile()).toEqual({ requeueAfterMs: 600_000 });
-    expect(await counts()).toEqual({ getSim: 1 });
+    expect(await r.reconcile()).toEqual({ requeueAfterMs: PAUSED_RETRY_MS });
+    expect(await counts()).toEqual(before);
     const stored = r.store.get("iot", "legacy");
     expect(conditionsOf(stored)).toMatchObject({ TerminationsPaused: "True/TerminationBudgetExhausted" });
     expect(stored?.metadata.finalizers).toEqual([PROFILE_FINALIZER]);

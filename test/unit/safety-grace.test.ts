@@ -7,7 +7,7 @@ import { orderToken } from "../../controller/order/tokens.js";
 
 // The grace period of an uncertain create is judged on the list Soracom returned, at the time it was
 // read: a list read before the grace period ended proves nothing, however late the plan runs (the
-// reconcile may wait for the spend lock between reading and planning).
+// reconcile may wait between reading and planning).
 const UID = "0b6f5c1e-2d3a-4b5c-9d8e-7f6a5b4c3d2e";
 const NOW = Date.parse("2026-11-26T12:00:00Z");
 const GRACE = 60_000;
@@ -25,7 +25,6 @@ function pendingFor(requestedAgoMs: number): EsimProfileOrder {
           quantity: 20,
           status: "Pending",
           createRequestedTime: iso(NOW - requestedAgoMs),
-          createAttempts: 1,
         },
       ],
     },
@@ -37,17 +36,16 @@ function input(order: EsimProfileOrder, listedAt: number | undefined): OrderInpu
     order,
     now: NOW,
     children: [],
-    soracomOrders: {},
-    orderedProfiles: {},
-    listed: [],
-    ...(listedAt === undefined ? {} : { listedAt }),
+    soracom: { orders: {}, profiles: {}, sims: {}, listed: [], ...(listedAt === undefined ? {} : { listedAt }) },
     credentials: { ok: true },
     spend: { remaining: null, limit: null, windowMs: 86_400_000 },
+    terminations: { allowed: true, remaining: 20, limit: 20, windowMs: 3_600_000 },
     config: {
       maxQuantityPerResource: 1000,
       inProgressAlertAfterMs: 86_400_000,
       draftExpiryWarningMs: 7_200_000,
       createGracePeriodMs: GRACE,
+      soracomRequestTimeoutMs: 30_000,
       pollActiveMs: 5_000,
       pollStableMs: 300_000,
       dryRun: false,
@@ -61,13 +59,13 @@ describe("the grace period of an uncertain create", () => {
   const cases: Record<string, { requestedAgoMs: number; listedAgoMs?: number; creates: number }> = {
     "a list read before the grace period ended does not let the create be sent again, even when the plan runs after it":
       { requestedAgoMs: GRACE + 1_000, listedAgoMs: 2_000, creates: 0 },
-    "a list read after the grace period ended, without the order, lets it be created again (same token)": {
+    "a list read after the grace period ended, without the order, proves it absent: what is missing is ordered anew": {
       requestedAgoMs: GRACE + 1_000,
       listedAgoMs: 500,
       creates: 1,
     },
     "a list read within the grace period waits": { requestedAgoMs: 10_000, listedAgoMs: 0, creates: 0 },
-    "without a list time, the plan's clock is the list's (as before)": { requestedAgoMs: GRACE + 1_000, creates: 1 },
+    "without a list time, the plan's clock is the list's": { requestedAgoMs: GRACE + 1_000, creates: 1 },
   };
   for (const [name, c] of Object.entries(cases)) {
     it(name, () => {

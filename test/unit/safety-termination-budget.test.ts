@@ -1,22 +1,28 @@
 import { describe, expect, it } from "vitest";
-import type { EsimProfile } from "../../controller/api/types.js";
-import { ANNOTATIONS, PROFILE_FINALIZER } from "../../controller/api/vocabulary.js";
-import { TerminationBudget, TerminationBudgetExhaustedError } from "../../controller/budget.js";
-import { executeProfileActions } from "../../controller/profile/execute.js";
+import {
+  RESUME_ANNOTATION,
+  SpendLedger,
+  TerminationBudgetExhaustedError,
+  TerminationLedger,
+} from "../../controller/budget.js";
 import { classifyFailure } from "../../controller/profile/failure.js";
-import type { TerminationBudget as BudgetPort } from "../../controller/profile/ports.js";
 import { terminationBudgetPort } from "../../controller/profile/wiring.js";
-import { FakeEvents, FakeFinalizers, FakeSims } from "./profile-fakes.js";
+import { FakeConfigMaps } from "./fake-configmaps.js";
 
-// Concurrent reconciles each check the termination budget when they plan, then consume it right before
-// the terminate call. The check is old by then: the consume itself must refuse past the budget (unless
-// the resource carries the override annotation), or four workers terminate up to three SIMs too many.
+// Budgets are ledgers in ConfigMaps of the controller's namespace: written before the Soracom call they
+// count, read again after a restart, never freed by deleting an EsimProfileOrder. Concurrent reconciles
+// each check when they plan, then record right before the call: the record itself must refuse.
 const NOW = Date.parse("2026-11-26T12:00:00Z");
-const ledger = (limit: number) => new TerminationBudget({ limit, windowMs: 3_600_000, namespace: "x", name: "ledger" });
+const H = 3_600_000;
+const where = (api: FakeConfigMaps) => ({ kube: api, namespace: "ops", logger: undefined });
+const terminations = (api: FakeConfigMaps, limit: number | null = 1, now = () => NOW) =>
+  new TerminationLedger({ ...where(api), limit, windowMs: H, name: "term", now });
+const spend = (api: FakeConfigMaps, limit: number | null = 30) =>
+  new SpendLedger({ ...where(api), limit, windowMs: 24 * H, name: "spend" });
 
-describe("terminationBudgetPort", () => {
+describe("TerminationLedger", () => {
   it("reconciles that all saw one slot left terminate one SIM between them; the others are refused", async () => {
-    const port = terminationBudgetPort(ledger(1), () => NOW);
+    const port = terminationBudgetPort(terminations(new FakeConfigMaps(), 1), () => NOW);
     expect(port.check(NOW).allowed).toBe(true);
     const results = await Promise.allSettled(["s1", "s2", "s3", "s4"].map((s) => port.consume(s)));
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
@@ -25,17 +31,59 @@ describe("terminationBudgetPort", () => {
     for (const r of refused) expect(r.reason).toBeInstanceOf(TerminationBudgetExhaustedError);
   });
 
-  it("the override annotation records past the budget", async () => {
-    const port = terminationBudgetPort(ledger(1), () => NOW);
-    await port.consume("s1");
-    await expect(port.consume("s2")).rejects.toBeInstanceOf(TerminationBudgetExhaustedError);
-    await expect(port.consume("s2", true)).resolves.toBeUndefined();
-  });
-
   it("a SIM consumed again in the window (its terminate answer was lost) is counted once and allowed", async () => {
-    const port = terminationBudgetPort(ledger(1), () => NOW);
+    const port = terminationBudgetPort(terminations(new FakeConfigMaps(), 1), () => NOW);
     await port.consume("s1");
     await expect(port.consume("s1")).resolves.toBeUndefined();
+  });
+
+  it("regression (defect 9): a refusal pauses terminations, and the pause outlives the window", async () => {
+    const api = new FakeConfigMaps();
+    let now = NOW;
+    const ledger = terminations(api, 1, () => now);
+    await ledger.load();
+    expect(await ledger.consume("s1", now)).toBe(true);
+    expect(await ledger.consume("s2", now)).toBe(false);
+    const paused = ledger.check(now);
+    expect(paused.allowed).toBe(false);
+    expect(paused.paused?.resume).toBe(
+      `kubectl annotate configmap -n ops term ${RESUME_ANNOTATION}=${paused.paused?.id} --overwrite`,
+    );
+    // Two windows later, and after a restart: still paused (57e4de9 resumed as the window rolled on).
+    now = NOW + 2 * H;
+    const restarted = terminations(api, 1, () => now);
+    await restarted.load();
+    expect(restarted.check(now).allowed).toBe(false);
+    expect(await restarted.consume("s2", now)).toBe(false);
+  });
+
+  it("a person resumes with the pause's id: a whole new budget, and the next batch past it pauses again", async () => {
+    const api = new FakeConfigMaps();
+    let now = NOW;
+    const ledger = terminations(api, 1, () => now);
+    await ledger.consume("s1", now);
+    await ledger.consume("s2", now);
+    const { id } = ledger.check(now).paused!;
+    api.annotate("ops", "term", RESUME_ANNOTATION, "some-other-pause");
+    await ledger.load();
+    expect(ledger.check(now).allowed).toBe(false);
+    api.annotate("ops", "term", RESUME_ANNOTATION, id);
+    now += 1_000;
+    await ledger.load();
+    expect(ledger.check(now)).toMatchObject({ allowed: true, remaining: 1 });
+    expect(await ledger.consume("s2", now)).toBe(true);
+    expect(await ledger.consume("s3", now)).toBe(false);
+    expect(ledger.check(now).paused?.id).not.toBe(id);
+  });
+
+  it("a ledger nobody can read lets no termination through", async () => {
+    const api = new FakeConfigMaps();
+    const ledger = terminations(api, 5);
+    await ledger.consume("s1", NOW);
+    const data = api.data("ops", "term")!;
+    data.ledger = "{not json";
+    await ledger.load();
+    expect(ledger.check(NOW).allowed).toBe(false);
   });
 
   it("a refusal is a short requeue, not a Soracom failure or a stall", () => {
@@ -46,46 +94,64 @@ describe("terminationBudgetPort", () => {
   });
 });
 
-describe("executeProfileActions passes the override to the budget", () => {
-  const profile = (annotations: Record<string, string>): EsimProfile => ({
-    metadata: {
-      name: "p",
-      namespace: "iot",
-      uid: "u",
-      resourceVersion: "1",
-      finalizers: [PROFILE_FINALIZER],
-      annotations,
-    },
-    spec: { simId: "sim-1", deletionPolicy: "Terminate" },
+describe("SpendLedger", () => {
+  it("regression (defect 6): spend is recorded durably; deleting orders frees nothing and a restart forgets nothing", async () => {
+    const api = new FakeConfigMaps();
+    const ledger = spend(api, 30);
+    await ledger.load();
+    expect(await ledger.record([{ token: "uid-a:1", quantity: 20 }], NOW)).toBe(true);
+    // The EsimProfileOrder is deleted and applied again under the same name (a new UID): the ledger does
+    // not read orders at all, so nothing comes back. 57e4de9 counted spend from the orders that still existed.
+    const restarted = spend(api, 30);
+    await restarted.load();
+    expect(restarted.state(NOW + 1_000)).toMatchObject({ remaining: 10 });
+    expect(await restarted.record([{ token: "uid-b:1", quantity: 20 }], NOW + 1_000)).toBe(false);
+    expect(await restarted.record([{ token: "uid-b:1", quantity: 10 }], NOW + 1_000)).toBe(true);
+    expect(restarted.state(NOW + 1_000).remaining).toBe(0);
   });
-  const cases: Record<string, { annotations: Record<string, string>; override: boolean }> = {
-    "without the annotation the budget may refuse": { annotations: {}, override: false },
-    'with termination-budget-override: "true" it may not': {
-      annotations: { [ANNOTATIONS.terminationBudgetOverride]: "true" },
-      override: true,
-    },
-  };
-  for (const [name, c] of Object.entries(cases)) {
-    it(name, async () => {
-      const seen: Array<boolean | undefined> = [];
-      const budget: BudgetPort = {
-        check: () => ({ allowed: true, remaining: 1, retryAfterMs: 0 }),
-        consume: (_sim, override) => {
-          seen.push(override);
-        },
-      };
-      const sims = new FakeSims().add({ simId: "sim-1", status: "active", terminationEnabled: true });
-      await executeProfileActions(
-        profile(c.annotations),
-        [{ type: "terminateSim", simId: "sim-1", reason: "ResourceDeleted" }],
-        {
-          sim: sims,
-          finalizers: new FakeFinalizers(),
-          events: new FakeEvents(),
-          terminationBudget: budget,
-        },
-      );
-      expect(seen).toEqual([c.override]);
-    });
-  }
+
+  it("records all the intents of a round or none of them, and counts a token once", async () => {
+    const api = new FakeConfigMaps();
+    const ledger = spend(api, 45);
+    const round = [
+      { token: "u:1", quantity: 20 },
+      { token: "u:2", quantity: 20 },
+      { token: "u:3", quantity: 5 },
+    ];
+    expect(await ledger.record(round, NOW)).toBe(true);
+    expect(await ledger.record(round, NOW)).toBe(true); // a retried round (its status write hit a 409)
+    expect(ledger.used(NOW)).toBe(45);
+    expect(await ledger.record([{ token: "u:4", quantity: 1 }], NOW)).toBe(false);
+    expect(ledger.used(NOW)).toBe(45);
+  });
+
+  it("two reconciles recording at once never spend beyond the budget between them", async () => {
+    const api = new FakeConfigMaps();
+    const a = spend(api, 20);
+    const b = spend(api, 20); // another process, say, sharing the ConfigMap
+    const results = await Promise.all([
+      a.record([{ token: "x:1", quantity: 15 }], NOW),
+      b.record([{ token: "y:1", quantity: 15 }], NOW),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const check = spend(api, 20);
+    await check.load();
+    expect(check.used(NOW)).toBe(15);
+  });
+
+  it("entries leave the window, and only then", async () => {
+    const api = new FakeConfigMaps();
+    const ledger = spend(api, 20);
+    await ledger.record([{ token: "u:1", quantity: 20 }], NOW);
+    expect(ledger.state(NOW + 24 * H - 1).remaining).toBe(0);
+    expect(ledger.state(NOW + 24 * H).remaining).toBe(20);
+  });
+
+  it("an unlimited budget still records what was spent", async () => {
+    const api = new FakeConfigMaps();
+    const ledger = spend(api, null);
+    await ledger.record([{ token: "u:1", quantity: 500 }], NOW);
+    expect(ledger.state(NOW)).toMatchObject({ remaining: null });
+    expect(ledger.used(NOW)).toBe(500);
+  });
 });

@@ -1,0 +1,123 @@
+import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
+import { everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
+import { forEachLimited } from "../concurrency.js";
+import { isNotFound as isSoracomNotFound, SoracomAuthError, type SoracomClient } from "../soracom/index.js";
+import type { ProfileOrder } from "../soracom/types.js";
+import type { ChildProfile, CredentialsState, ReadAction, SoracomView } from "./model.js";
+import type { PollPacer } from "./pacing.js";
+
+/**
+ * Observing an EsimProfileOrder: its children from the informer's cache (synced before any reconcile
+ * runs), and the Soracom reads its plan asked for, made now. What was read goes to the planner as this
+ * round's view; the pacer only decides which polls are due and remembers lists for materializing.
+ */
+
+/** childrenOf summarises the EsimProfiles this order created (by owner UID). */
+export function childrenOf(
+  order: EsimProfileOrder,
+  profiles: readonly EsimProfile[],
+  secretExists: (namespace: string, name: string) => boolean = () => true,
+): ChildProfile[] {
+  const uid = order.metadata.uid;
+  return profiles
+    .filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === uid))
+    .map((p) => ({
+      name: p.metadata.name ?? "",
+      profileOrderId: p.status?.profileOrderId,
+      iccid: p.spec.iccid ?? p.status?.iccid,
+      simId: p.spec.simId ?? p.status?.simId,
+      simStatus: p.status?.simStatus,
+      createdAt: Date.parse(String(p.metadata.creationTimestamp ?? "")) || 0,
+      phase: (p.status?.phase as ChildProfile["phase"]) ?? phaseOfProfileStatus(p.status?.profileStatus),
+      profileStatus: p.status?.profileStatus,
+      lastModifiedTime: p.status?.lastModifiedTime,
+      installedTime: p.status?.installedTime,
+      everInstalled: everInstalled(p.status?.profileStatus, p.status?.installedTime),
+      deleting: Boolean(p.metadata.deletionTimestamp),
+      hasActivationSecret:
+        Boolean(p.status?.activationSecretRef?.name) &&
+        secretExists(p.metadata.namespace ?? "", p.status?.activationSecretRef?.name ?? ""),
+    }));
+}
+
+/** ReadResult is this round's view, or why the credentials stopped working halfway. */
+export interface ReadResult {
+  view: SoracomView;
+  authError?: Extract<CredentialsState, { ok: false }>;
+}
+
+/**
+ * readSoracom makes the reads that are due (every read that backs a decision is). One chain per order: its
+ * GET, then at once its profile list if the GET found it COMPLETED, so a round's lists do not wait for the
+ * GETs of 499 other orders. An answer about another object than the one asked for is an error (client).
+ */
+export async function readSoracom(
+  client: SoracomClient,
+  account: string,
+  wanted: readonly ReadAction[],
+  pacer: PollPacer,
+  parallelism: number,
+  now: () => number,
+): Promise<ReadResult> {
+  const reads = pacer.due(account, wanted, now());
+  const view: SoracomView = { orders: {}, profiles: {}, sims: {} };
+  const listing = new Set(reads.flatMap((r) => (r.type === "listProfiles" ? [r.profileOrderId] : [])));
+  const list = async (id: string) => {
+    view.profiles[id] = await client.listOrderedProfiles(id);
+    pacer.sawProfiles(account, id, view.profiles[id], now(), true);
+  };
+  const chainOf = (r: ReadAction): (() => Promise<void>) => {
+    switch (r.type) {
+      case "getOrder":
+        return async () => {
+          view.orders[r.profileOrderId] = await getOrNull(client, r.profileOrderId);
+          pacer.sawOrder(account, r.profileOrderId, now());
+          if (view.orders[r.profileOrderId]?.status === "COMPLETED" && !listing.has(r.profileOrderId))
+            await list(r.profileOrderId);
+        };
+      case "listProfiles":
+        return () => list(r.profileOrderId);
+      case "getSim":
+        return async () => {
+          try {
+            view.sims[r.simId] = await client.getSim(r.simId);
+          } catch (err) {
+            if (!isSoracomNotFound(err)) throw err;
+            view.sims[r.simId] = null;
+          }
+        };
+      case "listOrders":
+        return async () => {
+          // Asked for before the first page: only a list asked for after a grace period ended proves a create absent.
+          view.listedAt = now();
+          const listed: ProfileOrder[] = [];
+          for await (const o of client.listProfileOrders()) listed.push(o);
+          view.listed = listed;
+        };
+    }
+  };
+  const chains = reads.map(chainOf);
+  try {
+    await forEachLimited(chains, parallelism, (chain) => chain(), { stopOnError: true });
+  } catch (err) {
+    if (!(err instanceof SoracomAuthError)) throw err;
+    return {
+      view,
+      authError: {
+        ok: false,
+        reason: REASONS.CredentialsInvalid,
+        message: `Soracom refused the credentials: ${err.message}`,
+      },
+    };
+  }
+  return { view };
+}
+
+async function getOrNull(client: SoracomClient, id: string): Promise<ProfileOrder | null> {
+  try {
+    return await client.getProfileOrder(id);
+  } catch (err) {
+    if (isSoracomNotFound(err)) return null;
+    throw err;
+  }
+}

@@ -1,0 +1,59 @@
+import type { Logger } from "pino";
+import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
+import type { SpendIntent, SpendState, TerminationCheck } from "../budget.js";
+import type { EventRecorder } from "../kube/events.js";
+import type { ObjectCache } from "../kube/multi.js";
+import type { KubeClient } from "../kube/rest.js";
+import type { Metrics, OrderStatusTracker } from "../metrics.js";
+import type { SoracomClient } from "../soracom/index.js";
+import type { CredentialsState, PlannerConfig } from "./model.js";
+
+/**
+ * The ports of the EsimProfileOrder reconciler: what it needs from the world, as small interfaces.
+ * wiring.ts assembles the real ones (informer caches, the Soracom account, ledgers, events, metrics).
+ */
+
+/**
+ * AccountAccess is one order's Soracom account for one round: the client (when the credentials could be
+ * used), the key its answers are remembered under, and the account's durable budgets.
+ */
+export interface AccountAccess {
+  /** Names the account: answers and polls are remembered per account and order, never by order alone. */
+  key: string;
+  client?: SoracomClient;
+  credentials: CredentialsState;
+  spend: {
+    state(now: number): SpendState;
+    /** Records create intents before they are written and sent; false: they no longer fit the budget. */
+    record(intents: readonly SpendIntent[], now: number): Promise<boolean>;
+  };
+  terminations: {
+    check(now: number): TerminationCheck;
+    /** Records a termination before it is sent; false: refused (paused, or no budget left). */
+    consume(simId: string, now: number): Promise<boolean>;
+  };
+  /** Soracom refused the credentials this round: forget them, so a fixed Secret is read at once. */
+  forget(): void;
+}
+
+/** AccountFor resolves the account an order spends from. */
+export type AccountFor = (order: EsimProfileOrder) => Promise<AccountAccess>;
+
+export interface OrderReconcilerDeps {
+  kube: KubeClient;
+  orders: ObjectCache<EsimProfileOrder>;
+  profiles: ObjectCache<EsimProfile>;
+  /** Names of activation Secrets that exist, by namespace (a deleted Secret is recreated). */
+  secretExists?: (namespace: string, name: string) => boolean;
+  accountFor: AccountFor;
+  events: EventRecorder;
+  metrics: Metrics;
+  statusTracker: OrderStatusTracker;
+  config: PlannerConfig;
+  logger: Logger;
+  now?: () => number;
+  /** Soracom calls of one kind a round sends at once (main passes --soracom-max-concurrency). */
+  soracomParallelism?: number;
+  /** Every cache the reconciler reads has synced (main starts workers only then; this is the backstop). */
+  synced?: () => boolean;
+}
