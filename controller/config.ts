@@ -164,6 +164,14 @@ function parseCount(text: string, flag: string, opts: { min: number; unlimited?:
   return Number(text);
 }
 
+/** parseRate reads a positive rate such as 10 or 0.5 (one call every two seconds). */
+function parseRate(text: string, flag: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text) || !(Number(text) > 0)) {
+    throw new ConfigError(`--${flag}: "${text}" must be a positive number (calls per second, e.g. 10 or 0.5)`);
+  }
+  return Number(text);
+}
+
 /** loadConfig reads flags, then ESIM_* environment variables for flags not given, and validates them. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerConfig | "help" {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true; allowPositionals: false }>>;
@@ -237,9 +245,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     soracomEndpoint: str("soracom-endpoint") || env.SORACOM_ENDPOINT || undefined,
     soracomCoverage: coverage as "jp" | "g" | undefined,
     soracomSandbox: bool("soracom-sandbox"),
-    soracomRequestsPerSecond: parseCount(str("soracom-requests-per-second"), "soracom-requests-per-second", {
-      min: 1,
-    })!,
+    soracomRequestsPerSecond: parseRate(str("soracom-requests-per-second"), "soracom-requests-per-second"),
     soracomMaxConcurrency: parseCount(str("soracom-max-concurrency"), "soracom-max-concurrency", { min: 1 })!,
     soracomRequestTimeoutMs: parseDuration(str("soracom-request-timeout"), "soracom-request-timeout"),
     ...(authKeyId && authKey ? { credentials: { authKeyId, authKey } } : {}),

@@ -33,6 +33,13 @@ describe("controller configuration", () => {
     expect(parseDuration(text, "x")).toBe(ms);
   });
 
+  it("a Soracom rate may be below one call a second", () => {
+    expect(
+      (loadConfig(["--soracom-requests-per-second", "0.5"]) as { soracomRequestsPerSecond: number })
+        .soracomRequestsPerSecond,
+    ).toBe(0.5);
+  });
+
   it("budgets are unlimited only when written out", () => {
     expect(load(["--spend-budget", "unlimited", "--termination-budget", "unlimited"])).toMatchObject({
       spendBudget: null,
@@ -83,6 +90,9 @@ describe("controller configuration", () => {
     ],
     ["an address without a port", ["--http-address", "localhost"], {}, "must be host:port"],
     ["an orphan-draft policy that is not one", ["--orphan-drafts", "delete"], {}, "neither cancel nor report"],
+    ["a rate of zero", ["--soracom-requests-per-second", "0"], {}, "must be a positive number"],
+    ["a rate in words", ["--soracom-requests-per-second", "fast"], {}, "must be a positive number"],
+    ["a cache sync timeout that is not a duration", ["--cache-sync-timeout", "never"], {}, "--cache-sync-timeout"],
     [
       "a grace period shorter than a create may take",
       ["--create-grace-period", "20s"],
