@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EsimProfile } from "../../controller/api/types.js";
-import { ANNOTATIONS, GROUP, PROFILE_FINALIZER, VERSION } from "../../controller/api/vocabulary.js";
+import { GROUP, PROFILE_FINALIZER, VERSION } from "../../controller/api/vocabulary.js";
+import { RESUME_ANNOTATION } from "../../controller/budget.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually, metricValue } from "../support/controller-process.js";
 import { condition } from "../support/e2e.js";
@@ -43,13 +44,16 @@ const terminatedSims = async (control: { state(): Promise<Record<string, unknown
   ((await control.state()) as { sims: Array<{ status: string }> }).sims.filter((s) => s.status === "terminated").length;
 
 describe("termination budget", () => {
-  it("a prune of 100 EsimProfiles (Terminate) under the default budget (20/h) terminates exactly 20; the rest pause, and an override lets one go", async () => {
+  it("a prune of 100 EsimProfiles (Terminate) under a budget of 20 terminates exactly 20; the rest pause past the window until a person resumes", async () => {
     const started = Date.now();
     const { sim, control } = await h.simulator();
     const specs: Array<{ name: string; simId: string }> = [];
     for (let i = 0; i < 100; i++) specs.push({ name: `device-${i}`, simId: (await control.createSim()).simId });
     await createProfiles(specs);
-    const inc = await h.spawn(sim, { args: FAST });
+    // A short window: 57e4de9 let terminations start again by themselves as soon as it rolled on.
+    const inc = await h.spawn(sim, {
+      args: [...FAST, "--termination-budget", "20", "--termination-budget-window", "6s"],
+    });
     await eventually(
       async () => {
         const ps = await h.profiles();
@@ -62,49 +66,66 @@ describe("termination budget", () => {
 
     // The prune: every profile deleted at once, as Argo CD or a namespace deletion would.
     await Promise.all(specs.map((s) => h.deleteProfile(s.name)));
-    let seen = "";
-    const held = await eventually(
-      async () => {
-        const ps = await h.profiles();
-        const paused = ps.filter((p) => condition(p, "TerminationsPaused")?.status === "True");
-        seen = `${ps.length} left, ${paused.length} paused, ${await terminatedSims(control)} SIMs terminated`;
-        return ps.length === 80 && paused.length === 80 ? ps : undefined;
-      },
-      { timeoutMs: 60_000, what: "80 profiles left, all with TerminationsPaused" },
-    ).catch((err) => {
-      throw new Error(`${(err as Error).message} (${seen})`);
-    });
+    const held = await pausedLeft(control, 80);
     expect(await terminatedSims(control)).toBe(20);
     expect(condition(held[0] as EsimProfile, "TerminationsPaused")?.reason).toBe("TerminationBudgetExhausted");
+    expect(condition(held[0] as EsimProfile, "TerminationsPaused")?.message).toContain(RESUME_ANNOTATION);
     await eventually(async () => metricValue(await inc.proc!.metrics(), "soracom_esim_terminations_paused") === 1, {
       what: "soracom_esim_terminations_paused 1",
     });
     const events = await h.events();
     expect(events.some((e) => e.reason === "TerminationsPaused")).toBe(true);
 
-    // The override: one profile may go past the budget; the others keep waiting.
-    const chosen = held[0]!.metadata.name!;
+    // Regression (defect 9): two windows later nothing more was terminated; the pause waits for a person.
+    await new Promise((r) => setTimeout(r, 12_000));
+    expect(await terminatedSims(control)).toBe(20);
+    expect(await h.profiles()).toHaveLength(80);
+
+    // A person resumes, with the pause's id, on the ledger in the controller's namespace: 20 more go.
+    const ledger = await readLedger();
+    const pause = JSON.parse(ledger.data?.pause ?? "{}") as { id?: string };
+    expect(pause.id).toBeTruthy();
     await h.kube.request({
       method: "PATCH",
-      path: `/apis/${GROUP}/${VERSION}/namespaces/${cluster.namespace}/esimprofiles/${chosen}`,
+      path: ledgerPath(),
       contentType: "application/merge-patch+json",
-      body: { metadata: { annotations: { [ANNOTATIONS.terminationBudgetOverride]: "true" } } },
+      body: { metadata: { annotations: { [RESUME_ANNOTATION]: pause.id } } },
     });
-    await eventually(async () => (await h.profiles()).length === 79, { what: "the overridden profile gone" });
-    expect(await terminatedSims(control)).toBe(21);
-    // Give any reconcile in flight the time to (wrongly) terminate more, then count again.
-    await new Promise((r) => setTimeout(r, 2_000));
+    await pausedLeft(control, 60);
     const terminated = await terminatedSims(control);
-    expect(terminated).toBe(21);
+    expect(terminated).toBe(40);
     const terminateCalls = (await control.calls()).calls.filter((c) => c.operation === "terminateSim");
-    expect(terminateCalls.filter((c) => c.status === 200)).toHaveLength(21);
-    await h.finish(control, "prune of 100 EsimProfiles under the termination budget (20/h) + 1 override", {
-      started,
-      faults: 100,
-      terminationsBeyondBudget: Math.max(0, terminated - 20 - 1),
-    });
+    expect(terminateCalls.filter((c) => c.status === 200)).toHaveLength(40);
+    await h.finish(
+      control,
+      "prune of 100 EsimProfiles under a termination budget of 20, paused past the window, resumed once",
+      {
+        started,
+        faults: 100,
+        terminationsBeyondBudget: Math.max(0, terminated - 40),
+      },
+    );
   });
 });
+
+const ledgerPath = () => `/api/v1/namespaces/${h.namespace}/configmaps/soracom-esim-operator-termination-ledger`;
+const readLedger = () => h.kube.request<{ data?: Record<string, string> }>({ path: ledgerPath() });
+
+/** pausedLeft waits until `n` profiles are left, every one of them showing TerminationsPaused. */
+async function pausedLeft(control: { state(): Promise<Record<string, unknown>> }, n: number): Promise<EsimProfile[]> {
+  let seen = "";
+  return eventually(
+    async () => {
+      const ps = await h.profiles();
+      const paused = ps.filter((p) => condition(p, "TerminationsPaused")?.status === "True");
+      seen = `${ps.length} left, ${paused.length} paused, ${await terminatedSims(control)} SIMs terminated`;
+      return ps.length === n && paused.length === n ? ps : undefined;
+    },
+    { timeoutMs: 60_000, what: `${n} profiles left, all with TerminationsPaused` },
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message} (${seen})`);
+  });
+}
 
 describe("spend budget", () => {
   it("quantity 2000 under the default budgets: no create at all, Stalled BudgetExceeded, an Event and the metric", async () => {

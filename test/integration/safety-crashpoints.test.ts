@@ -109,9 +109,9 @@ describe("crash points of the termination flow (an EsimProfile with deletionPoli
         namespace: h.cluster.namespace,
         name: "soracom-esim-operator-termination-ledger",
       });
-      const entries = JSON.parse(ledger.data?.ledger ?? "[]") as Array<{ simId: string }>;
+      const entries = JSON.parse(ledger.data?.ledger ?? "[]") as Array<{ s: string }>;
       expect(
-        entries.map((e) => e.simId),
+        entries.map((e) => e.s),
         "the ledger counts the SIM once",
       ).toEqual([simId]);
       await h.finish(control, `termination flow: SIGKILL at ${point}`, {

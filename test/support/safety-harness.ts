@@ -17,6 +17,7 @@ import {
   type InvariantOptions,
   type InvariantReport,
   isMutating,
+  type QuantityHistory,
   readWorld,
 } from "./safety-invariants.js";
 import { recordScenario, type ScenarioRecord } from "./safety-summary.js";
@@ -69,6 +70,14 @@ async function patient<T>(fn: () => Promise<T>): Promise<T> {
 /** space binds the helpers to one namespace (read through namespaceOf at each call). */
 function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess>, file: string, ns: () => string) {
   const kube = { request: <T>(req: Parameters<KubeClient["request"]>[0]) => patient(() => client.request<T>(req)) };
+  // What the test asked of each resource and when (the harness's clock): the judge of over-ordering.
+  const history = new Map<string, QuantityHistory>();
+  const wanted = (name: string, quantity: unknown) => {
+    if (typeof quantity !== "number") return;
+    const h = history.get(name) ?? { set: [], freed: [] };
+    h.set.push({ at: Date.now(), quantity });
+    history.set(name, h);
+  };
   const orderPath = (name?: string) => resourcePath({ ...ORDERS, namespace: ns() }, name);
   const profilePath = (name?: string) => resourcePath({ ...PROFILES, namespace: ns() }, name);
   const s = {
@@ -142,6 +151,7 @@ function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess
       await inc.exited;
     },
     async applyOrder(name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) {
+      wanted(name, spec.quantity);
       return kube.request<EsimProfileOrder>({
         method: "POST",
         path: orderPath(),
@@ -149,6 +159,7 @@ function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess
       });
     },
     async patchOrder(name: string, patch: Record<string, unknown>) {
+      wanted(name, (patch.spec as { quantity?: unknown } | undefined)?.quantity);
       return kube.request<EsimProfileOrder>({
         method: "PATCH",
         path: orderPath(name),
@@ -173,6 +184,9 @@ function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess
     },
     async deleteProfile(name: string) {
       await kube.request({ method: "DELETE", path: profilePath(name) });
+      // An order's profiles are named <order>-<iccid>: the longest order name that prefixes it owns it.
+      const owner = [...history.keys()].filter((o) => name.startsWith(`${o}-`)).sort((a, b) => b.length - a.length)[0];
+      if (owner) history.get(owner)?.freed.push(Date.now());
     },
     async order(name: string): Promise<EsimProfileOrder> {
       return kube.request<EsimProfileOrder>({ path: orderPath(name) });
@@ -229,7 +243,11 @@ function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess
       },
     ): Promise<InvariantReport & { mutating: number }> {
       const world = await readWorld(control, { orders: s.orders, profiles: s.profiles });
-      const report = checkInvariants(world.state, world.calls, world.orders, world.profiles, extra.invariants);
+      const report = checkInvariants(world.state, world.calls, world.orders, world.profiles, {
+        history: await inSimulatorTime(control, history),
+        historyWindowMs: HISTORY_WINDOW_MS,
+        ...extra.invariants,
+      });
       const since = typeof extra.dryRun === "object" ? extra.dryRun.since : Number.NEGATIVE_INFINITY;
       const mutating = extra.dryRun ? world.calls.filter((c) => c.at >= since && isMutating(c)).length : 0;
       const record: ScenarioRecord = {
@@ -254,6 +272,31 @@ function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess
 }
 
 export type Space = ReturnType<typeof space>;
+
+/**
+ * A quantity counts as in force at a create for this long after it was replaced: the controller's create
+ * grace period (3 s in tests), the longest a create planned under the old quantity may take to be sent.
+ */
+const HISTORY_WINDOW_MS = 3_000;
+
+/**
+ * inSimulatorTime moves the history onto the simulator's clock (Soracom's orderedTime). The simulator runs
+ * on the wall clock plus whatever a test advanced it by; a scenario that advanced it is not judged by time.
+ */
+async function inSimulatorTime(
+  control: SimControl,
+  history: Map<string, QuantityHistory>,
+): Promise<Record<string, QuantityHistory>> {
+  const skew = (await control.clock()).now - Date.now();
+  if (Math.abs(skew) > 1_000) return {};
+  const shift = (t: number) => t + skew;
+  return Object.fromEntries(
+    [...history].map(([name, h]) => [
+      name,
+      { set: h.set.map((x) => ({ ...x, at: shift(x.at) })), freed: h.freed.map(shift) },
+    ]),
+  );
+}
 
 export function useSafety(cluster: Cluster, file: string) {
   const e2e = useE2E(cluster);

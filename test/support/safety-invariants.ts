@@ -14,6 +14,8 @@ export interface SimOrder {
   quantity: number;
   status: string;
   iccids: string[];
+  /** When Soracom created it (simulated time, Unix ms). */
+  orderedTime?: number;
 }
 
 export interface SimSim {
@@ -47,6 +49,53 @@ export interface InvariantOptions {
   gone?: ReadonlySet<string>;
   /** Resources left out entirely (a paused one holding an order a test made by hand with its token). */
   ignore?: readonly string[];
+  /**
+   * What each resource wanted over time, as the test set it, and when the test deleted its profiles (each
+   * deletion frees a place); times in the simulator's clock. With it, every create is judged against the
+   * quantity in force when it was made, not only the last one.
+   */
+  history?: Record<string, QuantityHistory>;
+  /** How far back a quantity still counts as in force at a create (the controller's create grace period). */
+  historyWindowMs?: number;
+}
+
+/** QuantityHistory is what a test did to one resource: quantities set and profiles deleted, with times. */
+export interface QuantityHistory {
+  set: Array<{ at: number; quantity: number }>;
+  freed: number[];
+}
+
+/**
+ * beyondWantedAtCreate judges each Soracom order of a resource when it was created: the profiles the
+ * resource held right after it (its live orders created so far, less the profiles the test had deleted)
+ * must not exceed the most it wanted over the window before (a quantity lowered a moment before a create
+ * planned under the old one is not held against it). Returns the worst excess (0 when none) and why.
+ */
+export function beyondWantedAtCreate(
+  mine: readonly SimOrder[],
+  history: QuantityHistory,
+  windowMs: number,
+): { excess: number; problem?: string } {
+  const inForce = (t: number) => {
+    const before = history.set.filter((s) => s.at <= t - windowMs).at(-1)?.quantity ?? 0;
+    const recent = history.set.filter((s) => s.at > t - windowMs && s.at <= t).map((s) => s.quantity);
+    return Math.max(before, ...recent);
+  };
+  let worst = 0;
+  let problem: string | undefined;
+  const sorted = [...mine].filter((o) => o.orderedTime !== undefined).sort((a, b) => a.orderedTime! - b.orderedTime!);
+  let held = 0;
+  for (const o of sorted) {
+    const t = o.orderedTime!;
+    held += o.quantity;
+    const freed = history.freed.filter((f) => f < t).length;
+    const excess = held - freed - inForce(t);
+    if (excess > worst) {
+      worst = excess;
+      problem = `order ${o.profileOrderId} created at ${new Date(t).toISOString()} made ${held - freed} profiles held for ${inForce(t)} wanted`;
+    }
+  }
+  return { excess: worst, ...(problem ? { problem } : {}) };
 }
 
 const BILLED = new Set(["CONFIRMED", "IN_PROGRESS", "COMPLETED"]);
@@ -124,12 +173,18 @@ export function checkInvariants(
     }
     const sequences = (r.status?.orders ?? []).map((t) => t.sequence);
     if (new Set(sequences).size !== sequences.length) problems.push(`${name}: a sequence appears twice in status`);
+    // Every create, converged or not, is judged against what was wanted when it was made.
+    const history = opts.history?.[name];
+    const atCreate = history ? beyondWantedAtCreate(mine, history, opts.historyWindowMs ?? 0) : { excess: 0 };
+    if (atCreate.problem) problems.push(`${name}: ${atCreate.problem}`);
+    const beyondAtCreate = atCreate.excess;
+    overOrdered += beyondAtCreate;
     if (!converged.has(name)) continue;
 
     const ordered = mine.filter((o) => BILLED.has(o.status)).reduce((n, o) => n + o.quantity, 0);
     const want = opts.expectOrdered?.[name] ?? r.spec.quantity;
     if (ordered !== want) problems.push(`${name}: ${ordered} profiles ordered for ${want} wanted`);
-    overOrdered += Math.max(0, ordered - want);
+    overOrdered += Math.max(0, ordered - want - beyondAtCreate);
     const have = new Set(profiles.filter((p) => profileOwnedBy(p, r)).map((p) => p.status?.iccid ?? p.spec.iccid));
     const missing = mine
       .filter((o) => o.status === "COMPLETED")

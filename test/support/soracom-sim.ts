@@ -13,6 +13,8 @@ export interface SimCall {
   path: string;
   status: number;
   at: number;
+  /** The caller's User-Agent (the controller names its replica there). */
+  agent?: string;
 }
 
 /** SimControl drives the simulator's /_sim control surface (JSON in, JSON out, no auth). */
