@@ -4,7 +4,8 @@ import { type OrderAction, type OrderInput, SORACOM_MUTATIONS } from "./model.js
 /**
  * The order planner's guard, the one place that applies the mode and the budgets to a plan: the spend
  * budget caps what may be ordered, the termination budget holds terminations back, dry run keeps every
- * Soracom change out of the plan (and says what it would have been), pause keeps every change out. The
+ * Soracom change out of the plan (and says what it would have been), pause keeps every change out (but the
+ * finalizer, which only guards the order's own drafts). The
  * steps plan as if none of this existed; the guard makes forgetting it impossible.
  */
 
@@ -24,7 +25,8 @@ export function spendAllowance(input: OrderInput, missing: number): { allowed: n
 export function guard(d: Draft): void {
   guardTerminations(d);
   if (d.paused) {
-    d.actions = [];
+    // Paused changes nothing, but still takes its finalizer: drafts of a deleted order are cancelled.
+    d.actions = d.actions.filter((a) => a.type === "addFinalizer");
     dropNewIntents(d);
     return;
   }
