@@ -1,5 +1,5 @@
 // Argo CD's own health evaluation (util/lua + gitops-engine's health.GetResourceHealth, as the
-// application controller calls them), wrapped for test/unit/argocd-health.test.ts. Built and cached by
+// application controller calls them), wrapped for the Argo CD health tests. Built and cached by
 // test/controlplane/build-go-helpers.sh. The replace block is Argo CD v3.2.12's own (its go.mod), which
 // its staging-style k8s.io requirements need to resolve.
 module soracom-esim-operator/test/argocd

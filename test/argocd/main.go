@@ -1,5 +1,5 @@
 // Command argocd-health evaluates Argo CD health checks with Argo CD's own code (v3.2.12), for
-// test/unit/argocd-health.test.ts:
+// test/unit/argocd-health.test.ts and test/integration/kstatus-stages.test.ts:
 //
 //	argocd-health --argocd-cm deploy/argocd/argocd-cm.yaml [--use-open-libs] < objects.json
 //

@@ -1,5 +1,5 @@
 // kstatus as Flux, kpt and cli-utils compute it (sigs.k8s.io/cli-utils/pkg/kstatus/status), wrapped for
-// test/integration/kstatus.test.ts. Built and cached by test/controlplane/build-go-helpers.sh.
+// test/integration/kstatus-stages.test.ts. Built and cached by test/controlplane/build-go-helpers.sh.
 module soracom-esim-operator/test/kstatus
 
 go 1.22.0

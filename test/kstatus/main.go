@@ -1,5 +1,5 @@
 // Command kstatus computes the kstatus of live objects with sigs.k8s.io/cli-utils (v0.37.2), the library
-// Flux, kpt and `kubectl`-style waiters use, for test/integration/kstatus.test.ts:
+// Flux and kpt wait with, for test/integration/kstatus-stages.test.ts:
 //
 //	kubectl get esimprofileorder x -o json | kstatus
 //
