@@ -137,6 +137,23 @@ describe.skipIf(!kstatusBin || !argocdHealthBin)("kstatus and Argo CD at each st
     const completed = await orderWhere("sensors", "Ready", (o) => isTrue(o, "Ready"));
     judge("completed", completed, { kstatus: "Current", argocd: "Healthy", reason: "Completed" });
 
+    // A profile of that order deleted on its device (onDeviceDeletion Report): its SIM still bills.
+    const [gone] = (await e2e.profiles()).filter(
+      (p) => p.metadata.labels?.["esim.soracom-operator.io/order"] === "sensors",
+    );
+    await control.send("POST", `/devices/${gone?.status?.iccid}/events`, { event: "installed" });
+    await control.send("POST", `/devices/${gone?.status?.iccid}/events`, { event: "deleted" });
+    const deletedOnDevice = await profileWhere(gone?.metadata.name ?? "", "DeletedOnDevice", (p) =>
+      isTrue(p, "DeletedOnDevice"),
+    );
+    // The two disagree, as documented: the SIM is in its declared state (Ready=True, kstatus Current), and
+    // Argo CD shows the bill nobody wants (Degraded), as does the SoracomEsimProfileDeletedOnDeviceStillBilling alert.
+    judge("deleted on its device, still billing", deletedOnDevice, {
+      kstatus: "Current",
+      argocd: "Degraded",
+      reason: "DeletedOnDeviceStillBilling",
+    });
+
     // Deleting: with the controller stopped, the finalizer holds the order as it would while drafts are cancelled.
     await ctl.stop();
     await e2e.kube.request({
@@ -159,6 +176,14 @@ describe.skipIf(!kstatusBin || !argocdHealthBin)("kstatus and Argo CD at each st
       timeoutMs: 60_000,
       what: "bench deleted",
     });
+  });
+
+  it("an EsimProfileOrder over the spend budget", async () => {
+    const { sim } = await e2e.simulator();
+    await e2e.controller(sim, { args: ["--spend-budget", "1"] });
+    await e2e.applyOrder("greedy", { subscription: "planX1", quantity: 2, maxProfilesPerOrder: 2 });
+    const over = await orderWhere("greedy", "Stalled", (o) => isTrue(o, "Stalled"));
+    judge("over the spend budget", over, { kstatus: "Failed", argocd: "Degraded", reason: "BudgetExceeded" });
   });
 
   it("an EsimProfile: freshly applied, Ready, SIM not found, deleting, termination paused while deleting", async () => {
