@@ -67,7 +67,7 @@ print_usage() {
 
 The demo runs in the background. Try:
   export KUBECONFIG=$1 PATH=$kubectl_dir:$PWD/$DEMO_DIR/bin:\$PATH
-  kubectl get esimprofileorders,esimprofiles -A
+  kubectl get esim -A                                               (both kinds: the category)
   kubectl describe esimprofileorder delivery-trucks
   kubectl esim status -A                                            (the kubectl plugin)
   kubectl esim approve fleet-cameras                                (approve, showing what it spends)

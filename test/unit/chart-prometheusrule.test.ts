@@ -55,6 +55,21 @@ describe.skipIf(!helm)("the chart's PrometheusRule", () => {
     }
   });
 
+  it("prometheusRule.for replaces the `for:` of the named alerts and of no other", () => {
+    const groups = groupsOf({
+      "prometheusRule.for.SoracomEsimOrderStuckInProgress": "1s",
+      "prometheusRule.for.SoracomEsimOrderFailed": "30s",
+    });
+    const want: Record<string, string> = { SoracomEsimOrderStuckInProgress: "1s", SoracomEsimOrderFailed: "30s" };
+    for (const rule of source.groups.flatMap((g: Groups[number]) => g.rules)) {
+      expect(ruleOf(groups, rule.alert).for, rule.alert).toBe(want[rule.alert] ?? rule.for);
+    }
+  });
+
+  it("refuses prometheusRule.for for an alert that does not exist (a typo)", () => {
+    expect(() => groupsOf({ "prometheusRule.for.SoracomEsimOrderStuck": "1s" })).toThrow(/SoracomEsimOrderStuck/);
+  });
+
   it("adds the extra rule labels to every alert and keeps its severity", () => {
     for (const rule of custom().flatMap((g) => g.rules)) {
       expect(rule.labels).toEqual({ ...ruleOf(source.groups, rule.alert).labels, team: "iot" });

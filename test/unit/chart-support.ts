@@ -6,8 +6,9 @@ import { parseAllDocuments, stringify } from "yaml";
 
 /**
  * Helpers for the tests of the shipping artefacts (chart, alerts, Argo CD health checks). They shell out to
- * helm, promtool and lua5.1: a test skips with the install command when a tool is missing on a developer's
- * machine, and fails when CI is set, because CI installs all of them.
+ * helm, promtool, prometheus and the Go helpers (argocd-health, kstatus): a test skips with the install
+ * command when a tool is missing on a developer's machine, and fails when CI is set, because CI installs
+ * all of them.
  */
 
 export const REPO_ROOT = join(import.meta.dirname, "../..");
@@ -19,17 +20,25 @@ const INSTALL_HINTS: Record<string, string> = {
   helm: "bash test/controlplane/build.sh helm",
   kubectl: "bash test/controlplane/build.sh kubernetes",
   promtool: "apt-get install -y prometheus",
-  "lua5.1": "apt-get install -y lua5.1",
+  prometheus: "apt-get install -y prometheus",
+  "argocd-health": "bash test/controlplane/build-go-helpers.sh argocd-health",
+  kstatus: "bash test/controlplane/build-go-helpers.sh kstatus",
 };
 
-/** Tools the control-plane build provides; build.sh --print-env says where (HELM_BIN, KUBECTL_BIN). */
-const BUILT_TOOLS: Record<string, string> = { helm: "HELM_BIN", kubectl: "KUBECTL_BIN" };
+/** Tools built into the cache, and the script whose --print-env says where (HELM_BIN, KSTATUS_BIN, ...). */
+const BUILT_TOOLS: Record<string, { script: string; variable: string }> = {
+  helm: { script: "build.sh", variable: "HELM_BIN" },
+  kubectl: { script: "build.sh", variable: "KUBECTL_BIN" },
+  "argocd-health": { script: "build-go-helpers.sh", variable: "ARGOCD_HEALTH_BIN" },
+  kstatus: { script: "build-go-helpers.sh", variable: "KSTATUS_BIN" },
+};
 
-/** findTool returns the path of an executable: where build.sh put it for helm and kubectl, else $PATH. */
+/** findTool returns the path of an executable: where the build scripts put the tools they build, else $PATH. */
 export function findTool(name: string): string | undefined {
-  const variable = BUILT_TOOLS[name];
-  if (variable) {
-    const env = execFileSync("bash", [join(REPO_ROOT, "test/controlplane/build.sh"), "--print-env"], {
+  const built = BUILT_TOOLS[name];
+  if (built) {
+    const { variable } = built;
+    const env = execFileSync("bash", [join(REPO_ROOT, "test/controlplane", built.script), "--print-env"], {
       encoding: "utf8",
     });
     const file = new RegExp(`^${variable}=(.*)$`, "m").exec(env)?.[1];

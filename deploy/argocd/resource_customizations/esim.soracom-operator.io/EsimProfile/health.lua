@@ -6,6 +6,8 @@
 --   Degraded     Stalled=True (SIM not found, Soracom rejected a change, bad credentials), or
 --                DeletedOnDevice=True (the profile is gone from its device while its SIM still bills)
 --   Suspended    TerminationsPaused=True: the termination budget is used up and a person must look
+-- While the profile is being deleted, Argo CD 3.6+ shows these with hs.deletionMessage; up to 3.5 it shows
+-- Progressing "Pending deletion" whatever the script says.
 local hs = {}
 
 local function condition(conditionType)
@@ -43,13 +45,18 @@ local function describe(c, fallback)
   return fallback
 end
 
+local metadata = obj.metadata or {}
+
 local function result(status, message)
   hs.status = status
   hs.message = message
+  -- For an object being deleted, Argo CD 3.6+ shows this status with hs.deletionMessage (hs.message is
+  -- dropped then); up to 3.5 it shows Progressing "Pending deletion" without running this script.
+  if metadata.deletionTimestamp ~= nil then
+    hs.deletionMessage = message
+  end
   return hs
 end
-
-local metadata = obj.metadata or {}
 
 -- Checked before anything else: a paused termination waits for a person even while deleting.
 local paused = condition("TerminationsPaused")
@@ -61,7 +68,8 @@ if metadata.deletionTimestamp ~= nil then
   return result("Progressing", "Deleting: the controller applies the deletionPolicy before it lets the profile go")
 end
 
-if obj.status == nil then
+-- The CRD defaults status to {observedGeneration: 0}, so a fresh object waits for the controller in kstatus too.
+if obj.status == nil or obj.status.observedGeneration == 0 then
   return result("Progressing", "Waiting for the controller to report status")
 end
 

@@ -2,7 +2,7 @@
 -- operator's own (AwaitingConfirmation), so an Application shows what the order is doing:
 --   Healthy      Ready=True: every profile asked for exists
 --   Progressing  no status yet, a newer generation not observed yet, Reconciling=True, Ready not True,
---                or the order being deleted
+--                or the order being deleted (Argo CD 3.6+ shows it; up to 3.5 it says "Pending deletion")
 --   Degraded     Stalled=True: it needs a person or a spec change (order FAILED, budget exceeded, bad credentials)
 --   Suspended    spec.paused, or AwaitingConfirmation=True (a draft waits for manual approval)
 local hs = {}
@@ -42,13 +42,18 @@ local function describe(c, fallback)
   return fallback
 end
 
+local metadata = obj.metadata or {}
+
 local function result(status, message)
   hs.status = status
   hs.message = message
+  -- For an object being deleted, Argo CD 3.6+ shows this status with hs.deletionMessage (hs.message is
+  -- dropped then); up to 3.5 it shows Progressing "Pending deletion" without running this script.
+  if metadata.deletionTimestamp ~= nil then
+    hs.deletionMessage = message
+  end
   return hs
 end
-
-local metadata = obj.metadata or {}
 local spec = obj.spec or {}
 
 if metadata.deletionTimestamp ~= nil then
@@ -59,7 +64,8 @@ if spec.paused == true then
   return result("Suspended", "Paused: spec.paused is true; the controller observes and reports but changes nothing")
 end
 
-if obj.status == nil then
+-- The CRD defaults status to {observedGeneration: 0}, so a fresh object waits for the controller in kstatus too.
+if obj.status == nil or obj.status.observedGeneration == 0 then
   return result("Progressing", "Waiting for the controller to report status")
 end
 
