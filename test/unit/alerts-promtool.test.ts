@@ -33,6 +33,7 @@ const WANTED: Record<string, string> = {
   "an order stuck IN_PROGRESS over 24 h (configurable)": "SoracomEsimOrderStuckInProgress",
   "an order FAILED": "SoracomEsimOrderFailed",
   "a draft awaiting confirmation close to expiry": "SoracomEsimDraftExpiringSoon",
+  "a COMPLETED order listing fewer profiles than ordered": "SoracomEsimOrderShortDelivery",
   "a profile deleted on its device whose SIM still bills": "SoracomEsimProfileDeletedOnDeviceStillBilling",
   "a budget exceeded": "SoracomEsimBudgetExceeded",
   "terminations paused": "SoracomEsimTerminationsPaused",

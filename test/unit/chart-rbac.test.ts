@@ -17,12 +17,12 @@ const CONTROLLER_VERBS: VerbTable = {
   "esim.soracom-operator.io/esimprofiles/status": ["get", "patch", "update"],
 };
 /**
- * In the release namespace: the Lease (leader election) and the termination ledger ConfigMap, each read and
- * updated by name only. The controller also needs them in its code (controller/kube/leader.ts, budget.ts).
+ * In the release namespace: the Lease (leader election) and the spend and termination ledger ConfigMaps,
+ * each read and updated by name only. The controller also needs them in its code (kube/leader.ts, budget.ts).
  */
 const leaseAndLedgerVerbs = (id: string, leaderElection = true): VerbTable => ({
   "core/configmaps": ["create"],
-  [`core/configmaps [${id}-termination-ledger]`]: ["get", "update"],
+  [`core/configmaps [${id}-spend-ledger,${id}-termination-ledger]`]: ["get", "update"],
   ...(leaderElection
     ? { "coordination.k8s.io/leases": ["create"], [`coordination.k8s.io/leases [${id}]`]: ["get", "update"] }
     : {}),

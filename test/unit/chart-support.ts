@@ -185,6 +185,7 @@ export const CONTROLLER_METRICS = [
   "soracom_esim_profiles",
   "soracom_esim_profiles_deleted_on_device_billing",
   "soracom_esim_draft_expiry_timestamp_seconds",
+  "soracom_esim_order_profiles_missing",
   "soracom_esim_profiles_ordered_total",
   "soracom_esim_sims_terminated_total",
   "soracom_esim_budget_exceeded",
