@@ -103,7 +103,13 @@ export interface EsimProfileOrderSpec {
     };
   };
   /**
-   * A Secret in this namespace with authKeyId and authKey (optional: coverage "jp" or "g", endpoint). Without it the controller's default credentials are used.
+   * The SoracomAccount (cluster-scoped, set up by the cluster admin) to order from; it must select this namespace. Without it the controller's default account is used, if it has one. Immutable once a Soracom order exists.
+   */
+  accountRef?: {
+    name: string;
+  };
+  /**
+   * A Secret in this namespace with authKeyId and authKey (optional: coverage "jp" or "g", endpoint: one of the vendor's or the account's). Used only when the account allows tenant credentials.
    */
   credentialsRef?: {
     name: string;
@@ -266,7 +272,13 @@ export interface EsimProfileSpec {
    */
   deletionPolicy?: "Terminate" | "Retain";
   /**
-   * A Secret in this namespace with authKeyId and authKey. Profiles an order creates use the order's; without either, the controller's default credentials are used.
+   * The SoracomAccount whose SIM this is (it must select this namespace; adopting needs an account that allows adoption). Profiles an order creates carry the order's. Default: the controller's default account. Immutable.
+   */
+  accountRef?: {
+    name: string;
+  };
+  /**
+   * A Secret in this namespace with authKeyId and authKey; only when the account allows tenant credentials. Profiles an order creates use the order's.
    */
   credentialsRef?: {
     name: string;
@@ -338,4 +350,129 @@ export interface EsimProfileStatus {
     reason: string;
     message: string;
   }[];
+}
+
+export interface SoracomAccountSpec {
+  /**
+   * A Secret in the operator's own namespace with authKeyId and authKey (optional: coverage "jp" or "g"). Tenants never see or name it.
+   */
+  credentialsSecretRef: {
+    name: string;
+  };
+  /**
+   * Which namespaces may order, adopt and terminate with this account, by their labels (the namespace name is the label kubernetes.io/metadata.name). {} selects every namespace.
+   */
+  namespaceSelector: {
+    matchLabels?: {
+      [k: string]: string;
+    };
+    matchExpressions?: {
+      key: string;
+      operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+      values?: string[];
+    }[];
+  };
+  /**
+   * API coverage (jp = api.soracom.io, g = g.api.soracom.io); default the Secret's, else g.
+   */
+  coverage?: "jp" | "g";
+  /**
+   * Use Soracom's API sandbox.
+   */
+  sandbox?: boolean;
+  /**
+   * Another API endpoint (a proxy, a simulator). Only the admin writes it here; tenant credentials can point only at the vendor's endpoints or this one.
+   */
+  endpoint?: string;
+  budgets?: {
+    spend?: {
+      /**
+       * Profiles ordered per window.
+       */
+      limit?: number;
+      /**
+       * No spend limit (only when written out).
+       */
+      unlimited?: boolean;
+      /**
+       * Rolling window, e.g. 24h.
+       */
+      window?: string;
+    };
+    termination?: {
+      /**
+       * SIM terminations per window; past it they pause until resumed.
+       */
+      limit?: number;
+      /**
+       * No termination limit (only when written out).
+       */
+      unlimited?: boolean;
+      /**
+       * Rolling window, e.g. 1h.
+       */
+      window?: string;
+    };
+  };
+  /**
+   * EsimProfiles that adopt existing SIMs of this account (by simId, iccid or imsi).
+   */
+  adoption?: {
+    /**
+     * Tenants may adopt existing SIMs.
+     */
+    allowed?: boolean;
+    /**
+     * An adopted SIM may be terminated (its EsimProfile deleted under deletionPolicy Terminate).
+     */
+    terminate?: boolean;
+  };
+  /**
+   * Whether an order or profile may name a credentials Secret in its own namespace (spec.credentialsRef).
+   */
+  tenantCredentials?: {
+    allowed?: boolean;
+  };
+}
+
+export interface SoracomAccountStatus {
+  observedGeneration?: number;
+  /**
+   * The Soracom operator the credentials log in as.
+   */
+  operatorId?: string;
+  conditions?: {
+    type: string;
+    status: "True" | "False" | "Unknown";
+    observedGeneration?: number;
+    lastTransitionTime: string;
+    reason: string;
+    message: string;
+  }[];
+  budgets?: {
+    spend?: {
+      limit?: number;
+      used?: number;
+      remaining?: number;
+      window?: string;
+    };
+    termination?: {
+      limit?: number;
+      used?: number;
+      remaining?: number;
+      window?: string;
+      /**
+       * Terminations wait for a person since then.
+       */
+      pausedSince?: string;
+      /**
+       * Set the annotation esim.soracom-operator.io/resume-terminations to this to resume.
+       */
+      pauseId?: string;
+    };
+  };
+  /**
+   * Namespaces whose orders or profiles use this account now.
+   */
+  namespaces?: string[];
 }

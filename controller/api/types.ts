@@ -4,9 +4,18 @@ import type {
   EsimProfileOrderStatus,
   EsimProfileSpec,
   EsimProfileStatus,
+  SoracomAccountSpec,
+  SoracomAccountStatus,
 } from "./types.generated.js";
 
-export type { EsimProfileOrderSpec, EsimProfileOrderStatus, EsimProfileSpec, EsimProfileStatus };
+export type {
+  EsimProfileOrderSpec,
+  EsimProfileOrderStatus,
+  EsimProfileSpec,
+  EsimProfileStatus,
+  SoracomAccountSpec,
+  SoracomAccountStatus,
+};
 
 /** Condition is a Kubernetes API convention condition (metav1.Condition), as the CRDs define it. */
 export type Condition = NonNullable<EsimProfileOrderStatus["conditions"]>[number];
@@ -48,4 +57,14 @@ export interface EsimProfile {
   metadata: Meta;
   spec: EsimProfileSpec;
   status?: EsimProfileStatus;
+}
+
+/** SoracomAccount is the cluster-scoped account resource as read from the apiserver. */
+export interface SoracomAccount {
+  [k: string]: unknown;
+  apiVersion?: string;
+  kind?: string;
+  metadata: Meta;
+  spec: SoracomAccountSpec;
+  status?: SoracomAccountStatus;
 }
