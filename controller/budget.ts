@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { GROUP } from "./api/vocabulary.js";
+import { ANNOTATIONS, GROUP } from "./api/vocabulary.js";
 import { isConflict, isNotFound } from "./kube/errors.js";
 import type { KubeApi } from "./kube/rest.js";
 
@@ -15,8 +15,8 @@ import type { KubeApi } from "./kube/rest.js";
  *   action that ran into its limit waits for a look, it does not start again as the window rolls on.
  */
 
-/** The annotation a person sets on the termination ledger, to the pause's id, to resume terminations. */
-export const RESUME_ANNOTATION = `${GROUP}/resume-terminations`;
+/** The annotation a person sets, to the pause's id, to resume terminations (on the account, or the ledger). */
+export const RESUME_ANNOTATION = ANNOTATIONS.resumeTerminations;
 
 /** How often a paused ledger is read again to see whether a person resumed it. */
 const PAUSED_RELOAD_MS = 5_000;
@@ -328,6 +328,30 @@ export class TerminationLedger {
       }),
     );
     this.reloadedAt = now;
+  }
+
+  /**
+   * resume lifts the pause whose id a person gave (on the SoracomAccount); another id changes nothing, so an
+   * old annotation never lifts a later pause. Terminations recorded before the resume no longer count.
+   */
+  async resume(id: string): Promise<boolean> {
+    const now = this.now();
+    return this.store.serial(() =>
+      this.store.update((raw) => {
+        const data = parseTermination(raw);
+        this.data = data;
+        if (data.pause?.id !== id) return { result: false };
+        const next: TerminationData = { entries: data.entries, resumedAt: now };
+        this.data = next;
+        this.opts.logger?.warn({ ledger: this.ref, pause: id }, "terminations resumed by a person");
+        return { data: renderTermination(next), result: true };
+      }),
+    );
+  }
+
+  /** used counts the terminations that count against the budget now (since the window began or the last resume). */
+  used(now: number): number {
+    return this.counted(this.data, now).length;
   }
 
   /** check says whether one more termination may happen now; a paused ledger is read again now and then. */

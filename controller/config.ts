@@ -41,6 +41,12 @@ export interface ControllerConfig {
   soracomMaxConcurrency: number;
   soracomRequestTimeoutMs: number;
   credentials?: { authKeyId: string; authKey: string };
+  /** The account of orders and profiles that name none ("" : they must name one). */
+  defaultAccount: string;
+  /** Where account credentials and ledgers live: the operator's own namespace. */
+  operatorNamespace: string;
+  /** Watch activation Secrets (list/watch secrets) so a deleted one is rebuilt; off: their existence is what status recorded. */
+  watchActivationSecrets: boolean;
 }
 
 const FLAGS = {
@@ -95,6 +101,21 @@ const FLAGS = {
     type: "string",
     default: "60s",
     help: "how long an order whose create outcome is unknown is looked for before it counts as not created",
+  },
+  "default-account": {
+    type: "string",
+    default: "",
+    help: "the SoracomAccount of orders and profiles that name none (with SORACOM_AUTH_KEY_ID/KEY and no such account: an implicit one from them); empty: they must name one",
+  },
+  "operator-namespace": {
+    type: "string",
+    default: "",
+    help: "namespace of the account credentials Secrets and the ledgers (default: POD_NAMESPACE, then --leader-election-namespace)",
+  },
+  "watch-activation-secrets": {
+    type: "boolean",
+    default: false,
+    help: "watch activation Secrets (needs list/watch on secrets) so that a deleted one is rebuilt",
   },
   "cache-sync-timeout": {
     type: "string",
@@ -249,7 +270,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     soracomMaxConcurrency: parseCount(str("soracom-max-concurrency"), "soracom-max-concurrency", { min: 1 })!,
     soracomRequestTimeoutMs: parseDuration(str("soracom-request-timeout"), "soracom-request-timeout"),
     ...(authKeyId && authKey ? { credentials: { authKeyId, authKey } } : {}),
+    // With credentials in the environment (single-tenant mode) objects without an account use them.
+    defaultAccount: str("default-account") || (authKeyId && authKey ? "default" : ""),
+    operatorNamespace: "",
+    watchActivationSecrets: bool("watch-activation-secrets"),
   };
+  cfg.operatorNamespace = str("operator-namespace") || env.POD_NAMESPACE || cfg.leaderElectionNamespace;
   if (cfg.pollIntervalActiveMs > cfg.pollIntervalStableMs)
     throw new ConfigError("--poll-interval-active must not be longer than --poll-interval-stable");
   if (cfg.pollIntervalActiveMs < 100) throw new ConfigError("--poll-interval-active must be at least 100ms");

@@ -2,13 +2,20 @@ import type { Logger } from "pino";
 import { CREDENTIALS_KEYS, REASONS } from "./api/vocabulary.js";
 import { isNotFound } from "./kube/errors.js";
 import type { KubeClient } from "./kube/rest.js";
-import { type Coverage, createSoracomClient, type SoracomClient, type SoracomClientOptions } from "./soracom/index.js";
+import {
+  type Coverage,
+  createSoracomClient,
+  resolveEndpoint,
+  type SoracomClient,
+  type SoracomClientOptions,
+} from "./soracom/index.js";
 
 /**
- * Soracom clients per set of credentials. An order or profile names a Secret in its own namespace
- * (credentialsRef: a name only, so no namespace can use another's Secret); without one, the
- * controller's default credentials are used. Clients are cached per Secret resourceVersion, so a rotated
- * Secret takes effect within the refresh interval and the old client is closed.
+ * Soracom clients per set of credentials: an account's Secret in the operator's namespace, a tenant's
+ * Secret in its own namespace (when its account allows it), or the environment (single-tenant mode).
+ * Clients are cached per Secret and resourceVersion, so a rotated Secret takes effect within the refresh
+ * interval and the old client is closed. Where a client may send requests is decided here, before any:
+ * a tenant's Secret may only name one of the vendor's endpoints or its account's own.
  */
 
 /** CredentialsError says why credentials could not be used; reconcilers turn it into Stalled. */
@@ -26,13 +33,16 @@ export interface DefaultCredentials {
   authKey: string;
 }
 
-export interface ClientFactoryOptions {
-  kube: KubeClient;
-  defaults?: DefaultCredentials;
+/** Where a client sends its requests: set by the admin (account or flags), never by a tenant. */
+export interface Destination {
   endpoint?: string;
   coverage?: Coverage;
   sandbox?: boolean;
-  /** Shared client settings: limits, timeouts, logging, metrics hook. */
+}
+
+export interface ClientFactoryOptions {
+  kube: KubeClient;
+  /** Shared client settings: limits, timeouts, logging, metrics hook, fence. */
   client?: Omit<SoracomClientOptions, "credentials" | "endpoint" | "coverage" | "sandbox">;
   /** How long a Secret read is trusted before it is read again. */
   refreshMs?: number;
@@ -51,31 +61,55 @@ interface SecretObject {
   data?: Record<string, string>;
 }
 
+/** VENDOR_ENDPOINTS are the API origins Soracom operates (both coverages, production and sandbox). */
+export const VENDOR_ENDPOINTS: readonly string[] = (["jp", "g"] as const).flatMap((coverage) =>
+  [false, true].map((sandbox) => new URL(resolveEndpoint({ coverage, sandbox, env: {} })).origin),
+);
+
 /** SoracomClients hands out one cached client per credentials source. */
 export class SoracomClients {
-  private readonly opts: ClientFactoryOptions;
   private readonly cache = new Map<string, Entry>();
-  private defaultClient: SoracomClient | undefined;
+  private readonly fixed = new Map<string, SoracomClient>();
 
-  constructor(opts: ClientFactoryOptions) {
-    this.opts = opts;
-  }
+  constructor(private readonly opts: ClientFactoryOptions) {}
 
-  /** forRef returns the client for a namespace's credentialsRef (or the defaults); throws CredentialsError. */
-  async forRef(namespace: string, ref: { name: string } | undefined): Promise<SoracomClient> {
-    if (!ref) return this.forDefaults();
-    const key = `${namespace}/${ref.name}`;
+  /**
+   * forSecret returns the client for the credentials in Secret namespace/name (throws CredentialsError).
+   * With `tenant`, the Secret belongs to a tenant: its `endpoint` key may only name one of `allowed`
+   * origins (the vendor's, and the account's own), checked before any request is sent.
+   */
+  async forSecret(
+    namespace: string,
+    name: string,
+    where: Destination,
+    tenant?: { allowed: readonly string[] },
+  ): Promise<SoracomClient> {
+    const key = `${namespace}/${name}`;
     const now = (this.opts.now ?? Date.now)();
     const cached = this.cache.get(key);
     if (cached && now - cached.checkedAt < (this.opts.refreshMs ?? 30_000)) return cached.client;
-    const secret = await this.readSecret(namespace, ref.name);
+    const secret = await this.readSecret(namespace, name);
     const version = secret.metadata.resourceVersion ?? "";
     if (cached && cached.version === version) {
       cached.checkedAt = now;
       return cached.client;
     }
-    const creds = decode(secret, namespace, ref.name);
-    const client = this.make(creds.authKeyId, creds.authKey, creds.endpoint, creds.coverage);
+    const creds = decode(secret, namespace, name);
+    const destination: Destination = {
+      ...where,
+      ...(creds.coverage ? { coverage: where.coverage ?? creds.coverage } : {}),
+    };
+    if (tenant && creds.endpoint) {
+      const origin = originOf(creds.endpoint);
+      if (!origin || !tenant.allowed.includes(origin)) {
+        throw new CredentialsError(
+          REASONS.EndpointNotAllowed,
+          `credentials Secret ${namespace}/${name} names the endpoint ${JSON.stringify(creds.endpoint).slice(0, 120)}, which is neither one of Soracom's nor the account's; remove it from the Secret`,
+        );
+      }
+      destination.endpoint = creds.endpoint;
+    }
+    const client = this.make(creds.authKeyId, creds.authKey, destination);
     this.cache.set(key, { version, client, checkedAt: now });
     if (cached) {
       this.opts.logger?.info({ secret: key }, "credentials Secret changed; using the new credentials");
@@ -84,24 +118,42 @@ export class SoracomClients {
     return client;
   }
 
-  private forDefaults(): SoracomClient {
-    if (!this.opts.defaults) {
-      throw new CredentialsError(
-        REASONS.CredentialsNotFound,
-        "no credentialsRef is set and the controller has no default credentials (SORACOM_AUTH_KEY_ID / SORACOM_AUTH_KEY)",
-      );
+  /** forCredentials returns one client per fixed credentials (single-tenant mode, from the environment). */
+  forCredentials(key: string, creds: DefaultCredentials, where: Destination): SoracomClient {
+    let client = this.fixed.get(key);
+    if (!client) {
+      client = this.make(creds.authKeyId, creds.authKey, where);
+      this.fixed.set(key, client);
     }
-    this.defaultClient ??= this.make(this.opts.defaults.authKeyId, this.opts.defaults.authKey);
-    return this.defaultClient;
+    return client;
   }
 
-  private make(authKeyId: string, authKey: string, endpoint?: string, coverage?: Coverage): SoracomClient {
+  /** forget drops a cached client (after Soracom refused its credentials, so a fixed Secret is read at once). */
+  forget(namespace: string, name: string): void {
+    this.cache.delete(`${namespace}/${name}`);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.cache.values()].map((e) => e.client).concat([...this.fixed.values()]);
+    this.cache.clear();
+    this.fixed.clear();
+    await Promise.allSettled(
+      all.map(async (c) => {
+        await c.logout().catch(() => undefined);
+        await c.close();
+      }),
+    );
+  }
+
+  private make(authKeyId: string, authKey: string, where: Destination): SoracomClient {
     return createSoracomClient({
       ...this.opts.client,
       credentials: { authKeyId, authKey },
-      endpoint: endpoint ?? this.opts.endpoint,
-      coverage: coverage ?? this.opts.coverage,
-      sandbox: this.opts.sandbox,
+      ...(where.endpoint ? { endpoint: where.endpoint } : {}),
+      ...(where.coverage ? { coverage: where.coverage } : {}),
+      sandbox: where.sandbox ?? false,
+      // The environment never redirects an account's client (SORACOM_ENDPOINT is for soracom-cli users).
+      env: {},
     });
   }
 
@@ -120,22 +172,14 @@ export class SoracomClients {
       throw err;
     }
   }
+}
 
-  /** forget drops a cached client (after Soracom refused its credentials, so a fixed Secret is read at once). */
-  forget(namespace: string, ref: { name: string } | undefined): void {
-    if (ref) this.cache.delete(`${namespace}/${ref.name}`);
-  }
-
-  async closeAll(): Promise<void> {
-    const all = [...this.cache.values()].map((e) => e.client);
-    if (this.defaultClient) all.push(this.defaultClient);
-    this.cache.clear();
-    await Promise.allSettled(
-      all.map(async (c) => {
-        await c.logout().catch(() => undefined);
-        await c.close();
-      }),
-    );
+/** originOf is the origin of an endpoint as the client would use it, or undefined when it is not one. */
+export function originOf(endpoint: string): string | undefined {
+  try {
+    return new URL(resolveEndpoint({ endpoint, env: {} })).origin;
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,7 +13,11 @@ import type { Metrics } from "./metrics.js";
 export function refreshGauges(
   metrics: Metrics,
   caches: { orders: ObjectCache<EsimProfileOrder>; profiles: ObjectCache<EsimProfile> },
-  budgets: { spend: Pick<SpendLedger, "state">; terminations: Pick<TerminationLedger, "check"> },
+  accounts: ReadonlyArray<{
+    name: string;
+    spend: Pick<SpendLedger, "state">;
+    terminations: Pick<TerminationLedger, "check">;
+  }>,
   now: number,
 ): void {
   const orders = new Map<string, number>();
@@ -49,8 +53,6 @@ export function refreshGauges(
   metrics.profilesDeletedOnDeviceBilling.reset();
   for (const [namespace, n] of deleted) metrics.profilesDeletedOnDeviceBilling.set({ namespace }, n);
 
-  const spend = budgets.spend.state(now);
-  const term = budgets.terminations.check(now);
   const spendBlocked = caches.orders
     .list()
     .some((o) =>
@@ -59,9 +61,16 @@ export function refreshGauges(
       ),
     );
   metrics.budgetExceeded.set({ budget: "spend" }, spendBlocked ? 1 : 0);
-  const ledgerPaused = term.paused !== undefined;
+  metrics.budgetRemaining.reset();
+  let ledgerPaused = false;
+  for (const a of accounts) {
+    const spend = a.spend.state(now);
+    const term = a.terminations.check(now);
+    ledgerPaused ||= term.paused !== undefined;
+    if (spend.remaining !== null) metrics.budgetRemaining.set({ budget: "spend", account: a.name }, spend.remaining);
+    if (term.remaining !== null)
+      metrics.budgetRemaining.set({ budget: "termination", account: a.name }, term.paused ? 0 : term.remaining);
+  }
   metrics.budgetExceeded.set({ budget: "termination" }, paused || ledgerPaused ? 1 : 0);
   metrics.terminationsPaused.set(paused || ledgerPaused ? 1 : 0);
-  if (spend.remaining !== null) metrics.budgetRemaining.set({ budget: "spend" }, spend.remaining);
-  if (term.remaining !== null) metrics.budgetRemaining.set({ budget: "termination" }, term.remaining);
 }

@@ -1,9 +1,10 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
-import type { EsimProfile, EsimProfileOrder } from "./api/types.js";
-import { LABELS, MANAGER_NAME, ORDER_REF, PROFILE_REF } from "./api/vocabulary.js";
-import { SpendLedger, TerminationLedger } from "./budget.js";
+import { startAccountController } from "./account/wiring.js";
+import { Accounts } from "./accounts.js";
+import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "./api/types.js";
+import { ACCOUNT_REF, LABELS, MANAGER_NAME, ORDER_REF, PROFILE_REF } from "./api/vocabulary.js";
 import { ConfigError, type ControllerConfig, loadConfig, usage } from "./config.js";
 import { SoracomClients } from "./credentials.js";
 import { refreshGauges } from "./gauges.js";
@@ -12,12 +13,13 @@ import { EventRecorder } from "./kube/events.js";
 import { informersSynced, leaderHealthy, startHealthServer } from "./kube/health.js";
 import { LeaderElector } from "./kube/leader.js";
 import { NamespacedCache } from "./kube/multi.js";
+import { NamespaceLabels } from "./kube/namespaces.js";
 import type { KubeObject } from "./kube/object.js";
 import type { Controller } from "./kube/reconciler.js";
 import { KubeClient } from "./kube/rest.js";
 import { createLogger } from "./log.js";
 import { createMetrics, type Metrics, OrderStatusTracker, observeSoracomRequest } from "./metrics.js";
-import { OrphanSweeper } from "./order/orphans.js";
+import { OrphanSweeper, sweepSources } from "./order/orphans.js";
 import { startOrderController } from "./order/wiring.js";
 import { startProfileController } from "./profile/wiring.js";
 
@@ -71,18 +73,24 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const caches = createCaches(kube, cfg, logger);
-  const ledgers = createLedgers(kube, cfg, logger);
   const elector = cfg.leaderElect ? newElector(kube, cfg, registry, logger) : undefined;
   const clients = createClients(kube, cfg, logger, metrics, elector);
+  const accounts = createAccounts(kube, cfg, clients, caches, logger);
   const events = new EventRecorder({ client: kube, component: MANAGER_NAME, logger });
   const synced = () => caches.all.every((c) => c.hasSynced());
-  const shared = { cfg, kube, clients, events, metrics, registry, logger, synced, ...caches, ...ledgers };
+  const { orders, profiles, secrets } = caches;
+  const shared = { cfg, kube, accounts, events, metrics, registry, logger, synced, orders, profiles };
   const controllers = [
-    startOrderController({ ...shared, statusTracker: new OrderStatusTracker(metrics) }),
+    startOrderController({
+      ...shared,
+      ...(secrets ? { secrets } : {}),
+      statusTracker: new OrderStatusTracker(metrics),
+    }),
     startProfileController(shared),
+    startAccountController({ ...shared, accountCache: caches.accounts }),
   ];
   const orphans = new OrphanSweeper({
-    clients,
+    sources: () => sweepSources(accounts, caches.orders.list()),
     orders: caches.orders,
     metrics,
     events,
@@ -99,8 +107,8 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     if (!ok) run.fail(new Error("caches did not sync in time"));
     return ok;
   });
-  const workers = new Workers(controllers, orphans, ledgers, sync, logger, cfg);
-  const gaugeTimer = setInterval(() => refreshGauges(metrics, caches, ledgers, Date.now()), 5_000).unref();
+  const workers = new Workers(controllers, orphans, accounts, sync, logger, cfg);
+  const gaugeTimer = setInterval(() => refreshGauges(metrics, caches, accounts.known(), Date.now()), 5_000).unref();
   if (elector) wireElection(elector, workers, run, cfg);
   else {
     metrics.leader.set(1); // a single replica without election leads ("no leader" must not fire for ever)
@@ -135,45 +143,94 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
 }
 
 function createCaches(kube: KubeClient, cfg: ControllerConfig, logger: Logger) {
-  const orders = new NamespacedCache<EsimProfileOrder & KubeObject>({
+  const watched = (resource: { group: string; version: string; plural: string }) => ({
     client: kube,
-    resource: ORDER_REF,
+    resource,
     namespaces: cfg.namespaces,
     logger,
   });
-  const profiles = new NamespacedCache<EsimProfile & KubeObject>({
+  const orders = new NamespacedCache<EsimProfileOrder & KubeObject>(watched(ORDER_REF));
+  const profiles = new NamespacedCache<EsimProfile & KubeObject>(watched(PROFILE_REF));
+  // Cluster-scoped: the admin's accounts, and the namespace labels their selectors read.
+  const accounts = new NamespacedCache<SoracomAccount & KubeObject>({
     client: kube,
-    resource: PROFILE_REF,
-    namespaces: cfg.namespaces,
+    resource: ACCOUNT_REF,
+    namespaces: [],
     logger,
   });
-  const secrets = new NamespacedCache<KubeObject>({
-    client: kube,
-    resource: { group: "", version: "v1", plural: "secrets" },
-    namespaces: cfg.namespaces,
-    labelSelector: `${LABELS.managedBy}=${MANAGER_NAME},${LABELS.profile}`,
-    logger,
-    metadataOnly: true, // the cache needs to know a Secret exists, never its secrets
-  });
-  return { orders, profiles, secrets, all: [orders, profiles, secrets] };
+  const namespaces = new NamespaceLabels({ client: kube, logger });
+  // Activation Secrets are watched only when asked for (list/watch on secrets): a deleted one is rebuilt.
+  const secrets = cfg.watchActivationSecrets
+    ? new NamespacedCache<KubeObject>({
+        ...watched({ group: "", version: "v1", plural: "secrets" }),
+        labelSelector: `${LABELS.managedBy}=${MANAGER_NAME},${LABELS.profile}`,
+        metadataOnly: true, // the cache needs to know a Secret exists, never its secrets
+      })
+    : undefined;
+  const all: Array<Pick<NamespacedCache<KubeObject>, "start" | "stop" | "hasSynced" | "waitForSync" | "unsynced">> = [
+    orders,
+    profiles,
+    accounts,
+    namespaceCache(namespaces),
+    ...(secrets ? [secrets] : []),
+  ];
+  return { orders, profiles, accounts, namespaces, ...(secrets ? { secrets } : {}), all };
 }
 
-function createLedgers(kube: KubeClient, cfg: ControllerConfig, logger: Logger) {
-  const where = { kube, namespace: cfg.leaderElectionNamespace, logger };
+/** namespaceCache lets the namespace informer be started, stopped and waited for like the other caches. */
+function namespaceCache(n: NamespaceLabels) {
+  const i = n.informer;
   return {
-    spend: new SpendLedger({
-      ...where,
-      limit: cfg.spendBudget,
-      windowMs: cfg.spendBudgetWindowMs,
-      name: `${cfg.leaderElectionId}-spend-ledger`,
-    }),
-    terminations: new TerminationLedger({
-      ...where,
-      limit: cfg.terminationBudget,
-      windowMs: cfg.terminationBudgetWindowMs,
-      name: `${cfg.leaderElectionId}-termination-ledger`,
-    }),
+    start: () => i.start(),
+    stop: () => i.stop(),
+    hasSynced: () => i.hasSynced(),
+    waitForSync: (ms: number) => i.waitForSync(ms),
+    unsynced: () => (i.hasSynced() ? [] : ["namespaces (cluster-scoped)"]),
   };
+}
+
+function createAccounts(
+  kube: KubeClient,
+  cfg: ControllerConfig,
+  clients: SoracomClients,
+  caches: Caches,
+  logger: Logger,
+): Accounts {
+  const implicit =
+    cfg.credentials && cfg.defaultAccount
+      ? {
+          credentials: cfg.credentials,
+          policy: {
+            adoption: { allowed: true, terminate: true },
+            tenantCredentials: true,
+            destination: {
+              ...(cfg.soracomEndpoint ? { endpoint: cfg.soracomEndpoint } : {}),
+              ...(cfg.soracomCoverage ? { coverage: cfg.soracomCoverage } : {}),
+              sandbox: cfg.soracomSandbox,
+            },
+            budgets: {
+              spend: { limit: cfg.spendBudget, windowMs: cfg.spendBudgetWindowMs },
+              termination: { limit: cfg.terminationBudget, windowMs: cfg.terminationBudgetWindowMs },
+            },
+          },
+        }
+      : undefined;
+  if (implicit)
+    logger.warn(
+      { account: cfg.defaultAccount },
+      "single-tenant mode: credentials from the environment; every watched namespace may order and terminate with them unless a SoracomAccount of that name exists",
+    );
+  return new Accounts({
+    clients,
+    kube,
+    accounts: caches.accounts,
+    namespaces: caches.namespaces,
+    operatorNamespace: cfg.operatorNamespace,
+    ledgerPrefix: cfg.leaderElectionId,
+    ...(cfg.defaultAccount ? { defaultAccount: cfg.defaultAccount } : {}),
+    ...(implicit ? { implicit } : {}),
+    logger,
+  });
 }
 
 function createClients(
@@ -185,10 +242,6 @@ function createClients(
 ): SoracomClients {
   return new SoracomClients({
     kube,
-    ...(cfg.credentials ? { defaults: cfg.credentials } : {}),
-    ...(cfg.soracomEndpoint ? { endpoint: cfg.soracomEndpoint } : {}),
-    ...(cfg.soracomCoverage ? { coverage: cfg.soracomCoverage } : {}),
-    sandbox: cfg.soracomSandbox,
     logger,
     client: {
       logger,
@@ -250,12 +303,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 }
 
-/** Workers start the controllers and the orphan sweep once the caches synced and the ledgers are read. */
+/** Workers start the controllers and the orphan sweep once the caches synced and the default ledgers are read. */
 class Workers {
   constructor(
     private readonly controllers: Controller[],
     private readonly orphans: OrphanSweeper,
-    private readonly ledgers: { spend: SpendLedger; terminations: TerminationLedger },
+    private readonly accounts: Accounts,
     private readonly sync: Promise<boolean>,
     private readonly logger: Logger,
     private readonly cfg: ControllerConfig,
@@ -263,7 +316,8 @@ class Workers {
 
   async start(): Promise<void> {
     if (!(await this.sync)) return; // the process is ending: nothing reconciles on caches that never synced
-    await Promise.all([this.ledgers.spend.load(), this.ledgers.terminations.load()]);
+    // A default account's ledgers that cannot be read stop the start (others are read when first used).
+    if (this.cfg.defaultAccount) await this.accounts.get(this.cfg.defaultAccount);
     this.logger.info({ dryRun: this.cfg.dryRun, namespaces: this.cfg.namespaces }, "caches synced; reconciling");
     for (const c of this.controllers) void c.start();
     this.orphans.start();

@@ -57,9 +57,12 @@ function buildMetrics(registry: Registry) {
       "budget",
     ]),
     terminationsPaused: gauge(registry, "soracom_esim_terminations_paused", "1 when SIM terminations are paused", []),
-    budgetRemaining: gauge(registry, "soracom_esim_budget_remaining", "What is left of a budget in its window", [
-      "budget",
-    ]),
+    budgetRemaining: gauge(
+      registry,
+      "soracom_esim_budget_remaining",
+      "What is left of a Soracom account's budget in its window",
+      ["budget", "account"],
+    ),
     ordersFailed: counter(registry, "soracom_esim_orders_failed_total", "Soracom profile orders that ended FAILED", [
       "namespace",
     ]),

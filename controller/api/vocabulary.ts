@@ -12,6 +12,8 @@ export const ORDER_KIND = "EsimProfileOrder";
 export const ORDER_PLURAL = "esimprofileorders";
 export const PROFILE_KIND = "EsimProfile";
 export const PROFILE_PLURAL = "esimprofiles";
+export const ACCOUNT_KIND = "SoracomAccount";
+export const ACCOUNT_PLURAL = "soracomaccounts";
 export const MANAGER_NAME = "soracom-esim-operator";
 
 /** Finalizers: an order's cancels its drafts; a profile's terminates its SIM under Terminate. */
@@ -36,6 +38,11 @@ export const ANNOTATIONS = {
    * a person has looked into: the missing profiles stop holding their places and are ordered again.
    */
   acknowledgeShort: `${GROUP}/acknowledge-short`,
+  /**
+   * On a SoracomAccount (or, without accounts, on the termination ledger ConfigMap): set to the id of the
+   * current termination pause to resume terminations. Only the cluster admin can write either.
+   */
+  resumeTerminations: `${GROUP}/resume-terminations`,
 } as const;
 
 /**
@@ -125,6 +132,14 @@ export const REASONS = {
   SoracomRejected: "SoracomRejected",
   SimNotFound: "SimNotFound",
   UnknownOrderStatus: "UnknownOrderStatus",
+  // Stalled: authority (which account, for whom)
+  NoAccount: "NoAccount",
+  AccountNotFound: "AccountNotFound",
+  NamespaceNotAllowed: "NamespaceNotAllowed",
+  TenantCredentialsNotAllowed: "TenantCredentialsNotAllowed",
+  EndpointNotAllowed: "EndpointNotAllowed",
+  AdoptionNotAllowed: "AdoptionNotAllowed",
+  SimHeldElsewhere: "SimHeldElsewhere",
   // Domain
   DraftExpiresSoon: "DraftExpiresSoon",
   DraftExpired: "DraftExpired",
@@ -230,6 +245,7 @@ export function everInstalled(profileStatus: string | undefined, installedTime: 
 /** The vendor cancels an unconfirmed order one day after it was created. */
 export const DRAFT_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
-/** The two kinds as REST resources (group, version, plural). */
+/** The kinds as REST resources (group, version, plural). */
 export const ORDER_REF = { group: GROUP, version: VERSION, plural: ORDER_PLURAL } as const;
 export const PROFILE_REF = { group: GROUP, version: VERSION, plural: PROFILE_PLURAL } as const;
+export const ACCOUNT_REF = { group: GROUP, version: VERSION, plural: ACCOUNT_PLURAL } as const;

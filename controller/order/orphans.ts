@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
+import type { Accounts } from "../accounts.js";
 import type { EsimProfileOrder } from "../api/types.js";
 import { EVENTS } from "../api/vocabulary.js";
-import { CredentialsError, type SoracomClients } from "../credentials.js";
+import { CredentialsError } from "../credentials.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { ObjectCache } from "../kube/multi.js";
 import type { Metrics } from "../metrics.js";
@@ -116,7 +117,8 @@ export function orphanCounts(verdicts: readonly OrphanVerdict[], cancelled: Read
 }
 
 export interface OrphanSweeperOptions {
-  clients: Pick<SoracomClients, "forRef">;
+  /** The clients to list orders with: every account in use (and tenant credentials its account allows). */
+  sources: () => Promise<Array<{ key: string; client: SoracomClient }>>;
   orders: ObjectCache<EsimProfileOrder>;
   metrics: Pick<Metrics, "orphanOrders">;
   events?: Pick<EventRecorder, "record">;
@@ -173,9 +175,7 @@ export class OrphanSweeper {
     const seen = new Set<string>();
     const verdicts: OrphanVerdict[] = [];
     const cancelled = new Set<string>();
-    for (const source of credentialSources(this.opts.orders.list())) {
-      const client = await this.clientFor(source);
-      if (!client) continue;
+    for (const { client } of await this.opts.sources()) {
       const listed: ProfileOrder[] = [];
       for await (const o of client.listProfileOrders()) {
         // Two Secrets may hold the same account's keys: judge each order once.
@@ -197,20 +197,6 @@ export class OrphanSweeper {
     this.opts.metrics.orphanOrders.reset();
     for (const [status, n] of orphanCounts(verdicts, cancelled)) this.opts.metrics.orphanOrders.set({ status }, n);
     return verdicts;
-  }
-
-  private async clientFor(source: { namespace: string; ref?: { name: string } }): Promise<SoracomClient | undefined> {
-    try {
-      return await this.opts.clients.forRef(source.namespace, source.ref);
-    } catch (err) {
-      if (!(err instanceof CredentialsError)) throw err;
-      // No default credentials, or a broken Secret: its orders report that themselves.
-      this.opts.logger.debug(
-        { secret: source.ref?.name, namespace: source.namespace },
-        "orphan sweep skips credentials",
-      );
-      return undefined;
-    }
   }
 
   /** handle cancels a DRAFT orphan (true when it is gone) or reports it. */
@@ -244,18 +230,38 @@ export class OrphanSweeper {
   }
 }
 
-/** credentialSources lists the default credentials plus every distinct credentialsRef Secret in use. */
-export function credentialSources(
+/**
+ * sweepSources are the clients the sweep lists orders with: each account objects use (the default
+ * included) with its own credentials, and each tenant credentials Secret its account allows. Accounts and
+ * Secrets that cannot be used are skipped: their orders report that themselves.
+ */
+export async function sweepSources(
+  accounts: Accounts,
   orders: readonly EsimProfileOrder[],
-): Array<{ namespace: string; ref?: { name: string } }> {
-  const out: Array<{ namespace: string; ref?: { name: string } }> = [{ namespace: "" }];
-  const seen = new Set<string>();
-  for (const o of orders) {
-    const ref = o.spec.credentialsRef;
-    const key = `${o.metadata.namespace}/${ref?.name}`;
-    if (!ref?.name || seen.has(key)) continue;
-    seen.add(key);
-    out.push({ namespace: o.metadata.namespace ?? "", ref: { name: ref.name } });
+): Promise<Array<{ key: string; client: SoracomClient }>> {
+  const out = new Map<string, SoracomClient>();
+  const names = new Set([
+    ...(accounts.defaultName ? [accounts.defaultName] : []),
+    ...orders.flatMap((o) => accounts.accountName(o.spec) ?? []),
+  ]);
+  for (const name of names) {
+    const account = await accounts.get(name).catch(() => undefined);
+    if (!account) continue;
+    try {
+      const r = await accounts.accountClient(account);
+      out.set(r.key, r.client);
+    } catch (err) {
+      if (!(err instanceof CredentialsError)) throw err;
+    }
   }
-  return out;
+  for (const o of orders) {
+    if (!o.spec.credentialsRef) continue;
+    const r = await accounts.resolve({
+      namespace: o.metadata.namespace ?? "",
+      accountRef: o.spec.accountRef,
+      credentialsRef: o.spec.credentialsRef,
+    });
+    if (r.ok) out.set(r.resolved.key, r.resolved.client);
+  }
+  return [...out].map(([key, client]) => ({ key, client }));
 }

@@ -61,6 +61,7 @@ export function buildProfile(order: EsimProfileOrder, p: OrderedProfile): EsimPr
       imsi: p.imsi,
       deletionPolicy: tpl?.spec?.deletionPolicy ?? "Terminate",
       ...(tpl?.spec?.sim ? { sim: tpl.spec.sim } : {}),
+      ...(order.spec.accountRef ? { accountRef: order.spec.accountRef } : {}),
       ...(order.spec.credentialsRef ? { credentialsRef: order.spec.credentialsRef } : {}),
     },
   };

@@ -1,11 +1,10 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { Accounts } from "../accounts.js";
 import { ownerOrder } from "../api/owner.js";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import { LABELS } from "../api/vocabulary.js";
-import type { SpendLedger, TerminationLedger } from "../budget.js";
 import type { ControllerConfig } from "../config.js";
-import { CredentialsError, type SoracomClients } from "../credentials.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { NamespacedCache } from "../kube/multi.js";
 import type { KubeObject } from "../kube/object.js";
@@ -26,10 +25,9 @@ export function startOrderController(opts: {
   kube: KubeClient;
   orders: NamespacedCache<EsimProfileOrder & KubeObject>;
   profiles: NamespacedCache<EsimProfile & KubeObject>;
-  secrets: NamespacedCache<KubeObject>;
-  clients: SoracomClients;
-  spend: SpendLedger;
-  terminations: TerminationLedger;
+  /** Activation Secrets, when watched (--watch-activation-secrets): a deleted one is rebuilt. */
+  secrets?: NamespacedCache<KubeObject>;
+  accounts: Accounts;
   events: EventRecorder;
   metrics: Metrics;
   statusTracker: OrderStatusTracker;
@@ -47,12 +45,12 @@ export function startOrderController(opts: {
       kube: opts.kube,
       orders,
       profiles,
-      accountFor: (order) => accountFor(opts, order),
+      accountFor: (order) => accountFor(opts.accounts, order),
       events: opts.events,
       metrics: opts.metrics,
       statusTracker: opts.statusTracker,
       logger: opts.logger,
-      secretExists: (ns, name) => secrets.get(ns, name) !== undefined,
+      ...(secrets ? { secretExists: (ns: string, name: string) => secrets.get(ns, name) !== undefined } : {}),
       soracomParallelism: cfg.soracomMaxConcurrency,
       synced: opts.synced,
       config: {
@@ -78,7 +76,7 @@ export function startOrderController(opts: {
   });
   profiles.addHandler({ add: enqueueOwner, update: (_old, p) => enqueueOwner(p), delete: enqueueOwner });
   // A lost activation Secret is rebuilt by the order from its profile list.
-  secrets.addHandler({
+  secrets?.addHandler({
     delete: (s) => {
       const name = s.metadata.labels?.[LABELS.profile];
       const p = name ? profiles.get(s.metadata.namespace, name) : undefined;
@@ -89,25 +87,35 @@ export function startOrderController(opts: {
 }
 
 /**
- * accountFor is the Soracom account an order spends from: the credentials it names (or the controller's
- * defaults), remembered under a key of their own, with the controller's durable ledgers.
+ * accountFor is the Soracom account an order spends from, as its SoracomAccount (or the default) allows:
+ * the client, the key its answers are kept under, and the account's durable ledgers; or the refusal.
  */
-async function accountFor(
-  opts: { clients: SoracomClients; spend: SpendLedger; terminations: TerminationLedger },
-  order: EsimProfileOrder,
-): Promise<AccountAccess> {
-  const ns = order.metadata.namespace ?? "";
-  const ref = order.spec.credentialsRef;
-  const base = {
-    key: ref ? `secret:${ns}/${ref.name}` : "default",
-    spend: opts.spend,
-    terminations: opts.terminations,
-    forget: () => opts.clients.forget(ns, ref),
+async function accountFor(accounts: Accounts, order: EsimProfileOrder): Promise<AccountAccess> {
+  const claimant = {
+    namespace: order.metadata.namespace ?? "",
+    accountRef: order.spec.accountRef,
+    credentialsRef: order.spec.credentialsRef,
   };
-  try {
-    return { ...base, client: await opts.clients.forRef(ns, ref), credentials: { ok: true } };
-  } catch (err) {
-    if (!(err instanceof CredentialsError)) throw err;
-    return { ...base, credentials: { ok: false, reason: err.reason, message: err.message } };
+  const r = await accounts.resolve(claimant);
+  if (r.ok) {
+    const { account, client, key, forget } = r.resolved;
+    return { key, client, credentials: { ok: true }, spend: account.spend, terminations: account.terminations, forget };
   }
+  // Refused: nothing is read or sent. Budgets are those of no account at all: none left.
+  return {
+    key: "refused",
+    credentials: { ok: false, reason: r.reason, message: r.message },
+    spend: NO_SPEND,
+    terminations: NO_TERMINATIONS,
+    forget: () => undefined,
+  };
 }
+
+const NO_SPEND: AccountAccess["spend"] = {
+  state: () => ({ remaining: 0, limit: 0, windowMs: 0 }),
+  record: async () => false,
+};
+const NO_TERMINATIONS: AccountAccess["terminations"] = {
+  check: () => ({ allowed: false, remaining: 0, limit: 0, windowMs: 0 }),
+  consume: async () => false,
+};

@@ -52,7 +52,19 @@ export interface PlanInput {
    * status (deletedProfiles); absent or true otherwise. Until then the finalizer stays.
    */
   deletionRecorded?: boolean;
+  /** What the profile's account allows it (absent: everything, as in single-tenant tests). */
+  authority?: Authority;
 }
+
+/** Authority is the part of ProfileAuthority (ports.ts) the plan decides from: facts, no I/O. */
+export interface Authority {
+  refused?: { reason: string; message: string };
+  adoption: boolean;
+  terminateAdopted: boolean;
+  heldBy?: string;
+}
+
+const ALLOWED: Authority = { adoption: true, terminateAdopted: true };
 
 /** PlanEvent is a Kubernetes Event the plan decided on (recorded before the actions run). */
 export interface PlanEvent {
@@ -95,6 +107,9 @@ interface Facts {
   orderCreated: boolean;
   /** Why the SIM must be terminated, if it must: only deletion of this resource under Terminate. */
   termination: TerminationReason | undefined;
+  /** Deleted under Terminate, but the account forbids terminating an adopted SIM: it is retained. */
+  retainedByAccount: boolean;
+  authority: Authority;
   /** The SIM ID known from status (the order never knows it). */
   simId: string | undefined;
   sim: Sim | undefined;
@@ -131,8 +146,14 @@ const CHECKS: Array<[string, Check]> = [
   ["DeletedWithoutFinalizer", deletedWithoutFinalizer],
   // Deleted before its order recorded the deletion: wait, or a restart or relist would make it again.
   ["DeletionNotRecorded", deletionNotRecorded],
+  // Another, older EsimProfile holds this SIM: never act on it; a deletion lets go and leaves the SIM alone.
+  ["SimHeldElsewhere", simHeldElsewhere],
+  // An adopted SIM whose account does not allow adoption: report it; a deletion leaves the SIM alone.
+  ["AdoptionNotAllowed", adoptionNotAllowed],
   // Deleted under Retain: let the resource go and leave the SIM exactly as it is (no Soracom call).
   ["DeletedUnderRetain", deletedUnderRetain],
+  // No account this namespace may use (or its credentials cannot be used): report; nothing is read or sent.
+  ["NotAuthorized", notAuthorized],
   // Created by an order that has not written its part of the status yet: wait for that write.
   ["OrderNotRecordedYet", orderNotRecordedYet],
   // The SIM ID is unknown: look it up (spec.simId, then the IMSI, then the ICCID).
@@ -172,14 +193,20 @@ function factsOf(input: PlanInput): Facts {
   const { profile } = input;
   const meta = profile.metadata;
   const deleting = Boolean(meta.deletionTimestamp);
+  const orderCreated = isOrderCreated(profile);
+  const authority = input.authority ?? ALLOWED;
+  const wanted = terminationOf(profile, deleting);
+  const retainedByAccount = wanted !== undefined && !orderCreated && !authority.terminateAdopted;
   return {
     input,
     profile,
     generation: meta.generation ?? 0,
     deleting,
     hasFinalizer: meta.finalizers?.includes(PROFILE_FINALIZER) ?? false,
-    orderCreated: isOrderCreated(profile),
-    termination: terminationOf(profile, deleting),
+    orderCreated,
+    termination: retainedByAccount ? undefined : wanted,
+    retainedByAccount,
+    authority,
     simId: profile.status?.simId,
     sim: typeof input.sim === "object" ? input.sim : undefined,
     simNotFound: input.sim === "NotFound",
@@ -255,16 +282,47 @@ function deletionNotRecorded(f: Facts, d: Draft): void {
 
 function deletedUnderRetain(f: Facts, d: Draft): void {
   if (!f.deleting || f.termination) return;
+  const why = f.retainedByAccount
+    ? "its SoracomAccount does not allow terminating adopted SIMs"
+    : "deletionPolicy is Retain";
+  letGo(f, d, `${why}: ${simName(f, d)} is left as it is in Soracom and no longer managed.`);
+}
+
+/** letGo removes the finalizer of a deleted profile without touching its SIM (paused: it stays). */
+function letGo(f: Facts, d: Draft, message: string): void {
   d.stop = true;
-  // Paused: the resource stays until the order is resumed; the status says why.
   if (f.input.paused) return;
   d.actions.push({ type: "removeFinalizer" });
-  d.events.push({
-    type: "Normal",
-    reason: EVENTS.SimRetained,
-    message: `deletionPolicy is Retain: ${simName(f, d)} is left as it is in Soracom and no longer managed.`,
-  });
+  d.events.push({ type: "Normal", reason: EVENTS.SimRetained, message });
   d.leaveStatus = true;
+}
+
+function simHeldElsewhere(f: Facts, d: Draft): void {
+  const holder = f.authority.heldBy;
+  if (!holder) return;
+  const message = `SIM ${f.simId ?? describeLookup(lookupOf(f.profile))} is held by EsimProfile ${holder}; this one is never acted on. Delete it, or the other one.`;
+  if (f.deleting) return letGo(f, d, message);
+  d.stalled = { reason: REASONS.SimHeldElsewhere, message };
+  d.requeueAfterMs = STALLED_RETRY_MS;
+  d.stop = true;
+}
+
+function adoptionNotAllowed(f: Facts, d: Draft): void {
+  if (f.orderCreated || f.authority.adoption || f.authority.refused) return;
+  const message =
+    "This EsimProfile adopts an existing SIM, and its SoracomAccount does not allow adoption: nothing is read or changed. Ask your cluster admin, or delete this EsimProfile.";
+  if (f.deleting) return letGo(f, d, "Adoption is not allowed by the SoracomAccount: the SIM is left as it is.");
+  d.stalled = { reason: REASONS.AdoptionNotAllowed, message };
+  d.requeueAfterMs = STALLED_RETRY_MS;
+  d.stop = true;
+}
+
+function notAuthorized(f: Facts, d: Draft): void {
+  const refused = f.authority.refused;
+  if (!refused) return;
+  d.stalled = refused;
+  d.requeueAfterMs = STALLED_RETRY_MS;
+  d.stop = true;
 }
 
 /**

@@ -34,13 +34,6 @@ export interface ProfileCache {
 }
 
 /**
- * SoracomFor returns the client for a profile's credentials (spec.credentialsRef, else the
- * controller's defaults). It may throw a CredentialsError whose `reason` is CredentialsNotFound or
- * CredentialsInvalid; the reconciler reports that as Stalled.
- */
-export type SoracomFor = (profile: EsimProfile) => Promise<SimOps> | SimOps;
-
-/**
  * OwnedStatusField are the status fields the profile reconciler writes. The order reconciler owns
  * the others (profileStatus, iccid and imsi of order-created profiles, profileOrderId, subscription,
  * times, activationSecretRef); a merge patch of only these fields never clobbers its writes. The
@@ -112,14 +105,32 @@ export interface Clock {
   now(): number;
 }
 
+/**
+ * ProfileAuthority is what the profile's Soracom account allows it, resolved before anything is planned:
+ * whether it may use the account at all, adopt, terminate what it adopted, whether another EsimProfile
+ * holds its SIM, and the account's termination ledger and client.
+ */
+export interface ProfileAuthority {
+  /** Why this profile may not use Soracom at all (then nothing is read or sent); undefined when it may. */
+  refused?: { reason: string; message: string };
+  /** The account allows adopting existing SIMs (profiles an order created always may act). */
+  adoption: boolean;
+  /** The account allows terminating an adopted SIM. */
+  terminateAdopted: boolean;
+  /** Another, older EsimProfile ("namespace/name") holds the same SIM: this one is never acted on. */
+  heldBy?: string;
+  terminations: TerminationBudget;
+  /** The account's client; throws a CredentialsError when the credentials cannot be used. */
+  sim(): Promise<SimOps>;
+}
+
 /** ProfileReconcilerDeps are all the ports createProfileReconciler needs. */
 export interface ProfileReconcilerDeps {
   profiles: ProfileCache;
-  soracomFor: SoracomFor;
+  authorityFor: (profile: EsimProfile) => Promise<ProfileAuthority>;
   status: StatusPatcher;
   finalizers: Finalizers;
   events: EventSink;
-  terminationBudget: TerminationBudget;
   metrics?: ProfileMetrics;
   clock: Clock;
   logger?: Logger;

@@ -37,13 +37,20 @@ async function reconcileProfile(
   if (!profile) return {};
   const log = (deps.logger ?? silentLogger).child({ esimprofile: key });
   const now = deps.clock.now();
+  const authority = await deps.authorityFor(profile);
   const input: PlanInput = {
     profile,
     now,
-    terminationBudget: deps.terminationBudget.check(now),
+    terminationBudget: authority.terminations.check(now),
     dryRun: deps.dryRun,
     paused: deps.isPaused?.(profile) ?? false,
     deletionRecorded: deps.deletionRecorded?.(profile) ?? true,
+    authority: {
+      adoption: authority.adoption,
+      terminateAdopted: authority.terminateAdopted,
+      ...(authority.refused ? { refused: authority.refused } : {}),
+      ...(authority.heldBy ? { heldBy: authority.heldBy } : {}),
+    },
   };
 
   let plan = planProfile(input);
@@ -51,10 +58,10 @@ async function reconcileProfile(
   const read = plan.actions.find(isReadAction);
   if (read) {
     try {
-      ops = await deps.soracomFor(profile);
+      ops = await authority.sim();
       const sim = await observeSim(ops, read);
       // The budget is checked again after the read: other reconciles may have used it meanwhile.
-      plan = planProfile({ ...input, sim, terminationBudget: deps.terminationBudget.check(deps.clock.now()) });
+      plan = planProfile({ ...input, sim, terminationBudget: authority.terminations.check(deps.clock.now()) });
     } catch (err) {
       return fail(deps, log, profile, ownedStatusOf(profile), err, undefined, now);
     }
@@ -65,12 +72,12 @@ async function reconcileProfile(
   for (const e of plan.events) deps.events.record(profile, e.type, e.reason, e.message);
   let current = profile;
   try {
-    if (!ops && plan.actions.some(isSoracomMutation)) ops = await deps.soracomFor(profile);
+    if (!ops && plan.actions.some(isSoracomMutation)) ops = await authority.sim();
     const result = await executeProfileActions(profile, plan.actions, {
       sim: ops,
       finalizers: deps.finalizers,
       events: deps.events,
-      terminationBudget: deps.terminationBudget,
+      terminationBudget: authority.terminations,
       metrics: deps.metrics,
       logger: log,
       signal,

@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { Accounts } from "../accounts.js";
 import { ownerOrder } from "../api/owner.js";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import { PROFILE_REF } from "../api/vocabulary.js";
 import { TerminationBudgetExhaustedError, type TerminationLedger } from "../budget.js";
 import type { ControllerConfig } from "../config.js";
-import type { SoracomClients } from "../credentials.js";
+import { CredentialsError } from "../credentials.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { NamespacedCache, ObjectCache } from "../kube/multi.js";
 import { type KubeObject, objectKey } from "../kube/object.js";
@@ -13,7 +14,8 @@ import { Controller } from "../kube/reconciler.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { addFinalizer, removeFinalizer } from "../kube/status.js";
 import type { Metrics } from "../metrics.js";
-import type { ProfileReconcilerDeps, TerminationBudget as TerminationBudgetPort } from "./ports.js";
+import { SimClaims } from "./claims.js";
+import type { ProfileAuthority, ProfileReconcilerDeps, TerminationBudget as TerminationBudgetPort } from "./ports.js";
 import { createProfileReconciler } from "./reconciler.js";
 
 /**
@@ -25,8 +27,7 @@ export function startProfileController(opts: {
   kube: KubeClient;
   profiles: NamespacedCache<EsimProfile & KubeObject>;
   orders: ObjectCache<EsimProfileOrder>;
-  clients: SoracomClients;
-  terminations: TerminationLedger;
+  accounts: Accounts;
   events: EventRecorder;
   metrics: Metrics;
   registry: Registry;
@@ -39,10 +40,10 @@ export function startProfileController(opts: {
     const order = ref ? orders.get(p.metadata.namespace, ref.name) : undefined;
     return order && order.metadata.uid === ref?.uid ? order : undefined;
   };
+  const claims = new SimClaims();
   const deps: ProfileReconcilerDeps = {
     profiles: { get: (ns, name) => profiles.get(ns, name) },
-    soracomFor: (p) =>
-      opts.clients.forRef(p.metadata.namespace ?? "", p.spec.credentialsRef ?? orderOf(p)?.spec.credentialsRef),
+    authorityFor: (p) => authorityFor(opts.accounts, claims, p, orderOf(p)),
     status: {
       patchStatus: (p, patch) =>
         kube.request<EsimProfile>({
@@ -57,7 +58,6 @@ export function startProfileController(opts: {
       remove: (p, f) => removeFinalizer(kube, PROFILE_REF, p, f),
     },
     events: { record: (p, type, reason, message) => opts.events.record(p, type, reason, message) },
-    terminationBudget: terminationBudgetPort(opts.terminations),
     metrics: {
       simTerminated: (namespace, reason) => opts.metrics.simsTerminated.inc({ namespace, reason }),
       profilePhaseChanged: () => undefined, // profiles by phase are counted from the cache at scrape time
@@ -79,9 +79,70 @@ export function startProfileController(opts: {
       opts.synced() ? reconciler.reconcile(key, signal) : Promise.resolve({ requeueAfterMs: 1_000 }),
   });
   const enqueue = (p: KubeObject) => controller.enqueue(objectKey(p));
-  profiles.addHandler({ add: enqueue, update: (_old, p) => enqueue(p), delete: enqueue });
+  profiles.addHandler({
+    add: (p) => {
+      claims.set(p);
+      enqueue(p);
+    },
+    update: (_old, p) => {
+      claims.set(p);
+      enqueue(p);
+    },
+    delete: (p) => {
+      claims.remove(p);
+      enqueue(p);
+    },
+  });
   return controller;
 }
+
+/**
+ * authorityFor resolves what a profile's account allows it: the account it names (or its order's, or the
+ * default), whether its namespace may use it, adoption, and who holds its SIM. A refusal makes no call.
+ */
+async function authorityFor(
+  accounts: Accounts,
+  claims: SimClaims,
+  p: EsimProfile,
+  order: EsimProfileOrder | undefined,
+): Promise<ProfileAuthority> {
+  const claimant = {
+    namespace: p.metadata.namespace ?? "",
+    accountRef: p.spec.accountRef ?? order?.spec.accountRef,
+    credentialsRef: p.spec.credentialsRef ?? order?.spec.credentialsRef,
+  };
+  const heldBy = claims.heldBy(p);
+  const auth = await accounts.authorize(claimant);
+  if ("refused" in auth) {
+    return {
+      refused: auth.refused,
+      adoption: false,
+      terminateAdopted: false,
+      ...(heldBy ? { heldBy } : {}),
+      terminations: REFUSED_TERMINATIONS,
+      sim: () => Promise.reject(new CredentialsError(auth.refused.reason, auth.refused.message)),
+    };
+  }
+  const { policy } = auth.account;
+  return {
+    adoption: policy.adoption.allowed,
+    terminateAdopted: policy.adoption.terminate,
+    ...(heldBy ? { heldBy } : {}),
+    terminations: terminationBudgetPort(auth.account.terminations),
+    sim: async () => {
+      const r = await accounts.resolve(claimant);
+      if (!r.ok) throw new CredentialsError(r.reason, r.message);
+      return r.resolved.client;
+    },
+  };
+}
+
+const REFUSED_TERMINATIONS: TerminationBudgetPort = {
+  check: () => ({ allowed: false, remaining: 0, limit: 0, windowMs: 0 }),
+  consume: (simId) => {
+    throw new TerminationBudgetExhaustedError(simId);
+  },
+};
 
 /**
  * deletionRecorded: a profile being deleted may let go once its order can no longer make it again: the

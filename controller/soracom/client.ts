@@ -102,6 +102,8 @@ export interface SoracomClient {
   deleteSimTag(simId: string, tagName: string): Promise<void>;
   setSimGroup(simId: string, groupId: string): Promise<Sim>;
   unsetSimGroup(simId: string): Promise<Sim>;
+  /** Logs in if needed (no other call) and says which Soracom operator the credentials belong to. */
+  whoami(): Promise<{ operatorId: string }>;
   /** Revokes the current API key and token (POST /auth/logout); the next call logs in again. */
   logout(): Promise<void>;
   /** Closes the client's own connections; later calls fail with SORACOM_ERR_CLOSED. */
@@ -207,6 +209,7 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
         await data<Sim>("setSimGroup", { pathParams: { sim_id: simId }, body: { groupId } }),
       ),
     unsetSimGroup: simOp("unsetSimGroup"),
+    whoami: async () => ({ operatorId: (await ctx.tokens.get()).operatorId }),
     logout: async () => {
       const session = ctx.tokens.current;
       if (!session) return;

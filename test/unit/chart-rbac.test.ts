@@ -5,10 +5,11 @@ import { findTool, lazy, type Manifest, only, renderChart, type VerbTable, verbT
 // When the controller needs a new permission, this table and the chart change together, on purpose.
 const helm = findTool("helm");
 
-/** The controller's Kubernetes API use (the brief's contract), as "<group>/<resource>" → verbs. */
+/** In the watched namespaces (ClusterRole for all, Role per namespace): the two kinds, events, Secret creation. */
 const CONTROLLER_VERBS: VerbTable = {
   "core/events": ["create", "patch"],
-  "core/secrets": ["create", "get", "list", "patch", "update", "watch"],
+  // Activation Secrets are created, never read back, listed or watched by default.
+  "core/secrets": ["create"],
   "esim.soracom-operator.io/esimprofileorders": ["get", "list", "patch", "update", "watch"],
   "esim.soracom-operator.io/esimprofileorders/finalizers": ["update"],
   "esim.soracom-operator.io/esimprofileorders/status": ["get", "patch", "update"],
@@ -16,13 +17,19 @@ const CONTROLLER_VERBS: VerbTable = {
   "esim.soracom-operator.io/esimprofiles/finalizers": ["update"],
   "esim.soracom-operator.io/esimprofiles/status": ["get", "patch", "update"],
 };
-/**
- * In the release namespace: the Lease (leader election) and the spend and termination ledger ConfigMaps,
- * each read and updated by name only. The controller also needs them in its code (kube/leader.ts, budget.ts).
- */
-const leaseAndLedgerVerbs = (id: string, leaderElection = true): VerbTable => ({
-  "core/configmaps": ["create"],
-  [`core/configmaps [${id}-spend-ledger,${id}-termination-ledger]`]: ["get", "update"],
+
+/** Cluster-wide however many namespaces are watched: the admin's accounts, namespace labels, events. */
+const ACCOUNT_VERBS: VerbTable = {
+  "core/events": ["create", "patch"],
+  "core/namespaces": ["get", "list", "watch"],
+  "esim.soracom-operator.io/soracomaccounts": ["get", "list", "watch"],
+  "esim.soracom-operator.io/soracomaccounts/status": ["get", "patch", "update"],
+};
+
+/** In the release namespace only: the Lease, the ledgers, the accounts' credentials (read only). */
+const releaseVerbs = (id: string, leaderElection = true): VerbTable => ({
+  "core/configmaps": ["create", "get", "update"],
+  "core/secrets": ["get"],
   ...(leaderElection
     ? { "coordination.k8s.io/leases": ["create"], [`coordination.k8s.io/leases [${id}]`]: ["get", "update"] }
     : {}),
@@ -31,32 +38,69 @@ const leaseAndLedgerVerbs = (id: string, leaderElection = true): VerbTable => ({
 const rbacKinds = ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"];
 const rbacOf = (manifests: Manifest[]) => manifests.filter((m) => rbacKinds.includes(m.kind));
 const where = (m: Manifest) => `${m.kind} ${m.metadata.namespace ?? "(cluster)"}/${m.metadata.name}`;
+const aggregated = (m: Manifest) =>
+  Object.keys(m.metadata.labels ?? {}).some((k) => k.startsWith("rbac.authorization.k8s.io/aggregate-to-"));
+const controllerRoles = (manifests: Manifest[]) => manifests.filter((m) => m.kind === "ClusterRole" && !aggregated(m));
 
 describe.skipIf(!helm)("RBAC when watching all namespaces (the default)", () => {
   const manifests = lazy(() => renderChart(helm as string, { namespace: "esim-system", release: "esim" }));
 
-  it("grants exactly the controller's verbs through one ClusterRole", () => {
-    const roles = manifests().filter((m) => m.kind === "ClusterRole");
-    expect(roles.map(where)).toEqual(["ClusterRole (cluster)/esim-soracom-esim-operator"]);
-    expect(verbTable(roles[0]?.rules)).toEqual(CONTROLLER_VERBS);
+  it("grants exactly the controller's verbs through its ClusterRoles", () => {
+    const roles = controllerRoles(manifests());
+    expect(roles.map(where).sort()).toEqual([
+      "ClusterRole (cluster)/esim-soracom-esim-operator",
+      "ClusterRole (cluster)/esim-soracom-esim-operator-accounts",
+    ]);
+    expect(verbTable(only(roles, "ClusterRole", "esim-soracom-esim-operator").rules)).toEqual(CONTROLLER_VERBS);
+    expect(verbTable(only(roles, "ClusterRole", "esim-soracom-esim-operator-accounts").rules)).toEqual(ACCOUNT_VERBS);
   });
 
-  it("grants the Lease and the termination ledger only in the release namespace, and only by name", () => {
+  it("no cluster-wide role lists, watches or reads Secrets by default (issue 13)", () => {
+    for (const role of manifests().filter((m) => m.kind === "ClusterRole")) {
+      const secrets = verbTable(role.rules)["core/secrets"] ?? [];
+      for (const verb of ["list", "watch", "get"])
+        expect(secrets, `${where(role)} ${verb} secrets`).not.toContain(verb);
+    }
+  });
+
+  it("grants the Lease, the ledgers and the accounts' credentials only in the release namespace", () => {
     const roles = manifests().filter((m) => m.kind === "Role");
     expect(roles.map(where)).toEqual(["Role esim-system/esim-soracom-esim-operator-leader-election"]);
-    expect(verbTable(roles[0]?.rules)).toEqual(leaseAndLedgerVerbs("esim-soracom-esim-operator"));
+    expect(verbTable(roles[0]?.rules)).toEqual(releaseVerbs("esim-soracom-esim-operator"));
   });
 
-  it("binds both to the chart's ServiceAccount and nobody else", () => {
+  it("binds its roles to the chart's ServiceAccount and nobody else", () => {
     const sa = manifests().find((m) => m.kind === "ServiceAccount");
     const bindings = manifests().filter((m) => m.kind.endsWith("Binding"));
     expect(bindings.map(where).sort()).toEqual([
       "ClusterRoleBinding (cluster)/esim-soracom-esim-operator",
+      "ClusterRoleBinding (cluster)/esim-soracom-esim-operator-accounts",
       "RoleBinding esim-system/esim-soracom-esim-operator-leader-election",
     ]);
     for (const b of bindings) {
       expect(b.subjects).toEqual([{ kind: "ServiceAccount", name: sa?.metadata.name, namespace: "esim-system" }]);
     }
+  });
+
+  it("tenants: the view, edit and admin roles get the two kinds (not their status, never accounts)", () => {
+    const view = only(manifests(), "ClusterRole", "esim-soracom-esim-operator-view");
+    const edit = only(manifests(), "ClusterRole", "esim-soracom-esim-operator-edit");
+    expect(Object.keys(view.metadata.labels ?? {}).filter((k) => k.includes("aggregate-to"))).toEqual([
+      "rbac.authorization.k8s.io/aggregate-to-view",
+      "rbac.authorization.k8s.io/aggregate-to-edit",
+      "rbac.authorization.k8s.io/aggregate-to-admin",
+    ]);
+    expect(verbTable(view.rules)).toEqual({
+      "esim.soracom-operator.io/esimprofileorders": ["get", "list", "watch"],
+      "esim.soracom-operator.io/esimprofileorders/status": ["get", "list", "watch"],
+      "esim.soracom-operator.io/esimprofiles": ["get", "list", "watch"],
+      "esim.soracom-operator.io/esimprofiles/status": ["get", "list", "watch"],
+    });
+    expect(verbTable(edit.rules)).toEqual({
+      "esim.soracom-operator.io/esimprofileorders": ["create", "delete", "deletecollection", "patch", "update"],
+      "esim.soracom-operator.io/esimprofiles": ["create", "delete", "deletecollection", "patch", "update"],
+    });
+    expect(JSON.stringify([view.rules, edit.rules])).not.toContain("soracomaccounts");
   });
 });
 
@@ -69,8 +113,10 @@ describe.skipIf(!helm)("RBAC when watching listed namespaces", () => {
     }),
   );
 
-  it("creates no cluster-wide role at all", () => {
-    expect(manifests().filter((m) => m.kind.startsWith("Cluster"))).toEqual([]);
+  it("the only cluster-wide roles are the accounts' reads and the tenants' aggregated roles", () => {
+    expect(controllerRoles(manifests()).map(where)).toEqual([
+      "ClusterRole (cluster)/esim-soracom-esim-operator-accounts",
+    ]);
   });
 
   it("grants the same verbs with a Role and RoleBinding in each watched namespace", () => {
@@ -80,12 +126,22 @@ describe.skipIf(!helm)("RBAC when watching listed namespaces", () => {
       "Role team-b/esim-soracom-esim-operator",
     ]);
     for (const role of roles) expect(verbTable(role.rules), where(role)).toEqual(CONTROLLER_VERBS);
-    const bindings = rbacOf(manifests()).filter((m) => m.kind === "RoleBinding");
-    expect(bindings.map(where).sort()).toEqual([
-      "RoleBinding esim-system/esim-soracom-esim-operator-leader-election",
-      "RoleBinding team-a/esim-soracom-esim-operator",
-      "RoleBinding team-b/esim-soracom-esim-operator",
-    ]);
+  });
+});
+
+describe.skipIf(!helm)("RBAC grows only with the values that ask for it", () => {
+  it("watching activation Secrets adds get, list and watch on Secrets; tenant credentials add get only", () => {
+    const secrets = (set: Record<string, string>) =>
+      verbTable(only(renderChart(helm as string, { set }), "ClusterRole", "esim-soracom-esim-operator").rules)[
+        "core/secrets"
+      ];
+    expect(secrets({ "controller.watchActivationSecrets": "true" })).toEqual(["create", "get", "list", "watch"]);
+    expect(secrets({ "accounts.tenantCredentials": "true" })).toEqual(["create", "get"]);
+  });
+
+  it("rbac.aggregate false renders no tenant roles", () => {
+    const manifests = renderChart(helm as string, { set: { "rbac.aggregate": "false" } });
+    expect(manifests.filter(aggregated)).toEqual([]);
   });
 });
 
@@ -96,30 +152,32 @@ describe.skipIf(!helm)("RBAC never reaches for more", () => {
     "no leader election": { "leaderElection.enabled": "false" },
   };
   for (const [name, set] of Object.entries(variants)) {
-    it(`${name}: no wildcard, no escalate/bind/impersonate, no deletecollection, no pods/exec`, () => {
-      const rules = rbacOf(renderChart(helm as string, { set })).flatMap((m) => m.rules ?? []);
+    it(`${name}: no wildcard, no escalate/bind/impersonate, no pods/exec; the controller deletes no Secret`, () => {
+      const rules = rbacOf(renderChart(helm as string, { set }))
+        .filter((m) => !aggregated(m))
+        .flatMap((m) => m.rules ?? []);
       const flat = JSON.stringify(rules);
       expect(flat).not.toContain('"*"');
       for (const verb of ["escalate", "bind", "impersonate", "deletecollection"])
         expect(flat).not.toContain(`"${verb}"`);
       expect(flat).not.toContain("pods");
-      // Secrets are never deleted by the controller: an activation Secret goes with its EsimProfile (owner reference).
+      // An activation Secret goes with its EsimProfile (owner reference): the controller never deletes one.
       expect(verbTable(rules)["core/secrets"]).not.toContain("delete");
     });
   }
 
-  it("without leader election there is no lease permission, but the termination ledger stays", () => {
+  it("without leader election there is no lease permission, but the ledgers stay", () => {
     const manifests = renderChart(helm as string, { set: { "leaderElection.enabled": "false" } });
-    const role = only(manifests, "Role");
-    expect(verbTable(role.rules)).toEqual(leaseAndLedgerVerbs("esim-soracom-esim-operator", false));
+    expect(verbTable(only(manifests, "Role").rules)).toEqual(releaseVerbs("esim-soracom-esim-operator", false));
   });
 
-  it("a custom lease name moves both resource names", () => {
+  it("a custom lease name moves the lease's resource name", () => {
     const manifests = renderChart(helm as string, { set: { "leaderElection.id": "esim-lease" } });
-    expect(verbTable(only(manifests, "Role").rules)).toEqual(leaseAndLedgerVerbs("esim-lease"));
+    expect(verbTable(only(manifests, "Role").rules)).toEqual(releaseVerbs("esim-lease"));
   });
 
-  it("rbac.create false renders no RBAC (for clusters where admins grant it)", () => {
-    expect(rbacOf(renderChart(helm as string, { set: { "rbac.create": "false" } }))).toEqual([]);
+  it("rbac.create false renders no RBAC for the controller (the tenants' roles stay with rbac.aggregate)", () => {
+    const rbac = rbacOf(renderChart(helm as string, { set: { "rbac.create": "false", "rbac.aggregate": "false" } }));
+    expect(rbac).toEqual([]);
   });
 });

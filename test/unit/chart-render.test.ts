@@ -30,6 +30,9 @@ const CONTROLLER_FLAGS = new Set([
   "--leader-elect",
   "--leader-election-namespace",
   "--leader-election-id",
+  "--operator-namespace",
+  "--default-account",
+  "--watch-activation-secrets",
   "--leader-election-lease-duration",
   "--leader-election-renew-deadline",
   "--leader-election-retry-period",
@@ -52,7 +55,7 @@ const CONTROLLER_FLAGS = new Set([
   "--soracom-coverage",
   "--soracom-sandbox",
 ]);
-const BOOLEAN_FLAGS = new Set(["--leader-elect", "--dry-run", "--soracom-sandbox"]);
+const BOOLEAN_FLAGS = new Set(["--leader-elect", "--dry-run", "--soracom-sandbox", "--watch-activation-secrets"]);
 
 describe("helm is available (CI builds it)", () => {
   it("is installed, or the run is not CI", (ctx) => requireToolInCi("helm", helm, ctx));
@@ -288,6 +291,7 @@ describe.skipIf(!helm)("optional objects", () => {
     expect(crds.map((c) => c.metadata.name).sort()).toEqual([
       "esimprofileorders.esim.soracom-operator.io",
       "esimprofiles.esim.soracom-operator.io",
+      "soracomaccounts.esim.soracom-operator.io",
     ]);
     expect(render().filter((m) => m.kind === "CustomResourceDefinition")).toEqual([]);
   });

@@ -30,10 +30,10 @@ describe("CRDs are the one source of schema truth", () => {
     expect(await generate()).toBe(committed);
   });
 
-  it("both kinds are defined, namespaced, with a status subresource", () => {
-    expect(Object.keys(crds).sort()).toEqual(["EsimProfile", "EsimProfileOrder"]);
+  it("the tenants' kinds are namespaced, the admin's account cluster-scoped, each with a status subresource", () => {
+    expect(Object.keys(crds).sort()).toEqual(["EsimProfile", "EsimProfileOrder", "SoracomAccount"]);
     for (const crd of Object.values(crds)) {
-      expect(crd.spec.scope).toBe("Namespaced");
+      expect(crd.spec.scope).toBe(crd.spec.names.kind === "SoracomAccount" ? "Cluster" : "Namespaced");
       expect(crd.spec.versions[0].subresources).toEqual({ status: {} });
       expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
     }

@@ -613,6 +613,75 @@ describe("planProfile: nothing a namespace user writes on an EsimProfile termina
   }
 });
 
+describe("planProfile: what the profile's account allows", () => {
+  const withFinalizer = (p: EsimProfile) => {
+    p.metadata.finalizers = [PROFILE_FINALIZER];
+  };
+  const adopted = (...mods: Mod[]) =>
+    adoptedProfile({ simId: SIM_ID, deletionPolicy: "Terminate" }, withFinalizer, ...mods);
+  const refused = { reason: "NamespaceNotAllowed", message: "SoracomAccount iot does not select namespace lab" };
+  const types = (plan: ProfilePlan) => plan.actions.map((a) => a.type);
+
+  it("a namespace its account does not select is Stalled with the account's reason, and nothing is read or sent", () => {
+    const plan = planProfile(input(adopted(), { authority: { refused, adoption: false, terminateAdopted: false } }));
+    expect(types(plan)).toEqual([]);
+    expect(summary(plan).conditions).toMatchObject({ Stalled: "True/NamespaceNotAllowed" });
+  });
+
+  it("the same refusal keeps a Terminate deletion waiting (nothing may be terminated), but lets a Retain one go", () => {
+    const gone = (policy: "Terminate" | "Retain") =>
+      planProfile(
+        input(
+          adopted(deleting, (p) => (p.spec.deletionPolicy = policy)),
+          { authority: { refused, adoption: true, terminateAdopted: true } },
+        ),
+      );
+    expect(types(gone("Terminate"))).toEqual([]);
+    expect(types(gone("Retain"))).toEqual(["removeFinalizer"]);
+  });
+
+  it("adopting without an account that allows it: Stalled AdoptionNotAllowed, no call; its deletion leaves the SIM alone", () => {
+    const plan = planProfile(input(adopted(), { sim: sim(), authority: { adoption: false, terminateAdopted: true } }));
+    expect(types(plan)).toEqual([]);
+    expect(summary(plan).conditions).toMatchObject({ Stalled: "True/AdoptionNotAllowed" });
+    const gone = planProfile(
+      input(adopted(deleting), { sim: sim(), authority: { adoption: false, terminateAdopted: true } }),
+    );
+    expect(types(gone)).toEqual(["removeFinalizer"]);
+  });
+
+  it("deleting an adopted SIM under Terminate, where the account forbids terminating adopted SIMs, retains it", () => {
+    const plan = planProfile(
+      input(adopted(deleting), { sim: sim(), authority: { adoption: true, terminateAdopted: false } }),
+    );
+    expect(types(plan)).toEqual(["removeFinalizer"]);
+    expect(plan.events[0]?.message).toContain("does not allow terminating adopted SIMs");
+    // The same for a profile an order created would terminate: the rule is about adopted SIMs only.
+    const ordered = planProfile(
+      input(orderProfile(deleting), {
+        sim: sim({ terminationEnabled: true }),
+        authority: { adoption: true, terminateAdopted: false },
+      }),
+    );
+    expect(types(ordered)).toContain("terminateSim");
+  });
+
+  it("a SIM held by another, older EsimProfile: never acted on; a deletion lets go without touching it", () => {
+    const authority = { adoption: true, terminateAdopted: true, heldBy: "team-a/gateway" };
+    const plan = planProfile(
+      input(
+        adopted((p) => (p.spec.sim = { status: "suspended" })),
+        { sim: sim(), authority },
+      ),
+    );
+    expect(types(plan)).toEqual([]);
+    expect(summary(plan).conditions).toMatchObject({ Stalled: "True/SimHeldElsewhere" });
+    const gone = planProfile(input(adopted(deleting), { sim: sim(), authority }));
+    expect(types(gone)).toEqual(["removeFinalizer"]);
+    expect(gone.events[0]?.message).toContain("team-a/gateway");
+  });
+});
+
 describe("pausedMessage", () => {
   it("says how many per window, since when, and the command a person runs to resume", () => {
     const message = pausedMessage(SIM_ID, BUDGET_OUT);

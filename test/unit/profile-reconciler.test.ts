@@ -44,11 +44,15 @@ function rig(ops: SimOps | (() => SimOps), over: Partial<ProfileReconcilerDeps> 
   const metrics = new FakeMetrics();
   const deps: ProfileReconcilerDeps = {
     profiles: store,
-    soracomFor: () => (typeof ops === "function" ? ops() : ops),
+    authorityFor: async () => ({
+      adoption: true,
+      terminateAdopted: true,
+      terminations: budget,
+      sim: async () => (typeof ops === "function" ? ops() : ops),
+    }),
     status: store,
     finalizers: store,
     events,
-    terminationBudget: budget,
     metrics,
     clock: { now: () => Date.parse("2026-03-01T12:00:00Z") },
     dryRun: false,

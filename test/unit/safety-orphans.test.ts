@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EsimProfileOrder } from "../../controller/api/types.js";
 import {
-  credentialSources,
   findOrphans,
   type OrphanScope,
   type OrphanVerdict,
@@ -163,20 +162,5 @@ describe("orphanCounts", () => {
       CONFIRMED: 1,
       COMPLETED: 2,
     });
-  });
-});
-
-describe("credentialSources", () => {
-  const order = (ns: string, secret?: string) =>
-    ({
-      metadata: { namespace: ns, name: "x" },
-      spec: { subscription: "planX3", quantity: 1, ...(secret ? { credentialsRef: { name: secret } } : {}) },
-    }) as EsimProfileOrder;
-  it("lists the default credentials once, then every distinct Secret in use, per namespace", () => {
-    expect(credentialSources([order("a"), order("a", "s1"), order("a", "s1"), order("b", "s1"), order("b")])).toEqual([
-      { namespace: "" },
-      { namespace: "a", ref: { name: "s1" } },
-      { namespace: "b", ref: { name: "s1" } },
-    ]);
   });
 });

@@ -1,0 +1,72 @@
+import type { EsimProfile } from "../api/types.js";
+
+/**
+ * SimClaims: one SIM is held by at most one EsimProfile. Every profile claims the identities it names or
+ * has resolved (SIM ID, ICCID, IMSI); when two claim the same one, the older holds it (creation time, then
+ * UID) and the other is never acted on: no SIM change, no termination, whatever its spec says. Kept up to
+ * date from the profile informer's events, so asking costs no scan of every profile.
+ */
+export class SimClaims {
+  private readonly byKey = new Map<string, Map<string, EsimProfile>>();
+  private readonly keysOf = new Map<string, string[]>();
+
+  /** set records a profile as the informer shows it now (its identities may have grown). */
+  set(p: EsimProfile): void {
+    this.remove(p);
+    const id = idOf(p);
+    const keys = identities(p);
+    this.keysOf.set(id, keys);
+    for (const k of keys) {
+      let holders = this.byKey.get(k);
+      if (!holders) this.byKey.set(k, (holders = new Map()));
+      holders.set(id, p);
+    }
+  }
+
+  remove(p: EsimProfile): void {
+    const id = idOf(p);
+    for (const k of this.keysOf.get(id) ?? []) {
+      const holders = this.byKey.get(k);
+      holders?.delete(id);
+      if (holders?.size === 0) this.byKey.delete(k);
+    }
+    this.keysOf.delete(id);
+  }
+
+  /** heldBy names the older profile ("namespace/name") holding a SIM this one claims, if there is one. */
+  heldBy(p: EsimProfile): string | undefined {
+    const me = idOf(p);
+    let holder: EsimProfile | undefined;
+    for (const k of identities(p)) {
+      for (const [id, other] of this.byKey.get(k) ?? []) {
+        if (id !== me && older(other, holder ?? p)) holder = other;
+      }
+    }
+    return holder && older(holder, p) ? `${holder.metadata.namespace}/${holder.metadata.name}` : undefined;
+  }
+}
+
+function idOf(p: EsimProfile): string {
+  return `${p.metadata.namespace}/${p.metadata.name}`;
+}
+
+/** identities are the keys a profile claims: every SIM ID, ICCID and IMSI it names or has resolved. */
+function identities(p: EsimProfile): string[] {
+  const keys = new Set<string>();
+  const add = (kind: string, v: string | undefined) => v && keys.add(`${kind}:${v}`);
+  add("sim", p.spec.simId);
+  add("sim", p.status?.simId);
+  add("iccid", p.spec.iccid);
+  add("iccid", p.status?.iccid);
+  add("imsi", p.spec.imsi);
+  add("imsi", p.status?.imsi);
+  return [...keys];
+}
+
+/** older: created first; on a tie the smaller UID (an order that does not depend on who asks). */
+function older(a: EsimProfile, b: EsimProfile): boolean {
+  const ta = Date.parse(String(a.metadata.creationTimestamp ?? "")) || 0;
+  const tb = Date.parse(String(b.metadata.creationTimestamp ?? "")) || 0;
+  if (ta !== tb) return ta < tb;
+  return String(a.metadata.uid ?? idOf(a)) < String(b.metadata.uid ?? idOf(b));
+}

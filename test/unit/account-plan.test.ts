@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { planAccount } from "../../controller/account/plan.js";
+import type { SoracomAccount } from "../../controller/api/types.js";
+
+const NOW = Date.parse("2026-11-26T12:00:00Z");
+const account = (annotations: Record<string, string> = {}): SoracomAccount => ({
+  metadata: { name: "iot", generation: 2, annotations },
+  spec: { credentialsSecretRef: { name: "c" }, namespaceSelector: {} },
+});
+const base = {
+  now: NOW,
+  credentials: { ok: true as const, operatorId: "OP1" },
+  spend: { remaining: 60, limit: 100, windowMs: 86_400_000, used: 40 },
+  terminations: { allowed: true, remaining: 18, limit: 20, windowMs: 3_600_000, used: 2 },
+  namespaces: ["team-b", "team-a"],
+};
+const cond = (s: ReturnType<typeof planAccount>["status"], type: string) => s.conditions?.find((c) => c.type === type);
+
+describe("planAccount", () => {
+  it("credentials that log in: Ready, the operator, budgets used and left, the namespaces using it", () => {
+    const plan = planAccount({ ...base, account: account() });
+    expect(cond(plan.status, "Ready")).toMatchObject({ status: "True", observedGeneration: 2 });
+    expect(plan.status).toMatchObject({
+      operatorId: "OP1",
+      budgets: {
+        spend: { used: 40, remaining: 60, limit: 100, window: "1440m" },
+        termination: { used: 2, remaining: 18 },
+      },
+      namespaces: ["team-a", "team-b"],
+    });
+  });
+
+  it("credentials refused: not Ready, Stalled with the reason", () => {
+    const plan = planAccount({
+      ...base,
+      account: account(),
+      credentials: { ok: false, reason: "CredentialsInvalid", message: "no" },
+    });
+    expect(cond(plan.status, "Ready")).toMatchObject({ status: "False", reason: "CredentialsInvalid" });
+    expect(cond(plan.status, "Stalled")).toMatchObject({ status: "True" });
+  });
+
+  it("paused terminations show the pause and how to resume; the annotation with its id resumes them, another id does not", () => {
+    const paused = {
+      ...base.terminations,
+      allowed: false,
+      remaining: 0,
+      paused: { id: "p-1", since: NOW - 60_000, resume: "" },
+    };
+    const waiting = planAccount({ ...base, account: account(), terminations: paused });
+    expect(waiting.resume).toBeUndefined();
+    expect(waiting.status.budgets?.termination).toMatchObject({ pauseId: "p-1", remaining: 0 });
+    expect(cond(waiting.status, "TerminationsPaused")?.message).toContain("resume-terminations=p-1");
+    const stale = planAccount({
+      ...base,
+      account: account({ "esim.soracom-operator.io/resume-terminations": "p-0" }),
+      terminations: paused,
+    });
+    expect(stale.resume).toBeUndefined();
+    const resumed = planAccount({
+      ...base,
+      account: account({ "esim.soracom-operator.io/resume-terminations": "p-1" }),
+      terminations: paused,
+    });
+    expect(resumed.resume).toBe("p-1");
+  });
+});

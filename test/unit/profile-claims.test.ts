@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import type { EsimProfile } from "../../controller/api/types.js";
+import { SimClaims } from "../../controller/profile/claims.js";
+
+// One SIM, one EsimProfile: the older claim holds it, whatever identity each names it by.
+const p = (
+  ns: string,
+  name: string,
+  at: string,
+  spec: EsimProfile["spec"],
+  status: EsimProfile["status"] = {},
+): EsimProfile => ({
+  metadata: { namespace: ns, name, uid: `${ns}-${name}`, creationTimestamp: at },
+  spec,
+  status,
+});
+
+describe("SimClaims", () => {
+  it("the older profile holds a SIM both name by ICCID; the younger is told who holds it", () => {
+    const claims = new SimClaims();
+    const first = p("team-a", "gw", "2026-01-01T00:00:00Z", { iccid: "8942" });
+    const second = p("team-b", "steal", "2026-02-01T00:00:00Z", { iccid: "8942" });
+    claims.set(second);
+    claims.set(first);
+    expect(claims.heldBy(first)).toBeUndefined();
+    expect(claims.heldBy(second)).toBe("team-a/gw");
+  });
+
+  it("identities resolved later (the SIM ID in status) count as claims too", () => {
+    const claims = new SimClaims();
+    const byIccid = p("team-a", "gw", "2026-01-01T00:00:00Z", { iccid: "8942" }, { simId: "sim-1" });
+    const bySimId = p("team-b", "other", "2026-02-01T00:00:00Z", { simId: "sim-1" });
+    claims.set(byIccid);
+    claims.set(bySimId);
+    expect(claims.heldBy(bySimId)).toBe("team-a/gw");
+  });
+
+  it("once the holder is gone, the next claim holds", () => {
+    const claims = new SimClaims();
+    const first = p("team-a", "gw", "2026-01-01T00:00:00Z", { imsi: "4401" });
+    const second = p("team-b", "next", "2026-02-01T00:00:00Z", { imsi: "4401" });
+    claims.set(first);
+    claims.set(second);
+    claims.remove(first);
+    expect(claims.heldBy(second)).toBeUndefined();
+  });
+
+  it("profiles of different SIMs never conflict", () => {
+    const claims = new SimClaims();
+    const a = p("x", "a", "2026-01-01T00:00:00Z", { iccid: "1" });
+    const b = p("x", "b", "2026-01-01T00:00:00Z", { iccid: "2" });
+    claims.set(a);
+    claims.set(b);
+    expect([claims.heldBy(a), claims.heldBy(b)]).toEqual([undefined, undefined]);
+  });
+});
