@@ -99,11 +99,26 @@ by the ClusterRole (all namespaces) and the per-namespace Roles (watchNamespaces
 - apiGroups: ["esim.soracom-operator.io"]
   resources: ["esimprofiles/finalizers"]
   verbs: ["update"]
-# Activation Secrets it creates and owns, and the credentials Secrets orders name (read only).
+# Activation Secrets: created once per profile (a repeat answers 409); never read back, unless watched so
+# that a deleted one is rebuilt (controller.watchActivationSecrets). Tenant credentials Secrets are read
+# (get only) when an account allows them (accounts.tenantCredentials).
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "create", "update", "patch"]
+  verbs: {{ include "soracom-esim-operator.secretVerbs" . }}
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end }}
+
+{{/* The verbs on Secrets in watched namespaces: create, and only what the values turn on. */}}
+{{- define "soracom-esim-operator.secretVerbs" -}}
+{{- $verbs := list "create" -}}
+{{- if or .Values.controller.watchActivationSecrets .Values.accounts.tenantCredentials }}{{ $verbs = append $verbs "get" }}{{ end -}}
+{{- if .Values.controller.watchActivationSecrets }}{{ $verbs = append $verbs "list" }}{{ $verbs = append $verbs "watch" }}{{ end -}}
+{{ toJson $verbs }}
+{{- end }}
+
+{{/* The account of orders and profiles that name none: accounts.default, else the account the chart creates. */}}
+{{- define "soracom-esim-operator.defaultAccount" -}}
+{{- if .Values.accounts.default }}{{ .Values.accounts.default }}{{ else if .Values.accounts.create.enabled }}{{ .Values.accounts.create.name }}{{ end -}}
 {{- end }}
