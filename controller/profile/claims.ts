@@ -3,18 +3,22 @@ import type { EsimProfile } from "../api/types.js";
 /**
  * SimClaims: one SIM is held by at most one EsimProfile. Every profile claims the identities it names or
  * has resolved (SIM ID, ICCID, IMSI); when two claim the same one, the older holds it (creation time, then
- * UID) and the other is never acted on: no SIM change, no termination, whatever its spec says. Kept up to
- * date from the profile informer's events, so asking costs no scan of every profile.
+ * UID) and the other is never acted on: no SIM change, no termination, whatever its spec says. Claims are
+ * per Soracom account (a SIM belongs to one), and kept up to date from the profile informer's events, so
+ * asking costs no scan of every profile.
  */
 export class SimClaims {
   private readonly byKey = new Map<string, Map<string, EsimProfile>>();
   private readonly keysOf = new Map<string, string[]>();
 
+  /** accountOf names the account a profile's SIM belongs to (its accountRef, its order's, or the default). */
+  constructor(private readonly accountOf: (p: EsimProfile) => string = () => "") {}
+
   /** set records a profile as the informer shows it now (its identities may have grown). */
   set(p: EsimProfile): void {
     this.remove(p);
     const id = idOf(p);
-    const keys = identities(p);
+    const keys = this.identities(p);
     this.keysOf.set(id, keys);
     for (const k of keys) {
       let holders = this.byKey.get(k);
@@ -37,12 +41,17 @@ export class SimClaims {
   heldBy(p: EsimProfile): string | undefined {
     const me = idOf(p);
     let holder: EsimProfile | undefined;
-    for (const k of identities(p)) {
+    for (const k of this.identities(p)) {
       for (const [id, other] of this.byKey.get(k) ?? []) {
         if (id !== me && older(other, holder ?? p)) holder = other;
       }
     }
     return holder && older(holder, p) ? `${holder.metadata.namespace}/${holder.metadata.name}` : undefined;
+  }
+
+  /** identities are the keys a profile claims: every SIM ID, ICCID and IMSI it names or has resolved, in its account. */
+  private identities(p: EsimProfile): string[] {
+    return identities(p, this.accountOf(p));
   }
 }
 
@@ -50,10 +59,9 @@ function idOf(p: EsimProfile): string {
   return `${p.metadata.namespace}/${p.metadata.name}`;
 }
 
-/** identities are the keys a profile claims: every SIM ID, ICCID and IMSI it names or has resolved. */
-function identities(p: EsimProfile): string[] {
+function identities(p: EsimProfile, account: string): string[] {
   const keys = new Set<string>();
-  const add = (kind: string, v: string | undefined) => v && keys.add(`${kind}:${v}`);
+  const add = (kind: string, v: string | undefined) => v && keys.add(`${account}\u0000${kind}:${v}`);
   add("sim", p.spec.simId);
   add("sim", p.status?.simId);
   add("iccid", p.spec.iccid);

@@ -300,7 +300,8 @@ function letGo(f: Facts, d: Draft, message: string): void {
 function simHeldElsewhere(f: Facts, d: Draft): void {
   const holder = f.authority.heldBy;
   if (!holder) return;
-  const message = `SIM ${f.simId ?? describeLookup(lookupOf(f.profile))} is held by EsimProfile ${holder}; this one is never acted on. Delete it, or the other one.`;
+  const what = describeLookup(f.simId ? { simId: f.simId } : lookupOf(f.profile));
+  const message = `The SIM with ${what} is held by EsimProfile ${holder}; this one is never acted on. Delete it, or the other one.`;
   if (f.deleting) return letGo(f, d, message);
   d.stalled = { reason: REASONS.SimHeldElsewhere, message };
   d.requeueAfterMs = STALLED_RETRY_MS;

@@ -40,7 +40,8 @@ export function startProfileController(opts: {
     const order = ref ? orders.get(p.metadata.namespace, ref.name) : undefined;
     return order && order.metadata.uid === ref?.uid ? order : undefined;
   };
-  const claims = new SimClaims();
+  // A profile an order made carries the order's accountRef: its own spec names its account.
+  const claims = new SimClaims((p) => opts.accounts.accountName(p.spec) ?? "");
   const deps: ProfileReconcilerDeps = {
     profiles: { get: (ns, name) => profiles.get(ns, name) },
     authorityFor: (p) => authorityFor(opts.accounts, claims, p, orderOf(p)),

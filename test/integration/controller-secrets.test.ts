@@ -62,9 +62,9 @@ describe("activation Secrets cached as metadata only", () => {
     await eventually(async () => deleted.includes("p1-activation"), { what: "the watched delete" });
   });
 
-  it("the controller rebuilds a deleted activation Secret from Soracom's list of the order's profiles", async () => {
+  it("watching activation Secrets (--watch-activation-secrets), the controller rebuilds a deleted one from Soracom's list", async () => {
     const { sim } = await e2e.simulator();
-    await e2e.controller(sim);
+    await e2e.controller(sim, { args: ["--watch-activation-secrets"] });
     await e2e.applyOrder("fleet", { subscription: "planX3", quantity: 2 });
     const names = await eventually(
       async () => {

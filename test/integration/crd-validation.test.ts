@@ -138,6 +138,53 @@ describe("the apiserver refuses bad input with clear messages", () => {
     expect(await patch({ quantity: 3 })).toBe("");
   });
 
+  it("an order's account may change until a Soracom order exists, then never (CEL over status)", async () => {
+    await create(orders(), "EsimProfileOrder", "accounted", { ...good, accountRef: { name: "team-a" } });
+    const patch = async (path: string, body: unknown, contentType = "application/merge-patch+json") => {
+      try {
+        await kube.request({ method: "PATCH", path, contentType, body });
+        return "";
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(await patch(`${orders()}/accounted`, { spec: { accountRef: { name: "team-b" } } })).toBe("");
+    // A create's intent, no ID yet: still free to change.
+    const token = { sequence: 1, token: "t-1", quantity: 5, status: "Pending" };
+    expect(await patch(`${orders()}/accounted/status`, { status: { orders: [token] } })).toBe("");
+    expect(await patch(`${orders()}/accounted`, { spec: { accountRef: { name: "team-a" } } })).toBe("");
+    // Soracom answered: the order's money belongs to that account now.
+    expect(
+      await patch(`${orders()}/accounted/status`, {
+        status: { orders: [{ ...token, profileOrderId: "po-1", status: "DRAFT" }] },
+      }),
+    ).toBe("");
+    expect(await patch(`${orders()}/accounted`, { spec: { accountRef: { name: "team-b" } } })).toContain(
+      "spec.accountRef is immutable once a Soracom order exists",
+    );
+    expect(await patch(`${orders()}/accounted`, { spec: { accountRef: null } })).toContain("immutable");
+    expect(await patch(`${orders()}/accounted`, { spec: { quantity: 7 } })).toBe("");
+  });
+
+  it("a profile's account cannot be changed, added or removed", async () => {
+    await create(profiles(), "EsimProfile", "in-account", { iccid: "8942310000000000009", accountRef: { name: "a" } });
+    const patch = async (spec: unknown) => {
+      try {
+        await kube.request({
+          method: "PATCH",
+          path: `${profiles()}/in-account`,
+          contentType: "application/merge-patch+json",
+          body: { spec },
+        });
+        return "";
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(await patch({ accountRef: { name: "b" } })).toContain("accountRef is immutable");
+    expect(await patch({ accountRef: null })).toContain("accountRef is immutable");
+  });
+
   it("a profile's identity cannot be changed once set", async () => {
     await create(profiles(), "EsimProfile", "adopted", { iccid: "8942310000000000001" });
     let message = "";
