@@ -21,8 +21,8 @@ export class SimClaims {
     const keys = this.identities(p);
     this.keysOf.set(id, keys);
     for (const k of keys) {
-      let holders = this.byKey.get(k);
-      if (!holders) this.byKey.set(k, (holders = new Map()));
+      const holders = this.byKey.get(k) ?? new Map<string, EsimProfile>();
+      this.byKey.set(k, holders);
       holders.set(id, p);
     }
   }

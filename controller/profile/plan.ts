@@ -302,7 +302,10 @@ function simHeldElsewhere(f: Facts, d: Draft): void {
   if (!holder) return;
   const what = describeLookup(f.simId ? { simId: f.simId } : lookupOf(f.profile));
   const message = `The SIM with ${what} is held by EsimProfile ${holder}; this one is never acted on. Delete it, or the other one.`;
-  if (f.deleting) return letGo(f, d, message);
+  if (f.deleting) {
+    letGo(f, d, message);
+    return;
+  }
   d.stalled = { reason: REASONS.SimHeldElsewhere, message };
   d.requeueAfterMs = STALLED_RETRY_MS;
   d.stop = true;
@@ -312,7 +315,10 @@ function adoptionNotAllowed(f: Facts, d: Draft): void {
   if (f.orderCreated || f.authority.adoption || f.authority.refused) return;
   const message =
     "This EsimProfile adopts an existing SIM, and its SoracomAccount does not allow adoption: nothing is read or changed. Ask your cluster admin, or delete this EsimProfile.";
-  if (f.deleting) return letGo(f, d, "Adoption is not allowed by the SoracomAccount: the SIM is left as it is.");
+  if (f.deleting) {
+    letGo(f, d, "Adoption is not allowed by the SoracomAccount: the SIM is left as it is.");
+    return;
+  }
   d.stalled = { reason: REASONS.AdoptionNotAllowed, message };
   d.requeueAfterMs = STALLED_RETRY_MS;
   d.stop = true;

@@ -288,9 +288,7 @@ afterAll(async () => {
   for (const name of Object.values(acct))
     await admin.request({ method: "DELETE", path: resourcePath(ACCOUNT_REF, name) }).catch(() => undefined);
   console.log(
-    ["", "| Attack | Soracom calls it caused |", "|---|---|", ...table.map(([a, c]) => `| ${a} | ${c} |`)].join(
-      "\n",
-    ),
+    ["", "| Attack | Soracom calls it caused |", "|---|---|", ...table.map(([a, c]) => `| ${a} | ${c} |`)].join("\n"),
   );
 });
 
