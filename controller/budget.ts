@@ -130,6 +130,31 @@ export interface LedgerOptions {
   now?: () => number;
 }
 
+/** Ledger is what both ledgers share: their budget, window, and the ConfigMap they live in. */
+abstract class Ledger {
+  protected readonly store: ConfigMapStore;
+
+  constructor(
+    protected readonly opts: LedgerOptions,
+    kind: string,
+  ) {
+    this.store = new ConfigMapStore({ ...opts, kind });
+  }
+
+  get limit(): number | null {
+    return this.opts.limit;
+  }
+
+  get windowMs(): number {
+    return this.opts.windowMs;
+  }
+
+  /** ref is "namespace/name" of the ledger's ConfigMap (for logs and messages). */
+  get ref(): string {
+    return this.store.ref;
+  }
+}
+
 /** SpendEntry is one create intent: its token key, its quantity, when it was recorded (Unix ms). */
 interface SpendEntry {
   k: string;
@@ -157,25 +182,12 @@ export interface SpendIntent {
  * create's intent is recorded here, durably, before its status write and its create: a recorded intent
  * counts for the whole window whatever happens to the order or its resource afterwards.
  */
-export class SpendLedger {
+export class SpendLedger extends Ledger {
   private entries: SpendEntry[] = [];
-  private readonly store: ConfigMapStore;
   private lock: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly opts: LedgerOptions) {
-    this.store = new ConfigMapStore({ ...opts, kind: "spend" });
-  }
-
-  get limit(): number | null {
-    return this.opts.limit;
-  }
-
-  get windowMs(): number {
-    return this.opts.windowMs;
-  }
-
-  get ref(): string {
-    return this.store.ref;
+  constructor(opts: LedgerOptions) {
+    super(opts, "spend");
   }
 
   /** load reads the ledger (at start); a ledger that cannot be read stops the controller from starting. */
@@ -291,26 +303,13 @@ interface TerminationData {
  * a person sets the resume annotation on the ledger to the pause's id. Terminations recorded before the
  * resume no longer count, so the person grants a whole new budget, and the next batch past it pauses again.
  */
-export class TerminationLedger {
+export class TerminationLedger extends Ledger {
   private data: TerminationData = { entries: [] };
-  private readonly store: ConfigMapStore;
   private reloadedAt = 0;
   private reloading: Promise<void> | undefined;
 
-  constructor(private readonly opts: LedgerOptions) {
-    this.store = new ConfigMapStore({ ...opts, kind: "termination" });
-  }
-
-  get limit(): number | null {
-    return this.opts.limit;
-  }
-
-  get windowMs(): number {
-    return this.opts.windowMs;
-  }
-
-  get ref(): string {
-    return this.store.ref;
+  constructor(opts: LedgerOptions) {
+    super(opts, "termination");
   }
 
   /** load reads the ledger, and lifts a pause a person resumed (at start, and while paused). */
