@@ -10,9 +10,18 @@ shopt -s nullglob
 "$kubectl" create secret generic soracom-credentials --from-literal=authKeyId=keyId-simulator \
   --from-literal=authKey=secret-simulator --from-literal=endpoint="$sim" --dry-run=client -o yaml |
   "$kubectl" apply -f -
+# The account examples/soracom-account.yaml describes: its credentials in the operator's namespace (the
+# demo's is default), this namespace labelled as its selector wants, and the simulator as its endpoint.
+"$kubectl" create secret generic soracom-logistics --from-literal=authKeyId=keyId-simulator \
+  --from-literal=authKey=secret-simulator --dry-run=client -o yaml | "$kubectl" apply -f -
+"$kubectl" label namespace default soracom.example/team=logistics --overwrite >/dev/null
 for f in examples/*.yaml; do
   case "$f" in
     examples/credentials-secret.yaml) continue ;;
+    examples/soracom-account.yaml)
+      sed "s|^  coverage: g|  endpoint: $sim|" "$f" | "$kubectl" apply -f -
+      continue
+      ;;
     examples/adopt-existing-sim.yaml)
       iccid=$(sed -n 's/^ *iccid: *"\{0,1\}\([0-9]*\)"\{0,1\}.*/\1/p' "$f" | head -n1)
       [ -z "$iccid" ] || curl -fsS -XPOST "$sim/_sim/sims" -H 'content-type: application/json' \

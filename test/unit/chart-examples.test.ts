@@ -57,6 +57,7 @@ describe("examples/*.yaml", () => {
       "large-order.yaml",
       "manual-confirmation-order.yaml",
       "minimal-order.yaml",
+      "soracom-account.yaml",
     ]);
   });
 
@@ -86,6 +87,15 @@ describe("examples/*.yaml", () => {
     expect(profile.spec.deletionPolicy).toBe("Retain");
     expect(profile.spec.iccid ?? profile.spec.simId ?? profile.spec.imsi).toEqual(expect.any(String));
     expect(profile.metadata.annotations?.["argocd.argoproj.io/sync-options"]).toBe("Prune=false,Delete=false");
+  });
+
+  it("the account is lent by label to some namespaces, with budgets, and no tenant credentials", () => {
+    const account = one("soracom-account.yaml");
+    expect(account.kind).toBe("SoracomAccount");
+    expect(account.spec.namespaceSelector.matchLabels).toBeDefined();
+    expect(account.spec.budgets.spend.limit).toBeGreaterThan(0);
+    expect(account.spec.tenantCredentials.allowed).toBe(false);
+    expect(one("large-order.yaml").spec.accountRef).toEqual({ name: account.metadata.name });
   });
 
   it("the credentials Secret has the controller's keys, placeholder values, and tells not to commit it", () => {
