@@ -140,6 +140,9 @@ export const REASONS = {
   EndpointNotAllowed: "EndpointNotAllowed",
   AdoptionNotAllowed: "AdoptionNotAllowed",
   SimHeldElsewhere: "SimHeldElsewhere",
+  // Stalled: what an order buys could not be recorded (its namespace is being deleted, its template is refused)
+  NamespaceTerminating: "NamespaceTerminating",
+  ProfilesNotAdmitted: "ProfilesNotAdmitted",
   // Domain
   DraftExpiresSoon: "DraftExpiresSoon",
   DraftExpired: "DraftExpired",

@@ -19,12 +19,15 @@ export class KubeApiError extends Error {
   readonly status: number;
   /** reason is metav1.Status.reason (Conflict, NotFound, Expired, AlreadyExists…), when given. */
   readonly reason: string | undefined;
+  /** causes are the reasons of metav1.Status.details.causes (e.g. NamespaceTerminating), when given. */
+  readonly causes: readonly string[];
 
   constructor(status: number, body?: KubeStatusBody, fallbackMessage?: string) {
     super(body?.message || fallbackMessage || `apiserver answered ${status}`);
     this.name = "KubeApiError";
     this.status = status;
     this.reason = body?.reason;
+    this.causes = causesOf(body?.details);
   }
 }
 
@@ -85,3 +88,9 @@ export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409;
 export const isNotFound = (err: unknown): boolean => statusCodeOf(err) === 404;
 /** isGone: a 410, the resourceVersion expired. */
 export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
+
+function causesOf(details: unknown): string[] {
+  const causes = (details as { causes?: unknown } | undefined)?.causes;
+  if (!Array.isArray(causes)) return [];
+  return causes.flatMap((c) => (typeof c?.reason === "string" ? [c.reason as string] : []));
+}

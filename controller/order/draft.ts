@@ -36,6 +36,8 @@ export interface Draft {
   /** COMPLETED orders whose profile list is shorter than their quantity, not acknowledged. */
   short: TrackedOrder[];
   graceEndsAt?: number;
+  /** Profiles are missing but this round did not ask whether they could be recorded: plan again soon. */
+  recheckSoon?: boolean;
   surplus: number;
   paused: boolean;
 }

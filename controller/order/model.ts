@@ -54,7 +54,18 @@ export type ReadAction =
   | { type: "getOrder"; profileOrderId: string; why: "poll" | "confirm" }
   | { type: "listProfiles"; profileOrderId: string; why: "poll" | "materialize" | "terminate" }
   | { type: "listOrders" }
-  | { type: "getSim"; simId: string };
+  | { type: "getSim"; simId: string }
+  /**
+   * admitProfiles asks the apiserver (a dry-run create) whether the EsimProfile this order would make can
+   * be created now: nothing is bought that could not be recorded, e.g. in a namespace being deleted.
+   */
+  | { type: "admitProfiles" };
+
+/** SoracomRead is a read sent to Soracom (every ReadAction but the apiserver's admitProfiles). */
+export type SoracomRead = Exclude<ReadAction, { type: "admitProfiles" }>;
+
+/** Admission is the apiserver's answer to admitProfiles: admitted, or why not. */
+export type Admission = { admitted: true } | { admitted: false; reason: string; message: string };
 
 /** SoracomView is what Soracom answered this round: a key is present only when it was read now. */
 export interface SoracomView {
@@ -67,6 +78,8 @@ export interface SoracomView {
   listedAt?: number;
   /** SIMs read this round for a termination, by SIM ID; null when Soracom has no such SIM. */
   sims: Record<string, Sim | null>;
+  /** The apiserver's answer to admitProfiles, when it was asked this round (a create needs it). */
+  admission?: Admission;
 }
 
 /** OrderInput is everything observed for one EsimProfileOrder. */

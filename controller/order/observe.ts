@@ -3,7 +3,7 @@ import { everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.
 import { forEachLimited } from "../concurrency.js";
 import { isNotFound as isSoracomNotFound, SoracomAuthError, type SoracomClient } from "../soracom/index.js";
 import type { ProfileOrder } from "../soracom/types.js";
-import type { ChildProfile, CredentialsState, ReadAction, SoracomView } from "./model.js";
+import type { ChildProfile, CredentialsState, SoracomRead, SoracomView } from "./model.js";
 import type { PollPacer } from "./pacing.js";
 
 /**
@@ -54,7 +54,7 @@ export interface ReadResult {
 export async function readSoracom(
   client: SoracomClient,
   account: string,
-  wanted: readonly ReadAction[],
+  wanted: readonly SoracomRead[],
   pacer: PollPacer,
   parallelism: number,
   now: () => number,
@@ -66,7 +66,7 @@ export async function readSoracom(
     view.profiles[id] = await client.listOrderedProfiles(id);
     pacer.sawProfiles(account, id, view.profiles[id], now(), true);
   };
-  const chainOf = (r: ReadAction): (() => Promise<void>) => {
+  const chainOf = (r: SoracomRead): (() => Promise<void>) => {
     switch (r.type) {
       case "getOrder":
         return async () => {

@@ -1,5 +1,5 @@
 import type { OrderedProfile } from "../soracom/types.js";
-import type { ReadAction } from "./model.js";
+import type { SoracomRead } from "./model.js";
 
 /**
  * Poll pacing: how often Soracom is asked about one order. An EsimProfileOrder is reconciled on every
@@ -27,7 +27,7 @@ export class PollPacer {
   constructor(private readonly config: { pollActiveMs: number; pollStableMs: number }) {}
 
   /** due keeps the reads that must be made, and the polls whose interval has passed. */
-  due(account: string, reads: readonly ReadAction[], now: number): ReadAction[] {
+  due(account: string, reads: readonly SoracomRead[], now: number): SoracomRead[] {
     const stale = (at: number | undefined, intervalMs: number) => at === undefined || now - at >= DUE_AT * intervalMs;
     return reads.filter((r) => {
       if (r.type === "getOrder" && r.why === "poll")

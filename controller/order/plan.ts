@@ -84,7 +84,8 @@ function newDraft(input: OrderInput, spec: DefaultedSpec): Draft {
  * readsFor lists the Soracom reads this round needs. A poll of an order still moving, or of the profiles
  * of a completed one, may wait for its interval; the reads behind a decision never do: the list of every
  * order while a create's outcome is unknown, a draft's state before it is confirmed, the profile list an
- * EsimProfile is made from, and the SIM and profile list of every termination before it is sent.
+ * EsimProfile is made from, the SIM and profile list of every termination before it is sent, and, when
+ * profiles are missing, whether the apiserver would take the EsimProfiles a create buys.
  */
 export function readsFor(input: OrderInput, spec: DefaultedSpec): ReadAction[] {
   const orders = input.order.status?.orders ?? [];
@@ -108,6 +109,8 @@ export function readsFor(input: OrderInput, spec: DefaultedSpec): ReadAction[] {
       reads.push({ type: "listProfiles", profileOrderId: id, why: "poll" });
   }
   if (orders.some((t) => !t.profileOrderId && t.status === "Pending")) reads.push({ type: "listOrders" });
+  // A create is decided only on a fresh answer that the profiles it buys can be recorded.
+  if (spec.quantity > countSlots(orders, input.children)) reads.push({ type: "admitProfiles" });
   const byName = new Map(input.children.map((c) => [c.name, c]));
   for (const r of terminating) {
     const simId = r.simId ?? byName.get(r.profile)?.simId;
@@ -279,7 +282,7 @@ function orderMissing(d: Draft): void {
     return;
   }
   const missing = spec.quantity - countSlots(d.orders, input.children);
-  if (missing <= 0) return;
+  if (missing <= 0 || !admitted(d)) return;
   const { allowed, note } = spendAllowance(input, missing);
   if (note) {
     d.budgetNote = note;
@@ -304,6 +307,25 @@ function orderMissing(d: Draft): void {
     d.actions.push(action);
     d.intent = true;
   }
+}
+
+/**
+ * admitted: the apiserver said this round that the EsimProfiles a create buys can be created. Profiles of a
+ * namespace being deleted go before their order does, and must not be ordered again; nor may profiles be
+ * bought that a template the apiserver refuses could never record. No answer (this round's tracking freed
+ * the places): ask again in a second.
+ */
+function admitted(d: Draft): boolean {
+  const admission = d.input.soracom?.admission;
+  if (!admission) {
+    d.recheckSoon = true;
+    return false;
+  }
+  if (admission.admitted) return true;
+  d.blocked = { reason: admission.reason, message: admission.message };
+  if (!stalledAlready(d.input, admission.message))
+    d.events.push({ type: "Warning", reason: admission.reason, message: admission.message });
+  return false;
 }
 
 /** A create may be sent until its grace period ends less the time its answer may take to come back. */

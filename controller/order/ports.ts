@@ -6,7 +6,7 @@ import type { ObjectCache } from "../kube/multi.js";
 import type { KubeClient } from "../kube/rest.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
 import type { SoracomClient } from "../soracom/index.js";
-import type { CredentialsState, PlannerConfig } from "./model.js";
+import type { Admission, CredentialsState, PlannerConfig } from "./model.js";
 
 /**
  * The ports of the EsimProfileOrder reconciler: what it needs from the world, as small interfaces.
@@ -46,6 +46,8 @@ export interface OrderReconcilerDeps {
   /** Names of activation Secrets that exist, by namespace (a deleted Secret is recreated). */
   secretExists?: (namespace: string, name: string) => boolean;
   accountFor: AccountFor;
+  /** Would the apiserver create this order's EsimProfiles now (a dry-run create)? Asked before any create. */
+  admitProfiles: (order: EsimProfileOrder) => Promise<Admission>;
   events: EventRecorder;
   metrics: Metrics;
   statusTracker: OrderStatusTracker;

@@ -5,7 +5,7 @@ import { splitKey } from "../kube/object.js";
 import type { ReconcileResult } from "../kube/reconciler.js";
 import { deepEqual, updateStatus } from "../kube/status.js";
 import { DEFAULT_SORACOM_PARALLELISM, executeOrderActions } from "./execute.js";
-import type { OrderInput, OrderPlan } from "./model.js";
+import type { OrderInput, OrderPlan, SoracomRead } from "./model.js";
 import { childrenOf, readSoracom } from "./observe.js";
 import { PollPacer } from "./pacing.js";
 import { planOrder } from "./plan.js";
@@ -78,7 +78,12 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     const input = inputOf(order, account);
     let plan = planOrder(input);
     if (plan.reads && account.client) {
-      const read = await readSoracom(account.client, account.key, plan.reads, pacer, parallelism, now);
+      const soracomReads = plan.reads.filter((r): r is SoracomRead => r.type !== "admitProfiles");
+      const [read, admission] = await Promise.all([
+        readSoracom(account.client, account.key, soracomReads, pacer, parallelism, now),
+        plan.reads.some((r) => r.type === "admitProfiles") ? deps.admitProfiles(order) : undefined,
+      ]);
+      if (admission) read.view.admission = admission;
       if (read.authError) account.forget();
       const completed = (order.status?.orders ?? []).flatMap((t) => (t.profileOrderId ? [t.profileOrderId] : []));
       plan = planOrder({

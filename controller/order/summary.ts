@@ -145,6 +145,7 @@ function requeueAfter(
     s.ready || d.paused || (s.stalled && !s.inFlight) || (s.awaiting.length > 0 && !s.inFlight && !s.terminating);
   let after = quiet ? config.pollStableMs : config.pollActiveMs;
   if (d.graceEndsAt !== undefined) after = Math.min(after, Math.max(1_000, d.graceEndsAt - now));
+  if (d.recheckSoon) after = Math.min(after, 1_000);
   for (const t of s.awaiting) {
     const warnAt = Date.parse(t.orderedTime ?? "") + DRAFT_LIFETIME_MS - config.draftExpiryWarningMs;
     if (warnAt > now) after = Math.min(after, warnAt - now + 1_000);

@@ -12,6 +12,7 @@ import { objectKey } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import type { KubeClient } from "../kube/rest.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
+import { admitProfiles } from "./admission.js";
 import type { AccountAccess } from "./ports.js";
 import { createOrderReconciler } from "./reconciler.js";
 
@@ -46,6 +47,7 @@ export function startOrderController(opts: {
       orders,
       profiles,
       accountFor: (order) => accountFor(opts.accounts, order),
+      admitProfiles: (order) => admitProfiles(opts.kube, order),
       events: opts.events,
       metrics: opts.metrics,
       statusTracker: opts.statusTracker,

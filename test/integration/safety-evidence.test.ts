@@ -373,3 +373,42 @@ describe("a replica that lost its lease sends nothing more", () => {
     }
   });
 });
+
+describe("a namespace being deleted", () => {
+  it("regression (namespace deletion): profiles gone with their namespace are not ordered again", async () => {
+    const started = Date.now();
+    const { sim, control } = await h.simulator();
+    const lane = await h.lane("nsdel");
+    await lane.spawn(sim, { args: FAST });
+    // Retain: deleting a profile terminates nothing, so only ordering is in question here.
+    const template = { spec: { deletionPolicy: "Retain" } };
+    await lane.applyOrder("fleet", { subscription: "planX3", quantity: 2, profileTemplate: template });
+    await lane.ready("fleet");
+    const [first] = await lane.materialized("fleet", 2);
+
+    // Control: in a live namespace, deleting a profile frees its place and a replacement is ordered.
+    const before = await control.count("createProfileOrder");
+    await lane.deleteProfile(first!.metadata.name!);
+    await eventually(async () => (await control.count("createProfileOrder")) === before + 1, {
+      what: "a replacement ordered in a live namespace",
+    });
+    const [second] = await lane.materialized("fleet", 2);
+    const creates = await control.count("createProfileOrder");
+
+    // The namespace goes; its EsimProfiles may go before their order does (as here, without a namespace
+    // controller to delete the order too). The apiserver would refuse their replacements: none is bought.
+    await h.cluster.core.deleteNamespace({ name: lane.namespace });
+    await lane.deleteProfile(second!.metadata.name!);
+    const stalled = await eventually(
+      async () => {
+        const c = condition(await lane.order("fleet"), "Stalled");
+        return c?.status === "True" && c.reason === "NamespaceTerminating" ? c : undefined;
+      },
+      { what: "the order Stalled with NamespaceTerminating" },
+    );
+    expect(stalled.message).toContain(`Namespace ${lane.namespace} is being deleted`);
+    expect(await control.count("createProfileOrder")).toBe(creates);
+    expect(await control.count("confirmProfileOrder")).toBe(creates);
+    await h.finish(control, "namespace deleted under its order: no replacement bought", { started, faults: 1 });
+  });
+});

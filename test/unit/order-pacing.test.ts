@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ReadAction } from "../../controller/order/model.js";
+import type { SoracomRead } from "../../controller/order/model.js";
 import { PollPacer } from "../../controller/order/pacing.js";
 import type { OrderedProfile } from "../../controller/soracom/types.js";
 
@@ -19,8 +19,8 @@ const profile = (i: number): OrderedProfile => ({
   lastModifiedTime: 0,
 });
 
-const poll = (id: string): ReadAction => ({ type: "getOrder", profileOrderId: id, why: "poll" });
-const list = (id: string, why: "poll" | "materialize" | "terminate" = "poll"): ReadAction => ({
+const poll = (id: string): SoracomRead => ({ type: "getOrder", profileOrderId: id, why: "poll" });
+const list = (id: string, why: "poll" | "materialize" | "terminate" = "poll"): SoracomRead => ({
   type: "listProfiles",
   profileOrderId: id,
   why,
@@ -28,7 +28,7 @@ const list = (id: string, why: "poll" | "materialize" | "terminate" = "poll"): R
 
 describe("PollPacer: Soracom is asked about an order once per poll, however often the order is reconciled", () => {
   // [sentence, what the pacer saw before, reads wanted (by account "acct" unless the sentence says), due]
-  const cases: Array<[string, (p: PollPacer) => void, ReadAction[], number, ReadAction[], string?]> = [
+  const cases: Array<[string, (p: PollPacer) => void, SoracomRead[], number, SoracomRead[], string?]> = [
     ["an order never read is polled at once", () => undefined, [poll("po-1")], T0, [poll("po-1")]],
     [
       "an order in flight read 1 s ago is not polled again",

@@ -40,7 +40,14 @@ function order(
 }
 
 /** view is what Soracom answered this round (nothing, unless a test says so). */
-const view = (v: Partial<SoracomView> = {}): SoracomView => ({ orders: {}, profiles: {}, sims: {}, ...v });
+// A round's view; the apiserver admits the profiles a create would make unless a test says otherwise.
+const view = (v: Partial<SoracomView> = {}): SoracomView => ({
+  orders: {},
+  profiles: {},
+  sims: {},
+  admission: { admitted: true },
+  ...v,
+});
 
 /** input is a round after its reads: `soracom` defaults to an empty view (nothing was read). */
 function input(o: EsimProfileOrder, over: Partial<OrderInput> = {}): OrderInput {
@@ -195,16 +202,17 @@ describe("planOrder: ordering what is missing", () => {
   });
 });
 
-describe("planOrder: reads", () => {
-  const reads = (o: EsimProfileOrder, over: Partial<OrderInput> = {}) => {
-    const plan = planOrder(input(o, { ...over, soracom: undefined }));
-    expect(plan.actions.filter((a) => a.type !== "addFinalizer")).toEqual([]);
-    return plan.reads ?? [];
-  };
+/** reads is what a round asks to read before it decides anything (and it decides nothing before). */
+const reads = (o: EsimProfileOrder, over: Partial<OrderInput> = {}) => {
+  const plan = planOrder(input(o, { ...over, soracom: undefined }));
+  expect(plan.actions.filter((a) => a.type !== "addFinalizer")).toEqual([]);
+  return plan.reads ?? [];
+};
 
+describe("planOrder: reads", () => {
   it("before anything is read, the plan asks for its reads and decides nothing", () => {
     const o = order({ quantity: 45 }, { orders: [tracked(1, 20, "IN_PROGRESS")] });
-    expect(reads(o)).toEqual([{ type: "getOrder", profileOrderId: "po-1", why: "poll" }]);
+    expect(reads(o)).toEqual([{ type: "getOrder", profileOrderId: "po-1", why: "poll" }, { type: "admitProfiles" }]);
     expect(planOrder(input(o, { soracom: undefined })).intent).toBe(false);
   });
 
@@ -622,6 +630,65 @@ describe("planOrder: profiles", () => {
     const plan = planOrder(input(o, { soracom: view({ profiles: { "po-1": listed } }), children: children(1, 2) }));
     expect(ofType(plan.actions, "createProfiles")).toHaveLength(0);
     expect(ofType(plan.actions, "createOrder").map((a) => a.request.quantity)).toEqual([1]);
+  });
+});
+
+describe("planOrder: nothing is bought that could not be recorded", () => {
+  const materialized = () => order({ quantity: 3 }, { orders: [tracked(1, 3, "COMPLETED", { materialized: true })] });
+  const listed = [ordered(1, 0), ordered(1, 1), ordered(1, 2)];
+
+  it("asks the apiserver whether it would take the profiles only when some are missing", () => {
+    expect(reads(materialized(), { children: children(1, 3) })).not.toContainEqual({ type: "admitProfiles" });
+    expect(reads(materialized(), { children: children(1, 2) })).toContainEqual({ type: "admitProfiles" });
+  });
+
+  it("regression (namespace deletion): profiles gone with their namespace are not ordered again", () => {
+    const message = "Namespace iot is being deleted: nothing is ordered.";
+    const round = (o: EsimProfileOrder) =>
+      planOrder(
+        input(o, {
+          soracom: view({
+            profiles: { "po-1": listed },
+            admission: { admitted: false, reason: "NamespaceTerminating", message },
+          }),
+          children: children(1, 1),
+        }),
+      );
+    const plan = round(materialized());
+    expect(ofType(plan.actions, "createOrder")).toHaveLength(0);
+    expect(plan.intent).toBe(false);
+    expect(plan.spend).toEqual([]);
+    expect(cond(plan, "Stalled")).toMatchObject({ status: "True", reason: "NamespaceTerminating", message });
+    expect(plan.events).toContainEqual({ type: "Warning", reason: "NamespaceTerminating", message });
+    // Said once: the next round, already Stalled with it, records no second Event.
+    const again = round({ ...materialized(), status: plan.status });
+    expect(again.events.filter((e) => e.reason === "NamespaceTerminating")).toHaveLength(0);
+    expect(ofType(again.actions, "createOrder")).toHaveLength(0);
+  });
+
+  it("a template the apiserver refuses stops the order before anything is bought", () => {
+    const message = "The apiserver refuses the EsimProfiles this order would create (422: denied).";
+    const plan = planOrder(
+      input(order({ quantity: 5 }), {
+        soracom: view({ admission: { admitted: false, reason: "ProfilesNotAdmitted", message } }),
+      }),
+    );
+    expect(ofType(plan.actions, "createOrder")).toHaveLength(0);
+    expect(cond(plan, "Stalled")).toMatchObject({ status: "True", reason: "ProfilesNotAdmitted" });
+  });
+
+  it("places freed by this round's tracking are not ordered without an answer: the order is planned again soon", () => {
+    // The create's grace period ended and the list proves it absent: NotCreated frees 5 places this round.
+    const o = order(
+      { quantity: 5 },
+      { orders: [tracked(1, 5, "Pending", { createRequestedTime: iso(NOW - 120_000) })] },
+    );
+    const plan = planOrder(input(o, { soracom: view({ listed: [], listedAt: NOW, admission: undefined }) }));
+    expect(plan.status.orders?.[0]?.status).toBe("NotCreated");
+    expect(ofType(plan.actions, "createOrder")).toHaveLength(0);
+    expect(plan.requeueAfterMs).toBeLessThanOrEqual(1_000);
+    const next = planOrder(input({ ...o, status: plan.status }, { soracom: view() }));
+    expect(ofType(next.actions, "createOrder").map((a) => a.request.quantity)).toEqual([5]);
   });
 });
 

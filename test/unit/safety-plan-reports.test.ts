@@ -18,7 +18,7 @@ function input(quantity: number, opts: { dryRun?: boolean; conditions?: Conditio
     order,
     now: NOW,
     children: [],
-    soracom: { orders: {}, profiles: {}, sims: {} },
+    soracom: { orders: {}, profiles: {}, sims: {}, admission: { admitted: true } },
     credentials: { ok: true },
     spend: { remaining: 100, limit: 100, windowMs: 86_400_000 },
     terminations: { allowed: true, remaining: 20, limit: 20, windowMs: 3_600_000 },

@@ -1,0 +1,57 @@
+import type { EsimProfileOrder } from "../api/types.js";
+import { PROFILE_REF, REASONS } from "../api/vocabulary.js";
+import { KubeApiError } from "../kube/errors.js";
+import { type KubeApi, resourcePath } from "../kube/rest.js";
+import type { OrderedProfile } from "../soracom/types.js";
+import type { Admission } from "./model.js";
+import { buildProfile } from "./profiles.js";
+
+/**
+ * Before an order buys profiles, the apiserver is asked (a dry-run create: nothing is stored) whether it
+ * would take the EsimProfile the order makes for each of them. A namespace being deleted refuses it, as
+ * does a template its schema or an admission policy rejects, or RBAC that denies the controller: each
+ * would leave bought profiles that can never be recorded. Only a definite refusal blocks; an apiserver
+ * that cannot answer (5xx, 429, the network) fails the round, and nothing is created either way.
+ */
+
+/** A profile as Soracom might list it, shaped to pass the CRD's patterns; never stored. */
+const PROBE: OrderedProfile = {
+  profileOrderId: "admission-probe",
+  iccid: "8900000000000000000",
+  imsi: "000000000000000",
+  matchingId: "",
+  smdpAddress: "",
+  activationCode: "",
+  profileStatus: "SUBSCRIBER_REGISTRATION_SUCCEEDED",
+  createdTime: 0,
+  lastModifiedTime: 0,
+};
+
+export async function admitProfiles(kube: Pick<KubeApi, "request">, order: EsimProfileOrder): Promise<Admission> {
+  const ns = order.metadata.namespace ?? "";
+  const { name: _name, ...metadata } = buildProfile(order, PROBE).metadata;
+  const body = { ...buildProfile(order, PROBE), metadata: { ...metadata, generateName: "admission-probe-" } };
+  try {
+    await kube.request({
+      method: "POST",
+      path: resourcePath({ ...PROFILE_REF, namespace: ns }),
+      query: { dryRun: "All" },
+      body,
+      discardBody: true,
+    });
+    return { admitted: true };
+  } catch (err) {
+    if (!(err instanceof KubeApiError) || err.status >= 500 || err.status === 429) throw err;
+    if (err.causes.includes("NamespaceTerminating"))
+      return {
+        admitted: false,
+        reason: REASONS.NamespaceTerminating,
+        message: `Namespace ${ns} is being deleted: nothing is ordered, since the EsimProfiles an order buys could not be created there.`,
+      };
+    return {
+      admitted: false,
+      reason: REASONS.ProfilesNotAdmitted,
+      message: `The apiserver refuses the EsimProfiles this order would create (${err.status}: ${err.message}); nothing is ordered until it accepts them.`,
+    };
+  }
+}
