@@ -10,9 +10,11 @@ import {
   type SoracomClients,
   VENDOR_ENDPOINTS,
 } from "./credentials.js";
+import type { InformerHandlers } from "./kube/informer.js";
 import { describeSelector, type LabelSelector, matchesSelector } from "./kube/labels.js";
 import type { ObjectCache } from "./kube/multi.js";
 import type { NamespaceLabels } from "./kube/namespaces.js";
+import type { KubeObject } from "./kube/object.js";
 import type { SoracomClient } from "./soracom/index.js";
 
 /**
@@ -285,4 +287,23 @@ export function parseWindow(text: string, fallback: number): number {
   if (!m || text.trim() === "") return fallback;
   const ms = (Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)) * 1000;
   return ms > 0 ? ms : fallback;
+}
+
+/**
+ * onAccountChange calls `wake` with an account's name when it appears, goes, or changes in what it allows
+ * (its spec, or whether its credentials work): objects refused for it are then planned again at once,
+ * not after their stalled retry. Budget-only status writes wake nothing (they come with every spend).
+ */
+export function onAccountChange(
+  cache: { addHandler(h: InformerHandlers<SoracomAccount & KubeObject>): void },
+  wake: (name: string) => void,
+): void {
+  const ready = (a: SoracomAccount) => a.status?.conditions?.find((c) => c.type === "Ready")?.status;
+  cache.addHandler({
+    add: (a) => wake(a.metadata.name),
+    update: (old, a) => {
+      if (old.metadata.generation !== a.metadata.generation || ready(old) !== ready(a)) wake(a.metadata.name);
+    },
+    delete: (a) => wake(a.metadata.name),
+  });
 }

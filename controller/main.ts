@@ -79,7 +79,8 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   const events = new EventRecorder({ client: kube, component: MANAGER_NAME, logger });
   const synced = () => caches.all.every((c) => c.hasSynced());
   const { orders, profiles, secrets } = caches;
-  const shared = { cfg, kube, accounts, events, metrics, registry, logger, synced, orders, profiles };
+  const accountCache = caches.accounts;
+  const shared = { cfg, kube, accounts, accountCache, events, metrics, registry, logger, synced, orders, profiles };
   const controllers = [
     startOrderController({
       ...shared,
@@ -87,7 +88,7 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
       statusTracker: new OrderStatusTracker(metrics),
     }),
     startProfileController(shared),
-    startAccountController({ ...shared, accountCache: caches.accounts }),
+    startAccountController(shared),
   ];
   const orphans = new OrphanSweeper({
     sources: () => sweepSources(accounts, caches.orders.list()),

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { Accounts } from "../accounts.js";
+import { type Accounts, onAccountChange } from "../accounts.js";
 import { ownerOrder } from "../api/owner.js";
-import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../api/types.js";
 import { LABELS } from "../api/vocabulary.js";
 import type { ControllerConfig } from "../config.js";
 import type { EventRecorder } from "../kube/events.js";
@@ -29,6 +29,8 @@ export function startOrderController(opts: {
   /** Activation Secrets, when watched (--watch-activation-secrets): a deleted one is rebuilt. */
   secrets?: NamespacedCache<KubeObject>;
   accounts: Accounts;
+  /** SoracomAccounts: an order refused for its account is planned again when the account changes. */
+  accountCache?: NamespacedCache<SoracomAccount & KubeObject>;
   events: EventRecorder;
   metrics: Metrics;
   statusTracker: OrderStatusTracker;
@@ -77,6 +79,10 @@ export function startOrderController(opts: {
     delete: (o) => controller.enqueue(objectKey(o)),
   });
   profiles.addHandler({ add: enqueueOwner, update: (_old, p) => enqueueOwner(p), delete: enqueueOwner });
+  if (opts.accountCache)
+    onAccountChange(opts.accountCache, (name) => {
+      for (const o of orders.list()) if (opts.accounts.accountName(o.spec) === name) controller.enqueue(objectKey(o));
+    });
   // A lost activation Secret is rebuilt by the order from its profile list.
   secrets?.addHandler({
     delete: (s) => {

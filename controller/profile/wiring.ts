@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { Accounts } from "../accounts.js";
+import { type Accounts, onAccountChange } from "../accounts.js";
 import { ownerOrder } from "../api/owner.js";
-import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../api/types.js";
 import { PROFILE_REF } from "../api/vocabulary.js";
 import { TerminationBudgetExhaustedError, type TerminationLedger } from "../budget.js";
 import type { ControllerConfig } from "../config.js";
@@ -28,6 +28,8 @@ export function startProfileController(opts: {
   profiles: NamespacedCache<EsimProfile & KubeObject>;
   orders: ObjectCache<EsimProfileOrder>;
   accounts: Accounts;
+  /** SoracomAccounts: a profile refused for its account is planned again when the account changes. */
+  accountCache?: NamespacedCache<SoracomAccount & KubeObject>;
   events: EventRecorder;
   metrics: Metrics;
   registry: Registry;
@@ -94,6 +96,10 @@ export function startProfileController(opts: {
       enqueue(p);
     },
   });
+  if (opts.accountCache)
+    onAccountChange(opts.accountCache, (name) => {
+      for (const p of profiles.list()) if (opts.accounts.accountName(p.spec) === name) enqueue(p);
+    });
   return controller;
 }
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { Accounts, type AccountsOptions, parseWindow, policyOf } from "../../controller/accounts.js";
+import { Accounts, type AccountsOptions, onAccountChange, parseWindow, policyOf } from "../../controller/accounts.js";
 import type { SoracomAccount } from "../../controller/api/types.js";
 import { SoracomClients, VENDOR_ENDPOINTS } from "../../controller/credentials.js";
 import { kubeApiError } from "../../controller/kube/errors.js";
+import type { InformerHandlers } from "../../controller/kube/informer.js";
+import type { KubeObject } from "../../controller/kube/object.js";
 import type { KubeClient, KubeRequest } from "../../controller/kube/rest.js";
 import { FakeConfigMaps } from "./fake-configmaps.js";
 
@@ -225,5 +227,33 @@ describe("policyOf", () => {
       "https://g.api-sandbox.soracom.io",
       "https://g.api.soracom.io",
     ]);
+  });
+});
+
+describe("onAccountChange: who is woken when an account changes", () => {
+  const account = (generation: number, ready?: "True" | "False", used = 0) =>
+    ({
+      apiVersion: "esim.soracom-operator.io/v1alpha1",
+      kind: "SoracomAccount",
+      metadata: { name: "logistics", generation },
+      spec: { credentialsSecretRef: { name: "s" } },
+      status: {
+        ...(ready ? { conditions: [{ type: "Ready", status: ready }] } : {}),
+        budgets: { spend: { used, limit: 100, remaining: 100 - used, window: "1440m" } },
+      },
+    }) as unknown as SoracomAccount & KubeObject;
+
+  it("wakes on add, delete, a spec change and a Ready flip; not on a budget-only status write", () => {
+    let handlers: InformerHandlers<SoracomAccount & KubeObject> = {};
+    const woken: string[] = [];
+    onAccountChange({ addHandler: (h) => (handlers = h) }, (name) => woken.push(name));
+    handlers.add?.(account(1));
+    expect(woken).toEqual(["logistics"]);
+    handlers.update?.(account(1, "True", 0), account(1, "True", 5));
+    expect(woken).toHaveLength(1);
+    handlers.update?.(account(1, "True", 5), account(2, "True", 5));
+    handlers.update?.(account(2, "True", 5), account(2, "False", 5));
+    handlers.delete?.(account(2, "False", 5));
+    expect(woken).toEqual(["logistics", "logistics", "logistics", "logistics"]);
   });
 });
