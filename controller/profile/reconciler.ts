@@ -38,7 +38,7 @@ async function reconcileProfile(
   const log = (deps.logger ?? silentLogger).child({ esimprofile: key });
   const now = deps.clock.now();
   const authority = await deps.authorityFor(profile);
-  const input: PlanInput = {
+  const input: PlanInput & { authority: NonNullable<PlanInput["authority"]> } = {
     profile,
     now,
     terminationBudget: authority.terminations.check(now),
@@ -60,8 +60,15 @@ async function reconcileProfile(
     try {
       ops = await authority.sim();
       const sim = await observeSim(ops, read);
-      // The budget is checked again after the read: other reconciles may have used it meanwhile.
-      plan = planProfile({ ...input, sim, terminationBudget: authority.terminations.check(deps.clock.now()) });
+      // The budget is checked again after the read: other reconciles may have used it meanwhile. So is
+      // who holds the SIM, now known by every identity it has.
+      const heldBy = (sim !== "NotFound" && authority.heldWith?.(sim)) || authority.heldBy;
+      plan = planProfile({
+        ...input,
+        authority: { ...input.authority, ...(heldBy ? { heldBy } : {}) },
+        sim,
+        terminationBudget: authority.terminations.check(deps.clock.now()),
+      });
     } catch (err) {
       return fail(deps, log, profile, ownedStatusOf(profile), err, undefined, now);
     }
