@@ -1,3 +1,4 @@
+import { splitList } from "../api/annotations.js";
 import type { EsimProfileOrder } from "../api/types.js";
 import { ANNOTATIONS, EVENTS, ORDER_REF, type TerminationReason } from "../api/vocabulary.js";
 import { crashPoint } from "../crashpoints.js";
@@ -160,9 +161,7 @@ function recordMetrics(
 ): void {
   const ns = order.metadata.namespace ?? "";
   const name = order.metadata.name ?? "";
-  const acknowledged = new Set(
-    (order.metadata.annotations?.[ANNOTATIONS.acknowledgeFailed] ?? "").split(",").map((s) => s.trim()),
-  );
+  const acknowledged = new Set(splitList(order.metadata.annotations?.[ANNOTATIONS.acknowledgeFailed]));
   for (const t of status?.orders ?? []) {
     const id = t.profileOrderId;
     if (!id) continue;

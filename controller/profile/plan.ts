@@ -7,6 +7,7 @@ import {
   type ProfilePhase,
   phaseOfProfileStatus,
   REASONS,
+  type TerminationReason,
 } from "../api/vocabulary.js";
 import type { Sim } from "../soracom/types.js";
 import {
@@ -18,7 +19,6 @@ import {
   type ReadAction,
   type SimLookup,
   simDiff,
-  type TerminationReason,
 } from "./actions.js";
 import {
   type ConditionInput,
