@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { splitList } from "../../controller/api/annotations.js";
 import type { EsimProfileOrder } from "../../controller/api/types.js";
 import { ANNOTATIONS } from "../../controller/api/vocabulary.js";
-import { approvalSentence, mergeApproved, planApproval } from "../../controller/plugin/approve-plan.js";
-import { EXIT } from "../../controller/plugin/errors.js";
-import { main } from "../../controller/plugin/main.js";
+import { approvalSentence, mergeApproved, planApproval } from "../../plugin/approve-plan.js";
+import { EXIT } from "../../plugin/errors.js";
+import { main } from "../../plugin/main.js";
 import { anOrder, connectTo, FakeCluster, RecordingIo } from "./plugin-fakes.js";
 
 function manual(pending: string[], quantity: number, annotation?: string): EsimProfileOrder {

@@ -8,9 +8,9 @@ import { describe, expect, it } from "vitest";
 import { qrPng } from "../../controller/api/qrpng.js";
 import type { EsimProfile } from "../../controller/api/types.js";
 import { ACTIVATION_SECRET, LABELS } from "../../controller/api/vocabulary.js";
-import { EXIT } from "../../controller/plugin/errors.js";
-import { loadConnection } from "../../controller/plugin/kubeconfig.js";
-import { main, usage, version } from "../../controller/plugin/main.js";
+import { EXIT } from "../../plugin/errors.js";
+import { loadConnection } from "../../plugin/kubeconfig.js";
+import { main, usage, version } from "../../plugin/main.js";
 import { anOrder, connectTo, FakeCluster, RecordingIo } from "./plugin-fakes.js";
 
 function aProfile(namespace: string, order: string, iccid: string, withSecret: boolean): EsimProfile {

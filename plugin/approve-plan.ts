@@ -1,6 +1,6 @@
-import { splitList } from "../api/annotations.js";
-import type { EsimProfileOrder } from "../api/types.js";
-import { ANNOTATIONS } from "../api/vocabulary.js";
+import { splitList } from "../controller/api/annotations.js";
+import type { EsimProfileOrder } from "../controller/api/types.js";
+import { ANNOTATIONS } from "../controller/api/vocabulary.js";
 import { planText } from "./status-view.js";
 
 /** ApprovalPlan is what `kubectl esim approve` shows and then writes: exactly the drafts pending now. */

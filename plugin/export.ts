@@ -1,6 +1,6 @@
-import type { EsimProfile } from "../api/types.js";
-import { LABELS } from "../api/vocabulary.js";
-import { mapLimit } from "../concurrency.js";
+import type { EsimProfile } from "../controller/api/types.js";
+import { LABELS } from "../controller/api/vocabulary.js";
+import { mapLimit } from "../controller/concurrency.js";
 import { readActivation } from "./activation.js";
 import type { Cluster } from "./cluster.js";
 import { type Column, type ExportRow, selectColumns, validColumnNames } from "./columns.js";

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import QRCode from "qrcode";
-import { qrPng } from "../api/qrpng.js";
+import { qrPng } from "../controller/api/qrpng.js";
 import { readActivation } from "./activation.js";
 import { type Command, exactlyOne, oneNamespace, stringValue } from "./command.js";
 import { EXIT, ForbiddenError, NotFoundError, PluginError } from "./errors.js";
