@@ -33,7 +33,7 @@ controlplane:
 
 ## simulator: the Soracom API simulator on http://127.0.0.1:8080 (Ctrl-C stops it)
 simulator: build
-	node dist/controller/cli.js simulator --port 8080
+	node dist/simulator/cli.js --port 8080
 
 ## demo: control plane + simulator + controller in the background, examples applied; demo-stop stops them
 demo:

@@ -5,7 +5,7 @@ import { toKubeTime } from "../controller/kube/object.js";
 import { resourcePath } from "../controller/kube/rest.js";
 import { PROFILE_REF } from "../controller/api/vocabulary.js";
 import { buildProfile } from "../controller/order/profiles.js";
-import { activationSecretName, buildActivationSecret } from "../controller/profile/secret.js";
+import { activationSecretName, buildActivationSecret } from "../controller/order/secret.js";
 import type { OrderedProfile } from "../controller/soracom/types.js";
 import type { BenchCluster } from "./cluster.js";
 import { ReadyWatch } from "./readiness.js";
@@ -63,7 +63,7 @@ async function createOne(cluster: BenchCluster, order: EsimProfileOrder, p: Orde
     path: resourcePath({ ...PROFILE_REF, namespace: ns }),
     body: desired,
   });
-  const secret = await buildActivationSecret(profile, p);
+  const secret = buildActivationSecret(profile, p);
   await cluster.kube.request({ method: "POST", path: `/api/v1/namespaces/${ns}/secrets`, body: secret });
   await cluster.kube.request({
     method: "PATCH",

@@ -1,4 +1,4 @@
-import { type Simulator, startSimulator } from "../controller/simulator/index.js";
+import { type Simulator, startSimulator } from "../simulator/index.js";
 
 /**
  * The benchmark's Soracom: the in-process simulator with a per-call latency, vendor delays of zero (the

@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 /**
- * soracom-esim-operator: one command, several jobs. Each subcommand lives in its own module and is
- * loaded only when asked for, so `simulator` starts without loading the Kubernetes client.
+ * soracom-esim-operator: the controller's entry point (the image's ENTRYPOINT). The Soracom simulator
+ * and the kubectl plugin have their own (simulator/cli.ts, plugin/cli.ts) and are not in the image.
  */
 const USAGE = `Usage: soracom-esim-operator <command> [flags]
 
 Commands:
-  simulator    Run the Soracom API simulator (a local stand-in for api.soracom.io)
   controller   Run the controller against the current kubeconfig
 
 Run 'soracom-esim-operator <command> --help' for the flags of a command.`;
 
 const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
-  simulator: () => import("./simulator/main.js"),
   controller: () => import("./main.js"),
 };
 

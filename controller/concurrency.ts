@@ -30,6 +30,21 @@ export async function forEachLimited<T>(
   if (errors.length > 0) throw errors[0];
 }
 
+/** mapLimit runs fn over items with at most `limit` in flight, keeping the order of results. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i] as T, i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** limiter returns a function that runs tasks with at most `limit` running at once, in the order given. */
 export function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
   let running = 0;

@@ -193,8 +193,14 @@ function parseRate(text: string, flag: string): number {
   return Number(text);
 }
 
-/** loadConfig reads flags, then ESIM_* environment variables for flags not given, and validates them. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerConfig | "help" {
+/** FlagReader reads one flag as given, else from its ESIM_* environment variable, else its default. */
+interface FlagReader {
+  str(name: FlagName): string;
+  bool(name: FlagName): boolean;
+}
+
+/** readFlags parses argv; "help" when --help was given. */
+function readFlags(argv: string[], env: NodeJS.ProcessEnv): FlagReader | "help" {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true; allowPositionals: false }>>;
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
@@ -211,9 +217,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
     return parsed.values[name as keyof typeof parsed.values] as string | boolean | undefined;
   };
-  const str = (name: FlagName) => (value(name) as string | undefined) ?? "";
-  const bool = (name: FlagName) => value(name) === true;
+  return { str: (name) => (value(name) as string | undefined) ?? "", bool: (name) => value(name) === true };
+}
 
+/** loadConfig reads flags, then ESIM_* environment variables for flags not given, and validates them. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerConfig | "help" {
+  const flags = readFlags(argv, env);
+  if (flags === "help") return "help";
+  const { str, bool } = flags;
+  const dur = (name: FlagName) => parseDuration(str(name), name);
   const [host, portText] = splitHostPort(str("http-address"));
   const coverage = str("soracom-coverage") || env.SORACOM_COVERAGE_TYPE || undefined;
   if (coverage && coverage !== "jp" && coverage !== "g")
@@ -238,29 +250,23 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     leaderElect: bool("leader-elect"),
     leaderElectionNamespace: str("leader-election-namespace") || env.POD_NAMESPACE || "default",
     leaderElectionId: str("leader-election-id"),
-    leaderElectionLeaseDurationMs: parseDuration(
-      str("leader-election-lease-duration"),
-      "leader-election-lease-duration",
-    ),
-    leaderElectionRenewDeadlineMs: parseDuration(
-      str("leader-election-renew-deadline"),
-      "leader-election-renew-deadline",
-    ),
-    leaderElectionRetryPeriodMs: parseDuration(str("leader-election-retry-period"), "leader-election-retry-period"),
+    leaderElectionLeaseDurationMs: dur("leader-election-lease-duration"),
+    leaderElectionRenewDeadlineMs: dur("leader-election-renew-deadline"),
+    leaderElectionRetryPeriodMs: dur("leader-election-retry-period"),
     concurrency: parseCount(str("concurrency"), "concurrency", { min: 1 })!,
-    pollIntervalActiveMs: parseDuration(str("poll-interval-active"), "poll-interval-active"),
-    pollIntervalStableMs: parseDuration(str("poll-interval-stable"), "poll-interval-stable"),
-    inProgressAlertAfterMs: parseDuration(str("in-progress-alert-after"), "in-progress-alert-after"),
-    draftExpiryWarningMs: parseDuration(str("draft-expiry-warning"), "draft-expiry-warning"),
+    pollIntervalActiveMs: dur("poll-interval-active"),
+    pollIntervalStableMs: dur("poll-interval-stable"),
+    inProgressAlertAfterMs: dur("in-progress-alert-after"),
+    draftExpiryWarningMs: dur("draft-expiry-warning"),
     spendBudget: parseCount(str("spend-budget"), "spend-budget", { min: 0, unlimited: true }),
-    spendBudgetWindowMs: parseDuration(str("spend-budget-window"), "spend-budget-window"),
+    spendBudgetWindowMs: dur("spend-budget-window"),
     maxQuantityPerResource: parseCount(str("max-quantity-per-resource"), "max-quantity-per-resource", { min: 1 })!,
     terminationBudget: parseCount(str("termination-budget"), "termination-budget", { min: 0, unlimited: true }),
-    terminationBudgetWindowMs: parseDuration(str("termination-budget-window"), "termination-budget-window"),
-    createGracePeriodMs: parseDuration(str("create-grace-period"), "create-grace-period"),
-    cacheSyncTimeoutMs: parseDuration(str("cache-sync-timeout"), "cache-sync-timeout"),
+    terminationBudgetWindowMs: dur("termination-budget-window"),
+    createGracePeriodMs: dur("create-grace-period"),
+    cacheSyncTimeoutMs: dur("cache-sync-timeout"),
     dryRun: bool("dry-run"),
-    orphanSweepIntervalMs: parseDuration(str("orphan-sweep-interval"), "orphan-sweep-interval"),
+    orphanSweepIntervalMs: dur("orphan-sweep-interval"),
     orphanDrafts,
     logLevel,
     soracomEndpoint: str("soracom-endpoint") || env.SORACOM_ENDPOINT || undefined,
@@ -268,7 +274,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     soracomSandbox: bool("soracom-sandbox"),
     soracomRequestsPerSecond: parseRate(str("soracom-requests-per-second"), "soracom-requests-per-second"),
     soracomMaxConcurrency: parseCount(str("soracom-max-concurrency"), "soracom-max-concurrency", { min: 1 })!,
-    soracomRequestTimeoutMs: parseDuration(str("soracom-request-timeout"), "soracom-request-timeout"),
+    soracomRequestTimeoutMs: dur("soracom-request-timeout"),
     ...(authKeyId && authKey ? { credentials: { authKeyId, authKey } } : {}),
     // With credentials in the environment (single-tenant mode) objects without an account use them.
     defaultAccount: str("default-account") || (authKeyId && authKey ? "default" : ""),
@@ -276,6 +282,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     watchActivationSecrets: bool("watch-activation-secrets"),
   };
   cfg.operatorNamespace = str("operator-namespace") || env.POD_NAMESPACE || cfg.leaderElectionNamespace;
+  checkTimings(cfg);
+  return cfg;
+}
+
+/** checkTimings rejects settings that contradict each other. */
+function checkTimings(cfg: ControllerConfig): void {
   if (cfg.pollIntervalActiveMs > cfg.pollIntervalStableMs)
     throw new ConfigError("--poll-interval-active must not be longer than --poll-interval-stable");
   if (cfg.pollIntervalActiveMs < 100) throw new ConfigError("--poll-interval-active must be at least 100ms");
@@ -291,7 +303,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (cfg.leaderElectionRetryPeriodMs >= cfg.leaderElectionRenewDeadlineMs)
     throw new ConfigError("--leader-election-retry-period must be shorter than --leader-election-renew-deadline");
   if (cfg.orphanSweepIntervalMs < 1_000) throw new ConfigError("--orphan-sweep-interval must be at least 1s");
-  return cfg;
 }
 
 function splitHostPort(text: string): [string, string] {

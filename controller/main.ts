@@ -90,18 +90,7 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     startProfileController(shared),
     startAccountController(shared),
   ];
-  const orphans = new OrphanSweeper({
-    sources: () => sweepSources(accounts, caches.orders.list()),
-    orders: caches.orders,
-    metrics,
-    events,
-    logger,
-    namespaces: cfg.namespaces,
-    dryRun: cfg.dryRun,
-    cancelDrafts: cfg.orphanDrafts === "cancel",
-    intervalMs: cfg.orphanSweepIntervalMs,
-    synced,
-  });
+  const orphans = createOrphanSweeper(shared, caches);
   const run = new Run(logger);
   for (const c of caches.all) c.start();
   const sync = waitForCaches(caches, cfg.cacheSyncTimeoutMs, logger).then((ok) => {
@@ -115,32 +104,50 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     metrics.leader.set(1); // a single replica without election leads ("no leader" must not fire for ever)
     void workers.start().catch((err) => run.fail(err));
   }
-  const health = await startHealthServer({
-    host: cfg.httpAddress.host,
-    port: cfg.httpAddress.port,
-    registry,
-    logger,
-    readiness: [informersSynced(caches.all), ...(elector ? [leaderHealthy(elector)] : [])],
-  });
+  const readiness = [informersSynced(caches.all), ...(elector ? [leaderHealthy(elector)] : [])];
+  const health = await startHealthServer({ ...cfg.httpAddress, registry, logger, readiness });
   logger.info({ url: health.url, leaderElect: cfg.leaderElect }, "serving /healthz, /readyz and /metrics");
-  return {
-    url: health.url,
-    done: run.done,
-    exitCode: () => run.exitCode(),
-    async stop() {
-      run.stopping = true;
-      clearInterval(gaugeTimer);
-      logger.info("shutting down: draining reconciles");
-      if (elector) await elector.stop();
-      await workers.stop();
-      await events.flush();
-      await Promise.all(caches.all.map((c) => c.stop()));
-      await clients.closeAll();
-      await health.close();
-      kube.close();
-      run.finish();
-    },
+  const stop = async () => {
+    run.stopping = true;
+    clearInterval(gaugeTimer);
+    logger.info("shutting down: draining reconciles");
+    if (elector) await elector.stop();
+    await workers.stop();
+    await events.flush();
+    await Promise.all(caches.all.map((c) => c.stop()));
+    await clients.closeAll();
+    await health.close();
+    kube.close();
+    run.finish();
   };
+  return { url: health.url, done: run.done, exitCode: () => run.exitCode(), stop };
+}
+
+/** createOrphanSweeper reports (and in cancel mode cancels) Soracom orders whose resource is gone. */
+function createOrphanSweeper(
+  shared: {
+    cfg: ControllerConfig;
+    accounts: Accounts;
+    metrics: Metrics;
+    events: EventRecorder;
+    logger: Logger;
+    synced: () => boolean;
+  },
+  caches: Caches,
+): OrphanSweeper {
+  const { cfg } = shared;
+  return new OrphanSweeper({
+    sources: () => sweepSources(shared.accounts, caches.orders.list()),
+    orders: caches.orders,
+    metrics: shared.metrics,
+    events: shared.events,
+    logger: shared.logger,
+    namespaces: cfg.namespaces,
+    dryRun: cfg.dryRun,
+    cancelDrafts: cfg.orphanDrafts === "cancel",
+    intervalMs: cfg.orphanSweepIntervalMs,
+    synced: shared.synced,
+  });
 }
 
 function createCaches(kube: KubeClient, cfg: ControllerConfig, logger: Logger) {

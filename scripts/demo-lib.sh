@@ -9,7 +9,7 @@ COMPONENTS=(controller simulator controlplane) # stop order: the controller firs
 marker_of() {
   case "$1" in
     controlplane) echo "demo-controlplane.js" ;;
-    simulator) echo "cli.js simulator" ;;
+    simulator) echo "simulator/cli.js" ;;
     controller) echo "cli.js controller" ;;
   esac
 }
@@ -61,7 +61,7 @@ print_usage() {
   kubectl_dir=$(dirname "$(bash test/controlplane/build.sh --print-env | sed -n 's/^KUBECTL_BIN=//p')")
   # kubectl finds plugins on PATH: a small wrapper makes `kubectl esim` run this checkout's build.
   mkdir -p "$DEMO_DIR/bin"
-  printf '#!/bin/sh\nexec node "%s/dist/controller/plugin/cli.js" "$@"\n' "$PWD" >"$DEMO_DIR/bin/kubectl-esim"
+  printf '#!/bin/sh\nexec node "%s/dist/plugin/cli.js" "$@"\n' "$PWD" >"$DEMO_DIR/bin/kubectl-esim"
   chmod +x "$DEMO_DIR/bin/kubectl-esim"
   cat <<USAGE
 

@@ -58,7 +58,7 @@ say "control plane ready: $(grep -o 'ready in [0-9.]* s' "$DEMO_DIR/controlplane
 
 # 3. The Soracom API simulator, its state kept in a file.
 say "starting the Soracom simulator on $SIM_URL (logs: $DEMO_DIR/simulator.log)"
-start_component simulator node dist/controller/cli.js simulator --port "$SIMULATOR_PORT" \
+start_component simulator node dist/simulator/cli.js --port "$SIMULATOR_PORT" \
   --state-file "$DEMO_DIR/simulator-state.json"
 for ((i = 0; i < 100; i++)); do
   curl -fsS "$SIM_URL/_sim/clock" >/dev/null 2>&1 && break

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # make e2e-kind: the operator as users run it, in a kind cluster (needs Docker and kind): the image
-# built and loaded, the Soracom simulator deployed from the same image, the chart installed against
-# it, then end-to-end scenarios. Without Docker, `make test` covers the same code against a local
-# control plane. The cluster is deleted at the end unless E2E_KEEP_CLUSTER=1.
+# built and loaded, the Soracom simulator deployed from its own image (the Dockerfile's simulator
+# target), the chart installed against it, then end-to-end scenarios. Without Docker, `make test`
+# covers the same code against a local control plane. The cluster is deleted at the end unless
+# E2E_KEEP_CLUSTER=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CLUSTER="${KIND_CLUSTER:-soracom-esim-e2e}"
 IMAGE="soracom-esim-operator:e2e"
+SIM_IMAGE="soracom-esim-simulator:e2e"
 NS=soracom-esim-system
 SIM="http://soracom-simulator.$NS.svc:8080"
 fail() { echo "e2e-kind: $*" >&2; exit 1; }
@@ -25,14 +27,15 @@ step "cluster $CLUSTER"
 kind get clusters | grep -qx "$CLUSTER" || kind create cluster --name "$CLUSTER" --wait 120s
 [ "${E2E_KEEP_CLUSTER:-0}" = 1 ] || trap 'kind delete cluster --name "$CLUSTER"' EXIT
 
-step "image $IMAGE"
+step "images $IMAGE and $SIM_IMAGE"
 docker build -t "$IMAGE" .
-kind load docker-image "$IMAGE" --name "$CLUSTER"
+docker build --target simulator -t "$SIM_IMAGE" .
+kind load docker-image "$IMAGE" "$SIM_IMAGE" --name "$CLUSTER"
 
-step "Soracom simulator (same image) and credentials"
+step "Soracom simulator and credentials"
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
-kubectl -n "$NS" create deployment soracom-simulator --image="$IMAGE" --port=8080 --dry-run=client -o yaml \
-  -- node dist/controller/cli.js simulator --host 0.0.0.0 --port 8080 | kubectl apply -f -
+kubectl -n "$NS" create deployment soracom-simulator --image="$SIM_IMAGE" --port=8080 --dry-run=client -o yaml |
+  kubectl apply -f -
 kubectl -n "$NS" expose deployment soracom-simulator --port=8080 --dry-run=client -o yaml | kubectl apply -f -
 kubectl -n "$NS" create secret generic soracom-credentials --from-literal=authKeyId=keyId-simulator \
   --from-literal=authKey=secret-simulator --from-literal=endpoint="$SIM" --dry-run=client -o yaml | kubectl apply -f -

@@ -1,12 +1,11 @@
 import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
-import { ORDER_FINALIZER, ORDER_REF, PROFILE_REF, type TerminationReason } from "../api/vocabulary.js";
+import { ORDER_FINALIZER, ORDER_REF, PROFILE_REF } from "../api/vocabulary.js";
 import { forEachLimited, limiter } from "../concurrency.js";
 import { crashPoint } from "../crashpoints.js";
 import { isConflict, isNotFound } from "../kube/errors.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { addFinalizer, removeFinalizer, toKubeTime } from "../kube/status.js";
-import { buildActivationSecret } from "../profile/secret.js";
 import { simFields } from "../profile/status.js";
 import { isFenced, isOutcomeUnknown, SoracomApiError, type SoracomClient } from "../soracom/index.js";
 import type { OrderedProfile, Sim } from "../soracom/types.js";
@@ -15,6 +14,7 @@ import { initialStatus } from "./initial-status.js";
 import type { OrderAction } from "./model.js";
 import { buildProfile } from "./profiles.js";
 import type { ActionResult } from "./results.js";
+import { buildActivationSecret } from "./secret.js";
 import { simsByImsi } from "./sims.js";
 
 /**
@@ -296,7 +296,7 @@ async function syncProfile(
   const ns = order.metadata.namespace;
   const profile =
     known ?? (await deps.kube.request<EsimProfile>({ path: resourcePath({ ...PROFILE_REF, namespace: ns }, name) }));
-  const secret = await buildActivationSecret(profile, p);
+  const secret = buildActivationSecret(profile, p);
   try {
     await deps.kube.request({
       method: "POST",
@@ -330,7 +330,7 @@ async function terminate(
   client: SoracomClient,
   a: Extract<OrderAction, { type: "terminateSim" }>,
 ): Promise<ActionResult> {
-  const base = { profile: a.profile, simId: a.simId, reason: a.reason as TerminationReason };
+  const base = { profile: a.profile, simId: a.simId, reason: a.reason };
   let refused = false;
   try {
     await terminateSim(client, a.simId, {

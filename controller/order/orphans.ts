@@ -8,10 +8,7 @@ import type { ObjectCache } from "../kube/multi.js";
 import type { Metrics } from "../metrics.js";
 import { isNotFound as isSoracomNotFound, type SoracomClient } from "../soracom/index.js";
 import type { ProfileOrder } from "../soracom/types.js";
-import { parseToken } from "./tokens.js";
-
-/** Soracom keeps at most this many characters of a description (orderDescription cuts there). */
-const DESCRIPTION_MAX = 100;
+import { DESCRIPTION_MAX, parseToken } from "./tokens.js";
 
 /**
  * Orphans: Soracom orders that carry this operator's token but whose EsimProfileOrder (by UID) no longer

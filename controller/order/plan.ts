@@ -1,3 +1,4 @@
+import { splitList } from "../api/annotations.js";
 import type { EsimProfileOrderStatus } from "../api/types.js";
 import { ANNOTATIONS, CONDITIONS, EVENTS, ORDER_FINALIZER, REASONS } from "../api/vocabulary.js";
 import { toKubeTime } from "../kube/status.js";
@@ -14,7 +15,7 @@ import {
   type ReadAction,
   type TrackedOrder,
 } from "./model.js";
-import { approvedDrafts, childrenOfOrder, countSlots, type DefaultedSpec, splitList, withDefaults } from "./slots.js";
+import { approvedDrafts, childrenOfOrder, countSlots, type DefaultedSpec, withDefaults } from "./slots.js";
 import { summarise } from "./summary.js";
 import { deleteTerminated, request, settle } from "./terminations.js";
 import { orderDescription, orderToken } from "./tokens.js";

@@ -1,3 +1,4 @@
+import { splitList } from "../api/annotations.js";
 import type { EsimProfileOrder } from "../api/types.js";
 import { ANNOTATIONS, EVENTS, ORDER_REF, type TerminationReason } from "../api/vocabulary.js";
 import { crashPoint } from "../crashpoints.js";
@@ -47,20 +48,16 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       order = own.wrote(key, order, await writeStatus(deps, order, plan.status));
       log.info({ creates: plan.spend.length }, "recorded order intent before creating");
     }
+    const recordTermination = (simId: string) => account.terminations.consume(simId, now());
+    const executorDeps = { kube: deps.kube, logger: log, soracomParallelism: parallelism, recordTermination };
     const executed = await executeOrderActions(
-      {
-        kube: deps.kube,
-        logger: log,
-        soracomParallelism: parallelism,
-        recordTermination: (simId) => account.terminations.consume(simId, now()),
-        ...(signal ? { signal } : {}),
-      },
+      { ...executorDeps, ...(signal ? { signal } : {}) },
       order,
       account.client,
       plan.actions,
     );
     order = own.wrote(key, order, executed.order);
-    noteAnswers(account.key, executed.results, plan);
+    noteAnswers(pacer, account.key, executed.results, plan, now());
     const generation = order.metadata.generation ?? 0;
     const { status, events } = recordResults(plan.status, executed.results, now(), generation);
     // Events and metrics first: a 409 on the status write below must not lose what happened at Soracom.
@@ -77,7 +74,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
    * spend ledger; undefined when the ledger refused them (another order took the budget meanwhile).
    */
   async function decide(order: EsimProfileOrder, account: AccountAccess): Promise<OrderPlan | undefined> {
-    const input = inputOf(order, account);
+    const input = observedInput(deps, order, account, now());
     let plan = planOrder(input);
     if (plan.reads && account.client) {
       const soracomReads = plan.reads.filter((r): r is SoracomRead => r.type !== "admitProfiles");
@@ -89,7 +86,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       if (read.authError) account.forget();
       const completed = (order.status?.orders ?? []).flatMap((t) => (t.profileOrderId ? [t.profileOrderId] : []));
       plan = planOrder({
-        ...inputOf(order, account),
+        ...observedInput(deps, order, account, now()),
         soracom: read.view,
         remembered: pacer.remembered(account.key, completed),
         ...(read.authError ? { credentials: read.authError } : {}),
@@ -103,27 +100,38 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       deps.logger.info({ order: order.metadata.name }, "spend budget changed while planning; planning again");
     return recorded ? plan : undefined;
   }
+}
 
-  function inputOf(order: EsimProfileOrder, account: AccountAccess): OrderInput {
-    const t = now();
-    return {
-      order,
-      now: t,
-      children: childrenOf(order, deps.profiles.list(order.metadata.namespace), deps.secretExists),
-      credentials: account.credentials,
-      spend: account.spend.state(t),
-      terminations: account.terminations.check(t),
-      config: deps.config,
-    };
-  }
+/** observedInput is the planner's input from the caches and the account's ledgers (no Soracom read). */
+function observedInput(
+  deps: OrderReconcilerDeps,
+  order: EsimProfileOrder,
+  account: AccountAccess,
+  t: number,
+): OrderInput {
+  return {
+    order,
+    now: t,
+    children: childrenOf(order, deps.profiles.list(order.metadata.namespace), deps.secretExists),
+    credentials: account.credentials,
+    spend: account.spend.state(t),
+    terminations: account.terminations.check(t),
+    config: deps.config,
+  };
+}
 
-  /** noteAnswers tells the pacer what creates and confirms answered, and which lists are no longer needed. */
-  function noteAnswers(account: string, results: readonly ActionResult[], plan: OrderPlan): void {
-    for (const r of results)
-      if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(account, r.order.profileOrderId, now());
-    for (const t of plan.status.orders ?? [])
-      if (t.materialized && t.profileOrderId) pacer.materialized(account, t.profileOrderId);
-  }
+/** noteAnswers tells the pacer what creates and confirms answered, and which lists are no longer needed. */
+function noteAnswers(
+  pacer: PollPacer,
+  account: string,
+  results: readonly ActionResult[],
+  plan: OrderPlan,
+  at: number,
+): void {
+  for (const r of results)
+    if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(account, r.order.profileOrderId, at);
+  for (const t of plan.status.orders ?? [])
+    if (t.materialized && t.profileOrderId) pacer.materialized(account, t.profileOrderId);
 }
 
 /**
@@ -184,9 +192,7 @@ function recordMetrics(
 ): void {
   const ns = order.metadata.namespace ?? "";
   const name = order.metadata.name ?? "";
-  const acknowledged = new Set(
-    (order.metadata.annotations?.[ANNOTATIONS.acknowledgeFailed] ?? "").split(",").map((s) => s.trim()),
-  );
+  const acknowledged = new Set(splitList(order.metadata.annotations?.[ANNOTATIONS.acknowledgeFailed]));
   for (const t of status?.orders ?? []) {
     const id = t.profileOrderId;
     if (!id) continue;

@@ -1,3 +1,4 @@
+import { splitList } from "../api/annotations.js";
 import type { EsimProfileOrderSpec } from "../api/types.js";
 import { ANNOTATIONS } from "../api/vocabulary.js";
 import { type ChildProfile, RELEASED, type TrackedOrder } from "./model.js";
@@ -67,14 +68,6 @@ export function countSlots(orders: readonly TrackedOrder[], children: readonly C
     slots += Math.max(0, t.quantity - made.length - deleted);
   }
   return slots;
-}
-
-/** splitList reads a comma-separated annotation. */
-export function splitList(v: string | undefined): string[] {
-  return (v ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
 }
 
 /** approvedDrafts lists the drafts that may be confirmed: all under Automatic, approved ones under Manual. */

@@ -6,7 +6,8 @@
  */
 
 export const TOKEN_PREFIX = "soracom-esim-operator";
-const DESCRIPTION_MAX = 100;
+/** Soracom keeps at most this many characters of a description. */
+export const DESCRIPTION_MAX = 100;
 
 /** orderToken is the token of the sequence-th order of the resource with this UID. */
 export function orderToken(uid: string, sequence: number): string {

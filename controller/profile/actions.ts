@@ -32,7 +32,6 @@ export type SoracomAction =
 export type FinalizerAction = { type: "addFinalizer" } | { type: "removeFinalizer" };
 
 export type ProfileAction = ReadAction | SoracomAction | FinalizerAction;
-export type { TerminationReason };
 
 /** isReadAction: the action only observes. */
 export function isReadAction(a: ProfileAction): a is ReadAction {

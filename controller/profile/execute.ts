@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
 import type { EsimProfile } from "../api/types.js";
+import type { TerminationReason } from "../api/vocabulary.js";
 import { EVENTS, PROFILE_FINALIZER } from "../api/vocabulary.js";
 import { silentLogger } from "../log.js";
 import { terminateSim } from "../termination.js";
-import { describeAction, type ProfileAction, type SoracomAction, type TerminationReason } from "./actions.js";
+import { describeAction, type ProfileAction, type SoracomAction } from "./actions.js";
 import type { EventSink, Finalizers, ProfileMetrics, SimOps, TerminationBudget } from "./ports.js";
 
 /**

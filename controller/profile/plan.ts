@@ -7,18 +7,17 @@ import {
   type ProfilePhase,
   phaseOfProfileStatus,
   REASONS,
+  type TerminationReason,
 } from "../api/vocabulary.js";
 import type { Sim } from "../soracom/types.js";
 import {
   describeAction,
   hasDesiredState,
-  isSoracomMutation,
   type ProfileAction,
   projectSim,
   type ReadAction,
   type SimLookup,
   simDiff,
-  type TerminationReason,
 } from "./actions.js";
 import {
   type ConditionInput,
@@ -28,6 +27,7 @@ import {
   kstatusConditions,
   mergeConditions,
 } from "./conditions.js";
+import { guardMode } from "./guard.js";
 import type { TerminationBudgetStatus } from "./ports.js";
 import { type OwnedStatus, ownedStatusOf, simFields } from "./status.js";
 
@@ -184,7 +184,7 @@ export function planProfile(input: PlanInput): ProfilePlan {
     if (d.stop) break;
   }
   if (d.read) return { actions: [d.read], events: [] };
-  guardMode(f, d);
+  guardMode(f.input, d);
   if (d.leaveStatus) return { actions: d.actions, events: d.events, requeueAfterMs: d.requeueAfterMs };
   return assemble(f, d, current);
 }
@@ -570,24 +570,6 @@ function syncedCondition(simId: string, desired: EsimProfile["spec"]["sim"]): Co
 
 function readyMessage(simId: string, desired: EsimProfile["spec"]["sim"]): string {
   return hasDesiredState(desired) ? `SIM ${simId} is in the desired state.` : `SIM ${simId} is known.`;
-}
-
-/**
- * guardMode is the last line of defence: dry run never carries a Soracom change, and a paused profile
- * carries no change at all. The checks already plan that way; this makes it impossible to forget.
- */
-function guardMode(f: Facts, d: Draft): void {
-  const before = d.actions.length;
-  if (f.input.paused) {
-    d.actions = [];
-    d.notReady ??= {
-      reason: REASONS.Paused,
-      message: "The order is paused: nothing is changed in Soracom or the cluster.",
-    };
-  } else if (f.input.dryRun) {
-    d.actions = d.actions.filter((a) => !isSoracomMutation(a));
-  }
-  if (d.actions.length !== before) d.projected = {};
 }
 
 function assemble(f: Facts, d: Draft, current: OwnedStatus): ProfilePlan {

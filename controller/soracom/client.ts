@@ -148,6 +148,8 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
   // Every answer about one order or SIM must be about that one (identity.ts): a mixed-up answer is an error.
   const simOp = (op: OperationId) => async (simId: string) =>
     expectSim(op, simId, await data<Sim>(op, { pathParams: { sim_id: simId } }));
+  const simWith = async (op: OperationId, simId: string, body: unknown) =>
+    expectSim(op, simId, await data<Sim>(op, { pathParams: { sim_id: simId }, body }));
   const order = (profileOrderId: string) => ({ pathParams: { profile_order_id: profileOrderId } });
   const orderOp = async (op: OperationId, id: string) => expectOrder(op, id, await data<ProfileOrder>(op, order(id)));
 
@@ -175,14 +177,7 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
         page<Sim>(run, "searchSims", { ...searchParams(query), last_evaluated_key: key }),
       ),
     findSimExact: (key) => findSimExact(client, key),
-    resolveSimId: async (profile) => {
-      try {
-        return (await client.getSubscriber(profile.imsi)).simId;
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
+    resolveSimId: (profile) => resolveSimId(client, profile.imsi),
     getSim: simOp("getSim"),
     enableSimTermination: simOp("enableSimTermination"),
     disableSimTermination: simOp("disableSimTermination"),
@@ -191,23 +186,12 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
     deactivateSim: simOp("deactivateSim"),
     suspendSim: simOp("suspendSim"),
     setSimToStandby: simOp("setSimToStandby"),
-    updateSimSpeedClass: async (simId, speedClass) =>
-      expectSim(
-        "updateSimSpeedClass",
-        simId,
-        await data<Sim>("updateSimSpeedClass", { pathParams: { sim_id: simId }, body: { speedClass } }),
-      ),
-    putSimTags: async (simId, tags) =>
-      expectSim("putSimTags", simId, await data<Sim>("putSimTags", { pathParams: { sim_id: simId }, body: tags })),
+    updateSimSpeedClass: (simId, speedClass) => simWith("updateSimSpeedClass", simId, { speedClass }),
+    putSimTags: (simId, tags) => simWith("putSimTags", simId, tags),
     deleteSimTag: async (simId, tagName) => {
       await run("deleteSimTag", { pathParams: { sim_id: simId, tag_name: tagName } });
     },
-    setSimGroup: async (simId, groupId) =>
-      expectSim(
-        "setSimGroup",
-        simId,
-        await data<Sim>("setSimGroup", { pathParams: { sim_id: simId }, body: { groupId } }),
-      ),
+    setSimGroup: (simId, groupId) => simWith("setSimGroup", simId, { groupId }),
     unsetSimGroup: simOp("unsetSimGroup"),
     whoami: async () => ({ operatorId: (await ctx.tokens.get()).operatorId }),
     logout: async () => {
@@ -222,6 +206,16 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
     },
   };
   return client;
+}
+
+/** resolveSimId is the SIM ID of the subscriber with this IMSI, or undefined when Soracom has none. */
+async function resolveSimId(client: SoracomClient, imsi: string): Promise<string | undefined> {
+  try {
+    return (await client.getSubscriber(imsi)).simId;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 function buildContext(opts: SoracomClientOptions): CallContext {

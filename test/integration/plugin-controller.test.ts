@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { EsimProfile } from "../../controller/api/types.js";
-import type { OrderSummary } from "../../controller/plugin/status-view.js";
+import type { OrderSummary } from "../../plugin/status-view.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually } from "../support/controller-process.js";
 import { condition, decodeQr, useE2E } from "../support/e2e.js";

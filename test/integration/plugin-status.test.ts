@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EsimProfileOrderStatus } from "../../controller/api/types.js";
 import { ANNOTATIONS, DRAFT_LIFETIME_MS } from "../../controller/api/vocabulary.js";
-import type { OrderSummary } from "../../controller/plugin/status-view.js";
 import type { OrderedProfile, SoracomClient } from "../../controller/soracom/index.js";
+import type { OrderSummary } from "../../plugin/status-view.js";
 import { useCluster } from "../support/cluster.js";
 import { type SimControl, type Simulator, startTestSimulator, testClient } from "../support/soracom-sim.js";
 import { buildPlugin, condition, orderAtSimulator, refresh, runPlugin, Writer } from "./plugin-support.js";

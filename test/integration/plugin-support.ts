@@ -27,8 +27,8 @@ import type { Cluster } from "../support/cluster.js";
 import type { SimControl } from "../support/soracom-sim.js";
 
 /** The built plugin, as `kubectl esim` runs it. */
-export const PLUGIN_CLI = path.join(REPO_ROOT, "dist/controller/plugin/cli.js");
-const PLUGIN_TSCONFIG = path.join(REPO_ROOT, "controller/plugin/tsconfig.json");
+export const PLUGIN_CLI = path.join(REPO_ROOT, "dist/plugin/cli.js");
+const PLUGIN_TSCONFIG = path.join(REPO_ROOT, "plugin/tsconfig.json");
 
 function newestSource(dir: string): number {
   return fs
@@ -42,9 +42,7 @@ function newestSource(dir: string): number {
  * newer than every source file. Tests run the real executable, not the TypeScript.
  */
 export async function buildPlugin(): Promise<void> {
-  const sources = ["controller/plugin", "controller/api", "controller/kube"].map((d) =>
-    newestSource(path.join(REPO_ROOT, d)),
-  );
+  const sources = ["plugin", "controller/api", "controller/kube"].map((d) => newestSource(path.join(REPO_ROOT, d)));
   const built = fs.existsSync(PLUGIN_CLI) ? fs.statSync(PLUGIN_CLI).mtimeMs : 0;
   if (built > Math.max(...sources)) return;
   const tsc = path.join(REPO_ROOT, "node_modules/typescript/bin/tsc");
@@ -282,7 +280,7 @@ export class Writer {
 export async function buildAll(): Promise<void> {
   const main = path.join(REPO_ROOT, "dist/controller/main.js");
   const built = fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0;
-  const newest = newestSource(path.join(REPO_ROOT, "controller"));
+  const newest = Math.max(...["controller", "plugin"].map((d) => newestSource(path.join(REPO_ROOT, d))));
   if (built > newest && fs.existsSync(PLUGIN_CLI) && fs.statSync(PLUGIN_CLI).mtimeMs > newest) return;
   const tsc = path.join(REPO_ROOT, "node_modules/typescript/bin/tsc");
   await promisify(execFile)(process.execPath, [tsc, "-p", path.join(REPO_ROOT, "tsconfig.json")], {

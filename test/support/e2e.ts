@@ -6,7 +6,7 @@ import { afterEach, onTestFailed } from "vitest";
 import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
 import { GROUP, VERSION } from "../../controller/api/vocabulary.js";
 import { KubeClient, resourcePath } from "../../controller/kube/rest.js";
-import { startSimulator } from "../../controller/simulator/index.js";
+import { startSimulator } from "../../simulator/index.js";
 import { resolveBinaries } from "../controlplane/binaries.js";
 import type { Cluster } from "./cluster.js";
 import { type ControllerProcess, type ControllerProcessOptions, startControllerProcess } from "./controller-process.js";

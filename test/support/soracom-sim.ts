@@ -1,5 +1,5 @@
-import { startSimulator } from "../../controller/simulator/index.js";
 import { createSoracomClient, type SoracomClient, type SoracomClientOptions } from "../../controller/soracom/index.js";
+import { startSimulator } from "../../simulator/index.js";
 
 /** The credentials the simulator accepts by default. */
 export const SIM_CREDENTIALS = { authKeyId: "keyId-simulator", authKey: "secret-simulator" } as const;

@@ -1,94 +1,168 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { CHART_DIR, REPO_ROOT } from "./chart-support.js";
+import { findTool, only, REPO_ROOT, renderChart } from "./chart-support.js";
 
-// No Docker engine here, so the Dockerfile is checked by reading it: two stages on a current Node LTS, a
-// runtime with production dependencies only, the numeric non-root user the chart runs as, and a build
-// context (.dockerignore) that holds every file the Dockerfile copies and nothing secret.
+// No Docker engine here, so the Dockerfile is read, and what matters is checked against what it drives:
+// the process the chart starts (entry point, user, NODE_OPTIONS), the programs each image holds (from
+// their own tsconfig), and their production dependencies (from package.json and the npm workspace).
 const dockerfile = readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8");
 const dockerignore = readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8")
   .split("\n")
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith("#"));
-const values = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
+const helm = findTool("helm");
+
+interface Stage {
+  name: string;
+  lines: string[];
+}
 
 const instructions = dockerfile
   .replace(/\\\n/g, " ")
   .split("\n")
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith("#"));
-const stages = instructions.reduce<string[][]>((acc, line) => {
-  if (/^FROM /i.test(line)) acc.push([line]);
-  else acc[acc.length - 1]?.push(line);
+const stages = instructions.reduce<Stage[]>((acc, line) => {
+  const from = /^FROM \S+(?: AS (\S+))?$/i.exec(line);
+  if (from) acc.push({ name: from[1] ?? String(acc.length), lines: [] });
+  else acc[acc.length - 1]?.lines.push(line);
   return acc;
 }, []);
-const runtime = stages[stages.length - 1] ?? [];
-const build = stages[0] ?? [];
 
-describe("Dockerfile", () => {
-  it("builds in two stages on a current Node LTS image", () => {
-    expect(stages).toHaveLength(2);
-    const image = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
-    expect(image).toMatch(/^node:(22|24)-(alpine|slim)$/);
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument, not a JavaScript template
-    expect(build[0]).toBe("FROM ${NODE_IMAGE} AS build");
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument, not a JavaScript template
-    expect(runtime[0]).toBe("FROM ${NODE_IMAGE}");
+function stage(name: string): Stage {
+  const s = stages.find((x) => x.name === name);
+  if (!s) throw new Error(`no stage ${name}`);
+  return s;
+}
+
+/** The value of the last instruction of this kind in a stage (ENTRYPOINT, CMD, USER, ...). */
+function last(s: Stage, kind: string): string | undefined {
+  return s.lines
+    .filter((l) => l.startsWith(`${kind} `))
+    .at(-1)
+    ?.slice(kind.length + 1);
+}
+
+function envOf(s: Stage, name: string): string | undefined {
+  const line = s.lines.filter((l) => new RegExp(`^ENV ${name}=`).test(l)).at(-1);
+  return line ? JSON.parse(line.slice(`ENV ${name}=`.length)) : undefined;
+}
+
+/** copies lists a stage's COPY instructions as { from (stage or context), sources, destination }. */
+function copies(s: Stage): Array<{ from?: string; sources: string[]; dest: string }> {
+  return s.lines
+    .filter((l) => l.startsWith("COPY "))
+    .map((l) => {
+      const words = l.split(/\s+/).slice(1);
+      const from = words[0]?.startsWith("--from=") ? words.shift()?.slice("--from=".length) : undefined;
+      return { ...(from ? { from } : {}), sources: words.slice(0, -1), dest: words.at(-1) as string };
+    });
+}
+
+/** programFiles are the source files a tsconfig compiles, imports followed (what its output holds). */
+function programFiles(tsconfig: string): string[] {
+  const file = join(REPO_ROOT, tsconfig);
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    file,
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  );
+  if (!parsed) throw new Error(`cannot read ${tsconfig}`);
+  const program = ts.createProgram({ rootNames: parsed.fileNames, options: { ...parsed.options, noEmit: true } });
+  return program
+    .getSourceFiles()
+    .map((f) => relative(REPO_ROOT, f.fileName))
+    .filter((f) => !f.startsWith("node_modules/") && !f.startsWith(".."));
+}
+
+const controller = stages.at(-1) as Stage;
+const controllerFiles = programFiles("controller/tsconfig.json");
+
+describe("the controller image (the Dockerfile's default target)", () => {
+  it("is the last stage, and a simulator target exists beside it", () => {
+    expect(controller.name).toBe("controller");
+    expect(stages.map((s) => s.name)).toContain("simulator");
+    expect(/^ARG NODE_IMAGE=node:(22|24)-(alpine|slim)$/m.test(dockerfile)).toBe(true);
   });
 
-  it("installs from the lock file and compiles in the build stage, then drops the dev dependencies", () => {
-    const runs = build.filter((l) => l.startsWith("RUN ")).join("\n");
-    expect(runs).toContain("npm ci");
-    expect(runs).toContain("tsc -p tsconfig.json");
-    expect(runs).toContain("npm prune --omit=dev");
+  it("starts the controller with the chart's arguments, as the chart's user, with the chart's NODE_OPTIONS", (ctx) => {
+    if (!helm) return ctx.skip();
+    const pod = only(renderChart(helm), "Deployment").spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.command, "the chart keeps the image's entry point").toBeUndefined();
+    const argv = [...JSON.parse(last(controller, "ENTRYPOINT") ?? "[]"), ...container.args];
+    expect(argv[0]).toBe("node");
+    // The script is controller/cli.ts compiled by controller/tsconfig.json into the stage's dist/.
+    expect(controllerFiles).toContain(argv[1].replace(/^dist\//, "").replace(/\.js$/, ".ts"));
+    const cli = readFileSync(join(REPO_ROOT, argv[1].replace(/^dist\//, "").replace(/\.js$/, ".ts")), "utf8");
+    expect(cli).toMatch(new RegExp(`^\\s+${argv[2]}: \\(\\) => import\\(`, "m"));
+    expect(JSON.parse(last(controller, "CMD") ?? "[]")[0], "docker run without the chart").toBe(argv[2]);
+    const user = `${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`;
+    expect(last(controller, "USER")).toBe(user);
+    expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+    const chartNodeOptions = container.env.find((e: { name: string }) => e.name === "NODE_OPTIONS")?.value;
+    const imageNodeOptions = envOf(controller, "NODE_OPTIONS");
+    if (imageNodeOptions !== undefined) expect(imageNodeOptions).toBe(chartNodeOptions);
+    expect(last(controller, "EXPOSE")).toBe(String(container.ports[0].containerPort));
   });
 
-  it("runs no package install in the runtime stage: it copies the pruned node_modules, dist, crds and third_party", () => {
-    expect(runtime.some((l) => l.startsWith("RUN "))).toBe(false);
-    const copies = runtime.filter((l) => l.startsWith("COPY ")).map((l) => l.replace(/\s+/g, " "));
-    expect(copies).toEqual([
-      "COPY --from=build /src/package.json ./",
-      "COPY --from=build /src/node_modules/ node_modules/",
-      "COPY --from=build /src/dist/ dist/",
-      "COPY crds/ crds/",
-      "COPY third_party/ third_party/",
-    ]);
+  it("holds only the controller's program: no simulator, plugin or third_party/", () => {
+    expect(controllerFiles.filter((f) => !f.startsWith("controller/"))).toEqual([]);
+    const context = copies(controller).filter((c) => !c.from);
+    expect(context.flatMap((c) => c.sources).filter((src) => !src.startsWith("crds"))).toEqual([]);
+    // Compiled code comes from the build stage's output of controller/tsconfig.json alone.
+    const build = stage("build");
+    for (const c of copies(controller).filter((x) => x.from === "build")) {
+      const [out] = c.sources;
+      const compile = build.lines.find(
+        (l) => l.startsWith("RUN ") && l.includes(`--outDir ${out?.replace(/\/$/, "")}`),
+      );
+      expect(compile, `${out} is compiled`).toMatch(/tsc -p controller\/tsconfig\.json --outDir \S+(\s|$)/);
+    }
   });
 
-  it("runs as the numeric non-root user the chart's securityContext names", () => {
-    expect(runtime).toContain(`USER ${values.podSecurityContext.runAsUser}:${values.podSecurityContext.runAsGroup}`);
-    expect(values.podSecurityContext.runAsUser).toBeGreaterThan(0);
+  it("gets production dependencies from the lock file, without the simulator's workspace", () => {
+    const deps = copies(controller).find((c) => c.dest === "node_modules/");
+    const install = stage(deps?.from ?? "").lines.filter((l) => l.includes("npm "));
+    expect(install.join("\n")).toMatch(/npm ci .*--omit=dev/);
+    expect(install.join("\n")).toContain("--workspaces=false");
+    expect(dockerfile).not.toMatch(/npm (install|i) /);
   });
+});
 
-  it("starts the controller through the CLI, on the port the chart probes", () => {
-    expect(runtime).toContain('ENTRYPOINT ["node", "dist/controller/cli.js"]');
-    expect(runtime).toContain('CMD ["controller"]');
-    expect(runtime).toContain(`EXPOSE ${values.controller.port}`);
-    expect(pkg.bin["soracom-esim-operator"]).toBe("dist/controller/cli.js");
+describe("the simulator image (--target simulator)", () => {
+  const simulator = stage("simulator");
+
+  it("runs the simulator's own entry point as a non-root user, with the spec it validates against", () => {
+    const [node, script] = JSON.parse(last(simulator, "ENTRYPOINT") ?? "[]");
+    expect(node).toBe("node");
+    expect(programFiles("simulator/tsconfig.json")).toContain(script.replace(/^dist\//, "").replace(/\.js$/, ".ts"));
+    expect(last(simulator, "USER")).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+    expect(copies(simulator).flatMap((c) => c.sources)).toContain("third_party/");
   });
 });
 
 describe(".dockerignore", () => {
   const allowed = dockerignore.filter((l) => l.startsWith("!")).map((l) => l.slice(1).replace(/\/$/, ""));
+  const contextSources = stages.flatMap((s) => copies(s).filter((c) => !c.from)).flatMap((c) => c.sources);
+  const allowedFor = (src: string) => allowed.find((a) => src.replace(/\/$/, "") === a || src.startsWith(`${a}/`));
 
-  it("starts from nothing and lets in only what the image needs", () => {
+  it("starts from nothing and lets in only what some stage copies", () => {
     expect(dockerignore[0]).toBe("*");
-    expect(allowed.sort()).toEqual(
-      ["controller", "crds", "package-lock.json", "package.json", "third_party", "tsconfig.json"].sort(),
-    );
+    for (const a of allowed)
+      expect(
+        contextSources.some((src) => allowedFor(src) === a),
+        a,
+      ).toBe(true);
   });
 
   it("lets in every file the Dockerfile copies from the context, and each exists", () => {
-    const sources = instructions
-      .filter((l) => l.startsWith("COPY ") && !l.includes("--from="))
-      .flatMap((l) => l.split(/\s+/).slice(1, -1));
-    for (const src of sources) {
-      const path = src.replace(/\/$/, "");
-      expect(allowed, src).toContain(path);
-      expect(statSync(join(REPO_ROOT, path)), src).toBeTruthy();
+    for (const src of contextSources) {
+      expect(allowedFor(src), src).toBeDefined();
+      expect(statSync(join(REPO_ROOT, src)), src).toBeTruthy();
     }
   });
 
@@ -98,26 +172,43 @@ describe(".dockerignore", () => {
   });
 });
 
-describe("the image's production dependencies", () => {
-  function tsFiles(dir: string): string[] {
-    return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
-    );
+describe("production dependencies", () => {
+  function importedPackages(files: string[]): Array<{ file: string; name: string }> {
+    return files.flatMap((file) => {
+      const text = readFileSync(join(REPO_ROOT, file), "utf8");
+      return [...text.matchAll(/^\s*(?:import|export)\s(?!type\b)[^;]*?from\s+"([^"]+)"/gms)]
+        .map((m) => m[1] as string)
+        .filter((spec) => !spec.startsWith(".") && !spec.startsWith("node:"))
+        .map((spec) => ({
+          file,
+          name: spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!,
+        }));
+    });
   }
 
-  it("cover every package the compiled controller imports (dev dependencies are pruned away)", () => {
-    const tsconfig = JSON.parse(readFileSync(join(REPO_ROOT, "tsconfig.json"), "utf8"));
-    expect(tsconfig.include).toEqual(["controller/**/*.ts"]);
-    const missing: string[] = [];
-    for (const file of tsFiles(join(REPO_ROOT, "controller"))) {
-      const text = readFileSync(file, "utf8");
-      for (const m of text.matchAll(/^\s*(?:import|export)\s(?!type\b)[^;]*?from\s+"([^"]+)"/gms)) {
-        const spec = m[1] as string;
-        if (spec.startsWith(".") || spec.startsWith("node:")) continue;
-        const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] as string);
-        if (!pkg.dependencies[name]) missing.push(`${relative(REPO_ROOT, file)}: ${name}`);
-      }
-    }
-    expect(missing).toEqual([]);
+  it("of the controller cover every package it imports, and nothing only the simulator uses", () => {
+    const used = importedPackages(controllerFiles);
+    expect(used.filter((u) => !pkg.dependencies[u.name]).map((u) => `${u.file}: ${u.name}`)).toEqual([]);
+    const simulatorPkg = JSON.parse(readFileSync(join(REPO_ROOT, "simulator/package.json"), "utf8"));
+    const simulatorOnly = Object.keys(simulatorPkg.dependencies).filter((d) => !used.some((u) => u.name === d));
+    expect(simulatorOnly.length).toBeGreaterThan(0); // ajv, ajv-formats: the request validator
+    for (const d of simulatorOnly) expect(pkg.dependencies[d], d).toBeUndefined();
+    expect(pkg.workspaces).toContain(dirname("simulator/package.json"));
+  });
+
+  it("of the simulator (its workspace plus the root's) cover every package it imports", () => {
+    const simulatorPkg = JSON.parse(readFileSync(join(REPO_ROOT, "simulator/package.json"), "utf8"));
+    const have = { ...pkg.dependencies, ...simulatorPkg.dependencies };
+    const files = programFiles("simulator/tsconfig.json");
+    expect(importedPackages(files).filter((u) => !have[u.name])).toEqual([]);
+  });
+});
+
+describe("the plugin", () => {
+  it("is built from its own tsconfig into dist/plugin, the package's kubectl-esim bin", () => {
+    const files = programFiles("plugin/tsconfig.json");
+    expect(files).toContain("plugin/cli.ts");
+    expect(pkg.bin["kubectl-esim"]).toBe("dist/plugin/cli.js");
+    expect(controllerFiles.some((f) => f.startsWith("plugin/"))).toBe(false);
   });
 });

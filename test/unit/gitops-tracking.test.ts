@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
 import { API_VERSION, GITOPS_TRACKING_KEYS } from "../../controller/api/vocabulary.js";
 import { buildProfile } from "../../controller/order/profiles.js";
-import { buildActivationSecret } from "../../controller/profile/secret.js";
+import { buildActivationSecret } from "../../controller/order/secret.js";
 import type { OrderedProfile } from "../../controller/soracom/types.js";
 
 // Argo CD decides what an Application owns by a tracking label or annotation. If an EsimProfile or an
@@ -126,10 +126,7 @@ describe("activation Secrets (buildActivationSecret) carry no tracking key", () 
   };
   for (const [name, profile] of Object.entries(cases)) {
     it(name, async () => {
-      const secret = await buildActivationSecret(
-        { ...profile, metadata: { ...profile.metadata, uid: "uid" } },
-        ordered,
-      );
+      const secret = buildActivationSecret({ ...profile, metadata: { ...profile.metadata, uid: "uid" } }, ordered);
       expect(keysOf(secret).filter((k) => ALL_TRACKING.includes(k))).toEqual([]);
       expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "EsimProfile", controller: true });
     });

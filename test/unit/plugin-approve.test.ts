@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { splitList } from "../../controller/api/annotations.js";
 import type { EsimProfileOrder } from "../../controller/api/types.js";
 import { ANNOTATIONS } from "../../controller/api/vocabulary.js";
-import { approvalSentence, mergeApproved, parseApproved, planApproval } from "../../controller/plugin/approve-plan.js";
-import { EXIT } from "../../controller/plugin/errors.js";
-import { main } from "../../controller/plugin/main.js";
+import { approvalSentence, mergeApproved, planApproval } from "../../plugin/approve-plan.js";
+import { EXIT } from "../../plugin/errors.js";
+import { main } from "../../plugin/main.js";
 import { anOrder, connectTo, FakeCluster, RecordingIo } from "./plugin-fakes.js";
 
 function manual(pending: string[], quantity: number, annotation?: string): EsimProfileOrder {
@@ -60,7 +61,7 @@ describe("mergeApproved unions the annotation with the shown IDs", () => {
   for (const [sentence, [existing, ids, want]] of Object.entries(cases)) {
     it(sentence, () => expect(mergeApproved(existing, ids)).toBe(want));
   }
-  it("parseApproved drops blanks", () => expect(parseApproved(",A,,B,")).toEqual(["A", "B"]));
+  it("splitList drops blanks", () => expect(splitList(",A,,B,")).toEqual(["A", "B"]));
 });
 
 describe("kubectl esim approve", () => {

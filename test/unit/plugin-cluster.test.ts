@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubeCluster } from "../../controller/plugin/cluster.js";
+import { KubeCluster } from "../../plugin/cluster.js";
 import {
   ApiError,
   ConflictError,
@@ -11,7 +11,7 @@ import {
   NotFoundError,
   UnauthorizedError,
   UnreachableError,
-} from "../../controller/plugin/errors.js";
+} from "../../plugin/errors.js";
 
 // KubeCluster's error translation over real HTTP: a loopback server answers what an apiserver would
 // (404 page not found for an unknown group, Status bodies for 401/403/404/409), so every message a

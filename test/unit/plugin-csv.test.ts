@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { EsimProfile } from "../../controller/api/types.js";
-import {
-  COLUMNS,
-  consoleTime,
-  DEFAULT_COLUMNS,
-  type ExportRow,
-  selectColumns,
-} from "../../controller/plugin/columns.js";
-import { csvDocument, csvField, csvRecord } from "../../controller/plugin/csv.js";
-import { UsageError } from "../../controller/plugin/errors.js";
+import { COLUMNS, consoleTime, DEFAULT_COLUMNS, type ExportRow, selectColumns } from "../../plugin/columns.js";
+import { csvDocument, csvField, csvRecord } from "../../plugin/csv.js";
+import { UsageError } from "../../plugin/errors.js";
 
 describe("csvField quotes exactly what RFC 4180 requires", () => {
   const cases: Record<string, [string, string]> = {

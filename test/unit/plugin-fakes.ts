@@ -1,10 +1,10 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
-import type { Cluster } from "../../controller/plugin/cluster.js";
-import type { Session } from "../../controller/plugin/command.js";
-import { ConflictError, ForbiddenError, NotFoundError } from "../../controller/plugin/errors.js";
-import type { PluginIo } from "../../controller/plugin/io.js";
-import type { Connect } from "../../controller/plugin/main.js";
+import type { Cluster } from "../../plugin/cluster.js";
+import type { Session } from "../../plugin/command.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../plugin/errors.js";
+import type { PluginIo } from "../../plugin/io.js";
+import type { Connect } from "../../plugin/main.js";
 
 /**
  * FakeCluster is an in-memory stand-in for the apiserver with the behaviours the commands depend on:

@@ -5,12 +5,12 @@ import type { V1Secret } from "@kubernetes/client-node";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
+import { qrPng } from "../../controller/api/qrpng.js";
 import type { EsimProfile } from "../../controller/api/types.js";
 import { ACTIVATION_SECRET, LABELS } from "../../controller/api/vocabulary.js";
-import { EXIT } from "../../controller/plugin/errors.js";
-import { loadConnection } from "../../controller/plugin/kubeconfig.js";
-import { main, usage, version } from "../../controller/plugin/main.js";
-import { qrPng } from "../../controller/plugin/qr.js";
+import { EXIT } from "../../plugin/errors.js";
+import { loadConnection } from "../../plugin/kubeconfig.js";
+import { main, usage, version } from "../../plugin/main.js";
 import { anOrder, connectTo, FakeCluster, RecordingIo } from "./plugin-fakes.js";
 
 function aProfile(namespace: string, order: string, iccid: string, withSecret: boolean): EsimProfile {
@@ -171,7 +171,7 @@ describe("export", () => {
 
 describe("qr", () => {
   it("the PNG decodes to the activation code", async () => {
-    const png = PNG.sync.read(await qrPng("LPA:1$smdp.example$M-1"));
+    const png = PNG.sync.read(qrPng("LPA:1$smdp.example$M-1"));
     expect(jsQR.default(new Uint8ClampedArray(png.data), png.width, png.height)?.data).toBe("LPA:1$smdp.example$M-1");
   });
   it("the terminal QR does not print the activation code unless asked", async () => {

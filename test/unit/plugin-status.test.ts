@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Condition, EsimProfile, EsimProfileOrder, EsimProfileOrderStatus } from "../../controller/api/types.js";
-import { progressBar } from "../../controller/plugin/progress.js";
-import { planText, renderOrderTable, summarizeOrder } from "../../controller/plugin/status-view.js";
-import { durationText, orderWarnings, type Warning } from "../../controller/plugin/warnings.js";
+import { progressBar } from "../../plugin/progress.js";
+import { planText, renderOrderTable, summarizeOrder } from "../../plugin/status-view.js";
+import { durationText, orderWarnings, type Warning } from "../../plugin/warnings.js";
 
 const NOW = new Date("2026-06-04T12:00:00Z");
 

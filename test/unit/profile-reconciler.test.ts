@@ -6,9 +6,9 @@ import { KubeConflictError } from "../../controller/kube/errors.js";
 import { PAUSED_RETRY_MS } from "../../controller/profile/plan.js";
 import type { ProfileReconcilerDeps, SimOps } from "../../controller/profile/ports.js";
 import { createProfileReconciler } from "../../controller/profile/reconciler.js";
-import { type Simulator, startSimulator } from "../../controller/simulator/index.js";
 import { SoracomError, SoracomErrorCode } from "../../controller/soracom/errors.js";
 import { createSoracomClient, type SoracomClient } from "../../controller/soracom/index.js";
+import { type Simulator, startSimulator } from "../../simulator/index.js";
 import { FakeBudget, FakeEvents, FakeMetrics, FakeSims, ProfileStore, refused } from "./profile-fakes.js";
 import { control, type Json } from "./simulator-http.js";
 

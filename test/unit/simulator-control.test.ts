@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { luhnCheckDigit } from "../../controller/simulator/ids.js";
-import type { Simulator } from "../../controller/simulator/index.js";
-import { main, optionsFromArgs } from "../../controller/simulator/main.js";
+import { luhnCheckDigit } from "../../simulator/ids.js";
+import type { Simulator } from "../../simulator/index.js";
+import { main, optionsFromArgs } from "../../simulator/main.js";
 import {
   control,
   createCompletedOrder,

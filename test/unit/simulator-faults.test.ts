@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Simulator } from "../../controller/simulator/index.js";
+import type { Simulator } from "../../simulator/index.js";
 import { control, type Json, login, request, type Session, startQuiet } from "./simulator-http.js";
 
 let sim: Simulator;

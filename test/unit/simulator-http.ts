@@ -1,6 +1,6 @@
 import { expect } from "vitest";
-import { type Simulator, type SimulatorOptions, startSimulator } from "../../controller/simulator/index.js";
-import type { SpecRoutes } from "../../controller/simulator/spec.js";
+import { type Simulator, type SimulatorOptions, startSimulator } from "../../simulator/index.js";
+import type { SpecRoutes } from "../../simulator/spec.js";
 
 /** Helpers for the simulator's tests: plain fetch over loopback, no client library in between. */
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Simulator } from "../../controller/simulator/index.js";
-import { loadSpecRoutes } from "../../controller/simulator/spec.js";
+import type { Simulator } from "../../simulator/index.js";
+import { loadSpecRoutes } from "../../simulator/spec.js";
 import {
   control,
   createCompletedOrder,

@@ -1,15 +1,9 @@
 import type { V1Secret } from "@kubernetes/client-node";
+import { qrPng } from "../api/qrpng.js";
 import type { EsimProfile } from "../api/types.js";
-import {
-  ACTIVATION_SECRET,
-  API_VERSION,
-  GITOPS_TRACKING_KEYS,
-  LABELS,
-  MANAGER_NAME,
-  PROFILE_KIND,
-} from "../api/vocabulary.js";
+import { ACTIVATION_SECRET, API_VERSION, LABELS, MANAGER_NAME, PROFILE_KIND } from "../api/vocabulary.js";
 import type { OrderedProfile } from "../soracom/types.js";
-import { qrPng } from "./qrpng.js";
+import { withoutTracking } from "./profiles.js";
 
 /**
  * The activation Secret of a profile: the activation code, SM-DP+ address, matching ID and a QR code
@@ -31,9 +25,9 @@ export function activationSecretName(profileName: string): string {
 /**
  * buildActivationSecret is the Secret for a profile and its ordered profile. The profile's own labels
  * are carried over (a team's labels help select Secrets) except GitOps tracking keys: a Secret Argo CD
- * believes it owns would be pruned. No annotation is copied. (Async for callers written when rendering was.)
+ * believes it owns would be pruned. No annotation is copied.
  */
-export async function buildActivationSecret(profile: EsimProfile, op: OrderedProfile): Promise<V1Secret> {
+export function buildActivationSecret(profile: EsimProfile, op: OrderedProfile): V1Secret {
   const name = profile.metadata.name;
   const uid = profile.metadata.uid;
   if (!uid) throw new ActivationSecretError(`EsimProfile ${name} has no uid yet: create it before its Secret`);
@@ -62,11 +56,6 @@ export async function buildActivationSecret(profile: EsimProfile, op: OrderedPro
       [k.qrPng]: png.toString("base64"),
     },
   };
-}
-
-function withoutTracking(labels: Record<string, string> | undefined): Record<string, string> {
-  const tracked = new Set<string>(GITOPS_TRACKING_KEYS);
-  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => !tracked.has(key)));
 }
 
 /** labelValue fits a name into a label value (63 characters, ending alphanumeric). */

@@ -1,5 +1,6 @@
-import type { EsimProfileOrder } from "../api/types.js";
-import { ANNOTATIONS } from "../api/vocabulary.js";
+import { splitList } from "../controller/api/annotations.js";
+import type { EsimProfileOrder } from "../controller/api/types.js";
+import { ANNOTATIONS } from "../controller/api/vocabulary.js";
 import { planText } from "./status-view.js";
 
 /** ApprovalPlan is what `kubectl esim approve` shows and then writes: exactly the drafts pending now. */
@@ -13,20 +14,12 @@ export interface ApprovalPlan {
   alreadyApproved: string[];
 }
 
-/** parseApproved reads the comma-separated approve annotation into IDs (blanks dropped). */
-export function parseApproved(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((id) => id.trim())
-    .filter((id) => id !== "");
-}
-
 /** planApproval reads status.pendingApproval; undefined when nothing waits for approval. */
 export function planApproval(order: EsimProfileOrder): ApprovalPlan | undefined {
   const pending = order.status?.pendingApproval;
   const ids = [...new Set(pending?.profileOrderIds ?? [])];
   if (ids.length === 0) return undefined;
-  const approved = new Set(parseApproved(order.metadata.annotations?.[ANNOTATIONS.approveOrders]));
+  const approved = new Set(splitList(order.metadata.annotations?.[ANNOTATIONS.approveOrders]));
   const plan: ApprovalPlan = {
     ids,
     quantity: pending?.quantity ?? 0,
@@ -49,7 +42,7 @@ export function approvalSentence(plan: ApprovalPlan): string {
  * there. Order is kept so repeated approvals do not churn the object; nothing is ever removed.
  */
 export function mergeApproved(existing: string | undefined, ids: readonly string[]): string {
-  const merged = parseApproved(existing);
+  const merged = splitList(existing);
   for (const id of ids) if (!merged.includes(id)) merged.push(id);
   return merged.join(",");
 }

@@ -1,6 +1,6 @@
 import type { V1Secret } from "@kubernetes/client-node";
-import type { EsimProfile } from "../api/types.js";
-import { ACTIVATION_SECRET } from "../api/vocabulary.js";
+import type { EsimProfile } from "../controller/api/types.js";
+import { ACTIVATION_SECRET } from "../controller/api/vocabulary.js";
 import type { Cluster } from "./cluster.js";
 import type { ActivationData } from "./columns.js";
 import { ForbiddenError, NotFoundError } from "./errors.js";

@@ -1,5 +1,5 @@
-import type { Condition, EsimProfile, EsimProfileOrder } from "../api/types.js";
-import { CONDITIONS, REASONS } from "../api/vocabulary.js";
+import type { Condition, EsimProfile, EsimProfileOrder } from "../controller/api/types.js";
+import { CONDITIONS, REASONS } from "../controller/api/vocabulary.js";
 
 /** Warning is one thing in an order a person may need to act on. */
 export interface Warning {

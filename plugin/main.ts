@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { scrubSecrets } from "../log.js";
+import { scrubSecrets } from "../controller/log.js";
 import { approveCommand } from "./approve.js";
 import { KubeCluster } from "./cluster.js";
 import { type Command, GLOBAL_OPTIONS, type Options, type Session, stringValue, type Values } from "./command.js";

@@ -1,4 +1,4 @@
-import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder } from "../controller/api/types.js";
 import { progressBar } from "./progress.js";
 import { orderWarnings, type Warning } from "./warnings.js";
 

@@ -10,7 +10,7 @@ import {
   MANAGER_NAME,
   PROFILE_KIND,
 } from "../../controller/api/vocabulary.js";
-import { ActivationSecretError, buildActivationSecret } from "../../controller/profile/secret.js";
+import { ActivationSecretError, buildActivationSecret } from "../../controller/order/secret.js";
 import type { OrderedProfile } from "../../controller/soracom/types.js";
 
 const ordered: OrderedProfile = {
@@ -44,7 +44,7 @@ const decode = (b64: string | undefined) => Buffer.from(b64 ?? "", "base64");
 
 describe("buildActivationSecret", () => {
   it("holds the activation code, SM-DP+ address and matching ID under the agreed keys and type", async () => {
-    const secret = await buildActivationSecret(profile, ordered);
+    const secret = buildActivationSecret(profile, ordered);
     const k = ACTIVATION_SECRET.keys;
     expect(secret.metadata?.name).toBe("fleet-8942310022000012345-activation");
     expect(secret.metadata?.namespace).toBe("iot");
@@ -56,14 +56,14 @@ describe("buildActivationSecret", () => {
   });
 
   it("qr.png is a PNG whose QR code decodes to the activation code", async () => {
-    const secret = await buildActivationSecret(profile, ordered);
+    const secret = buildActivationSecret(profile, ordered);
     const png = PNG.sync.read(decode(secret.data?.[ACTIVATION_SECRET.keys.qrPng]));
     const qr = jsQR.default(new Uint8ClampedArray(png.data), png.width, png.height);
     expect(qr?.data).toBe(ordered.activationCode);
   });
 
   it("never copies GitOps tracking labels or any annotation, even when the profile carries them", async () => {
-    const secret = await buildActivationSecret(profile, ordered);
+    const secret = buildActivationSecret(profile, ordered);
     const labels = secret.metadata?.labels ?? {};
     for (const key of GITOPS_TRACKING_KEYS) expect(labels).not.toHaveProperty(key);
     expect(labels).toEqual({
@@ -76,7 +76,7 @@ describe("buildActivationSecret", () => {
   });
 
   it("is owned by its EsimProfile as controller, so it goes when the profile goes", async () => {
-    const secret = await buildActivationSecret(profile, ordered);
+    const secret = buildActivationSecret(profile, ordered);
     expect(secret.metadata?.ownerReferences).toEqual([
       {
         apiVersion: API_VERSION,
@@ -91,7 +91,7 @@ describe("buildActivationSecret", () => {
 
   it("a profile name longer than a label value is cut to a valid label value", async () => {
     const long = { ...profile, metadata: { ...profile.metadata, name: `${"a".repeat(62)}-${ordered.iccid}` } };
-    const secret = await buildActivationSecret(long, ordered);
+    const secret = buildActivationSecret(long, ordered);
     const value = secret.metadata?.labels?.[LABELS.profile] ?? "";
     expect(value).toBe("a".repeat(62));
     expect(secret.metadata?.name).toBe(`${long.metadata.name}-activation`);
@@ -99,6 +99,6 @@ describe("buildActivationSecret", () => {
 
   it("refuses a profile without a uid: an owner reference needs one", async () => {
     const unsaved = { ...profile, metadata: { ...profile.metadata, uid: undefined } };
-    await expect(buildActivationSecret(unsaved, ordered)).rejects.toBeInstanceOf(ActivationSecretError);
+    expect(() => buildActivationSecret(unsaved, ordered)).toThrow(ActivationSecretError);
   });
 });

@@ -1,5 +1,5 @@
-import type { EsimProfileOrder } from "../api/types.js";
-import { ANNOTATIONS } from "../api/vocabulary.js";
+import type { EsimProfileOrder } from "../controller/api/types.js";
+import { ANNOTATIONS } from "../controller/api/vocabulary.js";
 import { type ApprovalPlan, approvalSentence, mergeApproved, planApproval } from "./approve-plan.js";
 import type { Cluster } from "./cluster.js";
 import { type Command, exactlyOne, oneNamespace } from "./command.js";

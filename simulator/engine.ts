@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { silentLogger } from "../log.js";
+import { silentLogger } from "../controller/log.js";
 import {
   applyConfigPatch,
   configFromOptions,

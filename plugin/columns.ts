@@ -1,4 +1,4 @@
-import type { EsimProfile } from "../api/types.js";
+import type { EsimProfile } from "../controller/api/types.js";
 import { UsageError } from "./errors.js";
 
 /** ActivationData is what a profile's activation Secret holds (decoded), when it could be read. */

@@ -1,5 +1,6 @@
-import type { EsimProfile } from "../api/types.js";
-import { LABELS } from "../api/vocabulary.js";
+import type { EsimProfile } from "../controller/api/types.js";
+import { LABELS } from "../controller/api/vocabulary.js";
+import { mapLimit } from "../controller/concurrency.js";
 import { readActivation } from "./activation.js";
 import type { Cluster } from "./cluster.js";
 import { type Column, type ExportRow, selectColumns, validColumnNames } from "./columns.js";
@@ -18,21 +19,6 @@ export interface Unreadable {
 const byNamespaceAndName = (a: EsimProfile, b: EsimProfile) =>
   (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") ||
   (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "");
-
-/** mapLimit runs fn over items with at most `limit` in flight, keeping the order of results. */
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i] as T, i);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** orderSubscriptions maps namespace/order name → spec.subscription, for profiles whose status lacks it. */
 async function orderSubscriptions(cluster: Cluster, namespace: string | undefined): Promise<Map<string, string>> {

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
-import type { EsimProfile } from "../api/types.js";
-import { LABELS } from "../api/vocabulary.js";
+import type { EsimProfile } from "../controller/api/types.js";
+import { LABELS } from "../controller/api/vocabulary.js";
 import { atMostOne, type Command, oneNamespace, type Session, stringValue } from "./command.js";
 import { EXIT, ForbiddenError, UsageError } from "./errors.js";
 import type { PluginIo } from "./io.js";

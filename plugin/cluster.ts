@@ -1,8 +1,8 @@
 import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
-import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
-import { GROUP, ORDER_KIND, ORDER_PLURAL, PROFILE_KIND, PROFILE_PLURAL, VERSION } from "../api/vocabulary.js";
-import { KubeApiError, KubeNetworkError, KubeTimeoutError } from "../kube/errors.js";
-import { KubeClient, type KubeRequest, resourcePath } from "../kube/rest.js";
+import type { EsimProfile, EsimProfileOrder } from "../controller/api/types.js";
+import { GROUP, ORDER_KIND, ORDER_PLURAL, PROFILE_KIND, PROFILE_PLURAL, VERSION } from "../controller/api/vocabulary.js";
+import { KubeApiError, KubeNetworkError, KubeTimeoutError } from "../controller/kube/errors.js";
+import { KubeClient, type KubeRequest, resourcePath } from "../controller/kube/rest.js";
 import {
   ApiError,
   ConflictError,

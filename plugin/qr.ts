@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import QRCode from "qrcode";
+import { qrPng } from "../controller/api/qrpng.js";
 import { readActivation } from "./activation.js";
 import { type Command, exactlyOne, oneNamespace, stringValue } from "./command.js";
 import { EXIT, ForbiddenError, NotFoundError, PluginError } from "./errors.js";
@@ -7,11 +8,6 @@ import { EXIT, ForbiddenError, NotFoundError, PluginError } from "./errors.js";
 /** NoActivationError: the profile exists but its activation data is not (yet) available. */
 export class NoActivationError extends PluginError {
   override readonly code = "ESIM_NO_ACTIVATION";
-}
-
-/** qrPng renders the activation code as a PNG a phone camera or LPA reads easily. */
-export function qrPng(activationCode: string): Promise<Buffer> {
-  return QRCode.toBuffer(activationCode, { type: "png", errorCorrectionLevel: "M", margin: 4, scale: 8 });
 }
 
 /** qrTerminal renders the activation code with half-block characters (two modules per line). */
@@ -55,7 +51,7 @@ Exit codes: 0 ok, 1 error (no permission, no activation Secret yet), 2 usage, 4 
     if (!code) throw new NoActivationError(`the activation Secret of EsimProfile "${name}" has no activationCode`);
     const iccid = profile.status?.iccid ?? profile.spec.iccid ?? "unknown ICCID";
     if (png !== undefined) {
-      fs.writeFileSync(png, await qrPng(code), { mode: 0o600 });
+      fs.writeFileSync(png, qrPng(code), { mode: 0o600 });
       ctx.io.stderr(`Saved the QR code of ${namespace}/${name} (ICCID ${iccid}) to ${png}\n`);
     } else {
       ctx.io.stderr(`QR code of ${namespace}/${name} (ICCID ${iccid}): scan it with the device's LPA\n`);

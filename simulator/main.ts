@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
-import { createLogger } from "../log.js";
+import { createLogger } from "../controller/log.js";
 import { DEFAULTS, type SimulatorOptions } from "./config.js";
 import { startSimulator } from "./server.js";
 
-/** `soracom-esim-operator simulator`: run the Soracom API simulator until SIGINT or SIGTERM. */
+/** `soracom-esim-simulator` (simulator/cli.ts): run the Soracom API simulator until SIGINT or SIGTERM. */
 
-const USAGE = `Usage: soracom-esim-operator simulator [flags]
+const USAGE = `Usage: soracom-esim-simulator [flags]
 
 Runs a local stand-in for the Soracom API (paths under /v1) with a control surface under /_sim.
 
@@ -100,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
     opts = optionsFromArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`soracom-esim-operator simulator: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`soracom-esim-simulator: ${err.message}\n\n${USAGE}\n`);
     return 2;
   }
   if (opts === "help") {

@@ -2,7 +2,7 @@ import jsQR from "jsqr";
 import { PNG } from "pngjs";
 import QRCode from "qrcode";
 import { describe, expect, it } from "vitest";
-import { qrPng } from "../../controller/profile/qrpng.js";
+import { qrPng } from "../../controller/api/qrpng.js";
 
 // jsqr is CommonJS: under NodeNext its default export arrives on `.default`.
 const decode = ((jsQR as unknown as { default?: typeof jsQR }).default ?? jsQR) as unknown as typeof jsQR.default;
