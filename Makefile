@@ -27,7 +27,7 @@ lint: node_modules/.package-lock.json
 build: node_modules/.package-lock.json
 	npx tsc -p tsconfig.json
 
-## controlplane: build kube-apiserver, etcd, kubectl and helm into ~/.cache/soracom-esim-operator/bin (once)
+## controlplane: build kube-apiserver, kube-controller-manager, etcd, kubectl and helm into ~/.cache/soracom-esim-operator/bin (once)
 controlplane:
 	bash test/controlplane/build.sh
 

@@ -3,7 +3,7 @@ import type { EsimProfile, EsimProfileOrder } from "../controller/api/types.js";
 import { CONDITIONS, REASONS } from "../controller/api/vocabulary.js";
 import { toKubeTime } from "../controller/kube/object.js";
 import { resourcePath } from "../controller/kube/rest.js";
-import { PROFILE_REF } from "../controller/api/vocabulary.js";
+import { ORDER_REF, PROFILE_REF } from "../controller/api/vocabulary.js";
 import { buildProfile } from "../controller/order/profiles.js";
 import { activationSecretName, buildActivationSecret } from "../controller/order/secret.js";
 import type { OrderedProfile } from "../controller/soracom/types.js";
@@ -36,7 +36,7 @@ export async function runCeiling(cluster: BenchCluster, n: number, parallelism: 
 async function measure(cluster: BenchCluster, n: number, parallelism: number): Promise<CeilingResult> {
   const namespace = await cluster.createNamespace("bench-ceiling");
   const watch = await new ReadyWatch(cluster.kube, namespace).start();
-  const order = fakeOrder(namespace, n);
+  const order = await pausedOrder(cluster, namespace, n);
   const started = Date.now();
   const done = watch.until(n, 30 * 60_000);
   let next = 0;
@@ -106,13 +106,21 @@ function finalStatus(profile: EsimProfile, p: OrderedProfile, i: number) {
   };
 }
 
-function fakeOrder(namespace: string, quantity: number): EsimProfileOrder {
-  return {
-    apiVersion: "esim.soracom-operator.io/v1alpha1",
-    kind: "EsimProfileOrder",
-    metadata: { name: "ceiling", namespace, uid: crypto.randomUUID() },
-    spec: { subscription: "planX3", quantity },
-  } as EsimProfileOrder;
+/**
+ * pausedOrder is a real, paused EsimProfileOrder to own the ceiling's profiles: owned by an order that does
+ * not exist, a garbage collector (kube-controller-manager, on the shared test control plane) deletes them.
+ */
+async function pausedOrder(cluster: BenchCluster, namespace: string, quantity: number): Promise<EsimProfileOrder> {
+  return cluster.kube.request<EsimProfileOrder>({
+    method: "POST",
+    path: resourcePath({ ...ORDER_REF, namespace }),
+    body: {
+      apiVersion: "esim.soracom-operator.io/v1alpha1",
+      kind: "EsimProfileOrder",
+      metadata: { name: "ceiling" },
+      spec: { subscription: "planX3", quantity, paused: true },
+    },
+  });
 }
 
 /** fakeOrderedProfile looks like the simulator's: 19-digit ICCID, 15-digit IMSI, an LPA activation code. */

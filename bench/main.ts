@@ -86,7 +86,13 @@ async function run(argv: string[]): Promise<number> {
   for (const n of list(values.n)) {
     for (const latencyMs of list(values.latency)) {
       // A fresh control plane per case: objects of an earlier case would weigh on the apiserver's cache.
-      const cp = await ControlPlane.start({ binaries, log: () => undefined, baseDir: path.join(resultsDir, "tmp") });
+      // Without kube-controller-manager, so figures stay comparable with the runs docs/performance.md quotes.
+      const cp = await ControlPlane.start({
+        binaries,
+        log: () => undefined,
+        baseDir: path.join(resultsDir, "tmp"),
+        controllerManager: false,
+      });
       const cluster = new BenchCluster({
         kubeconfigPath: cp.kubeconfigPath,
         server: cp.server,

@@ -35,6 +35,7 @@ mkdir -p "$DEMO_DIR"
 say "control-plane binaries (built once per machine, then cached)"
 bash test/controlplane/build.sh etcd
 bash test/controlplane/build.sh kubernetes
+bash test/controlplane/build.sh controller-manager
 eval "$(bash test/controlplane/build.sh --print-env | grep '^KUBECTL_BIN=')"
 say "compiling (tsc)"
 if ! npx tsc -p tsconfig.json; then

@@ -10,6 +10,8 @@ export interface Binaries {
   etcd: string;
   kubectl: string;
   helm?: string;
+  /** kube-controller-manager: garbage collection, namespace deletion, service-account tokens. */
+  kubeControllerManager?: string;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -45,6 +47,8 @@ export async function resolveBinaries(): Promise<Binaries> {
     kubectl: env.KUBECTL_BIN ?? "",
   };
   if (env.HELM_BIN && fs.existsSync(env.HELM_BIN)) bins.helm = env.HELM_BIN;
+  const kcm = env.KUBE_CONTROLLER_MANAGER_BIN;
+  if (kcm && fs.existsSync(kcm)) bins.kubeControllerManager = kcm;
   return bins;
 }
 
@@ -65,7 +69,7 @@ export function missingBinaries(bins: Binaries): string[] {
  * first time, with its progress on stderr) and then resolves the binaries.
  */
 export async function ensureBinaries(): Promise<Binaries> {
-  for (const component of ["etcd", "kubernetes"]) {
+  for (const component of ["etcd", "kubernetes", "controller-manager"]) {
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn("bash", [BUILD_SCRIPT, component], { stdio: ["ignore", "inherit", "inherit"] });
       child.once("error", reject);

@@ -17,6 +17,8 @@ export const CONTROL_OPERATIONS = [
   "etcd/restart",
   "etcd/compact",
   "watches/expire",
+  "controller-manager/stop",
+  "controller-manager/start",
   "ensure-running",
 ] as const;
 export type ControlOperation = (typeof CONTROL_OPERATIONS)[number];
@@ -38,6 +40,8 @@ export async function serveControl(cp: ControlPlane): Promise<ControlServer> {
     "etcd/restart": () => cp.restartEtcd(),
     "etcd/compact": async () => ({ revision: await cp.compactEtcd() }),
     "watches/expire": async () => ({ revision: await cp.forceWatchExpiry() }),
+    "controller-manager/stop": () => cp.stopControllerManager(),
+    "controller-manager/start": () => cp.startControllerManager(),
     "ensure-running": () => cp.ensureRunning(),
   };
   let queue: Promise<unknown> = Promise.resolve();

@@ -27,6 +27,11 @@ export interface ControlPlaneOptions {
    * compaction alone expires it. Default true, as in every real cluster.
    */
   watchCache?: boolean;
+  /**
+   * Run kube-controller-manager (garbage collector, namespace deletion, service-account tokens), as every
+   * real cluster does. Default true when its binary is there; `make bench` turns it off to stay comparable.
+   */
+  controllerManager?: boolean;
 }
 
 /** ControlPlaneInfo is everything a client in another process needs to connect (serializable). */
@@ -44,10 +49,10 @@ export interface ControlPlaneInfo {
 const defaultLog = (line: string) => process.stderr.write(`[controlplane] ${line}\n`);
 
 /**
- * ControlPlane is an envtest-style Kubernetes control plane: a real etcd and kube-apiserver on free
- * loopback ports, no nodes and no controller-manager. It exists so that the operator is tested
- * against the real thing (schema validation, finalizers, conflicts, watch expiry), and it can stop
- * and restart either server mid-test for fault tests.
+ * ControlPlane is an envtest-style Kubernetes control plane: a real etcd, kube-apiserver and
+ * kube-controller-manager on loopback, no nodes. It exists so that the operator is tested against the
+ * real thing (schema validation, finalizers, conflicts, watch expiry, garbage collection, namespace
+ * deletion), and it can stop and restart each server mid-test for fault tests.
  */
 export class ControlPlane {
   /** Milliseconds from spawning etcd to the CRDs being Established, for the record. */
@@ -91,6 +96,8 @@ export class ControlPlane {
       await this.startApiserver();
       this.writeKubeconfigs();
       await this.installCrds();
+      // After the CRDs: its garbage collector then finds them at its first discovery.
+      if (this.state.controllerManager) await this.startControllerManager();
     } catch (err) {
       await this.stop();
       throw err;
@@ -103,6 +110,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     const s = this.state;
     if (!s) return;
+    await s.controllerManager?.stop();
     await s.apiserver.stop();
     await s.etcd.stop();
     fs.rmSync(s.dir, { recursive: true, force: true });
@@ -114,6 +122,7 @@ export class ControlPlane {
   killNow(): void {
     const s = this.state;
     if (!s) return;
+    s.controllerManager?.killNow();
     s.apiserver.killNow();
     s.etcd.killNow();
     fs.rmSync(s.dir, { recursive: true, force: true });
@@ -141,7 +150,7 @@ export class ControlPlane {
   /** Every pid of etcd and kube-apiserver since start (restarts included), for leftover checks. */
   get pids(): number[] {
     const s = this.state;
-    return s ? [...s.etcd.history, ...s.apiserver.history] : [];
+    return s ? [...s.etcd.history, ...s.apiserver.history, ...(s.controllerManager?.history ?? [])] : [];
   }
 
   info(): ControlPlaneInfo {
@@ -179,6 +188,33 @@ export class ControlPlane {
     await this.startApiserver();
   }
 
+  /** controllerManager tells whether this control plane runs kube-controller-manager at all. */
+  get hasControllerManager(): boolean {
+    return this.started.controllerManager !== undefined;
+  }
+
+  async stopControllerManager(): Promise<void> {
+    await this.started.controllerManager?.stop();
+  }
+
+  /** startControllerManager starts it (again), and waits until it serves /healthz. */
+  async startControllerManager(): Promise<void> {
+    const s = this.started;
+    const kcm = s.controllerManager;
+    if (!kcm) throw new Error("this control plane runs no kube-controller-manager");
+    kcm.start();
+    fs.writeFileSync(path.join(s.dir, "kube-controller-manager.pid"), String(kcm.pid));
+    await waitFor(
+      "kube-controller-manager /healthz",
+      async () => {
+        const url = `https://127.0.0.1:${s.controllerManagerPort}/healthz`;
+        const res = await request(url, { timeoutMs: 2_000, insecure: true });
+        return res.status === 200 ? true : undefined;
+      },
+      { timeoutMs: this.readyTimeoutMs, log: this.log, failFast: () => exitedMessage(kcm) },
+    );
+  }
+
   async stopEtcd(): Promise<void> {
     await this.started.etcd.stop();
   }
@@ -213,6 +249,8 @@ export class ControlPlane {
   async ensureRunning(): Promise<void> {
     if (!this.started.etcd.running) await this.startEtcd();
     if (!this.started.apiserver.running) await this.startApiserver();
+    const kcm = this.started.controllerManager;
+    if (kcm && !kcm.running) await this.startControllerManager();
   }
 
   /**
@@ -314,7 +352,20 @@ export class ControlPlane {
       () => [...apiserverArgs(dir, etcdUrl, apiserverPort, creds), `--watch-cache=${this.opts.watchCache ?? true}`],
       path.join(dir, "kube-apiserver.log"),
     );
-    return { dir, creds, etcdPort, apiserverPort, etcd, apiserver };
+    const controllerManagerPort = await freePort();
+    const wanted = this.opts.controllerManager ?? true;
+    const controllerManager =
+      wanted && bins.kubeControllerManager
+        ? new ManagedProcess(
+            "kube-controller-manager",
+            bins.kubeControllerManager,
+            () => controllerManagerArgs(dir, controllerManagerPort, creds),
+            path.join(dir, "kube-controller-manager.log"),
+          )
+        : undefined;
+    if (wanted && !bins.kubeControllerManager)
+      this.log("no kube-controller-manager binary (build.sh controller-manager): no garbage collection");
+    return { dir, creds, etcdPort, apiserverPort, controllerManagerPort, etcd, apiserver, controllerManager };
   }
 
   private async probeReadyz(): Promise<true | undefined> {
@@ -353,8 +404,10 @@ interface Started {
   creds: Credentials;
   etcdPort: number;
   apiserverPort: number;
+  controllerManagerPort: number;
   etcd: ManagedProcess;
   apiserver: ManagedProcess;
+  controllerManager: ManagedProcess | undefined;
 }
 
 /** apiserverArgs are envtest's flags: no nodes, no controllers, RBAC on, tokens for identities. */
@@ -367,8 +420,6 @@ function apiserverArgs(dir: string, etcdUrl: string, port: number, creds: Creden
     "--advertise-address=127.0.0.1",
     "--service-cluster-ip-range=10.0.0.0/24",
     "--allow-privileged=true",
-    // No controller-manager mints service-account tokens, so this admission plugin would block pods.
-    "--disable-admission-plugins=ServiceAccount",
     "--authorization-mode=RBAC",
     `--token-auth-file=${creds.tokenFile}`,
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -377,6 +428,29 @@ function apiserverArgs(dir: string, etcdUrl: string, port: number, creds: Creden
     // Without it, an open watch holds a graceful stop for the 60 s request timeout; with it the
     // apiserver ends watch streams at once, as clients see on a rolling restart.
     "--shutdown-watch-termination-grace-period=2s",
+  ];
+}
+
+/**
+ * controllerManagerArgs: every default controller, as the admin identity, signing service-account tokens
+ * with the apiserver's key and publishing its CA (kube-root-ca.crt); no leader election (one instance).
+ */
+function controllerManagerArgs(dir: string, port: number, creds: Credentials): string[] {
+  const kubeconfig = path.join(dir, "kubeconfig");
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--cert-dir=${path.join(dir, "kcm-certs")}`,
+    "--leader-elect=false",
+    `--service-account-private-key-file=${creds.saSigningKeyFile}`,
+    `--root-ca-file=${path.join(dir, "certs", "apiserver.crt")}`,
+    "--use-service-account-credentials=false",
+    "--controllers=*",
+    "--v=1",
   ];
 }
 

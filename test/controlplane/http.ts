@@ -14,6 +14,8 @@ export interface RequestOptions {
   ca?: string;
   token?: string;
   timeoutMs?: number;
+  /** Skip certificate checks: only for a loopback health probe of a server with a self-signed certificate. */
+  insecure?: boolean;
 }
 
 /**
@@ -30,7 +32,14 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpRes
   return new Promise((resolve, reject) => {
     const req = lib.request(
       u,
-      { method: opts.method ?? "GET", headers, ca: opts.ca, timeout: opts.timeoutMs ?? 10_000, agent: false },
+      {
+        method: opts.method ?? "GET",
+        headers,
+        ca: opts.ca,
+        timeout: opts.timeoutMs ?? 10_000,
+        agent: false,
+        ...(opts.insecure ? { rejectUnauthorized: false } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -395,8 +395,10 @@ describe("a namespace being deleted", () => {
     const [second] = await lane.materialized("fleet", 2);
     const creates = await control.count("createProfileOrder");
 
-    // The namespace goes; its EsimProfiles may go before their order does (as here, without a namespace
-    // controller to delete the order too). The apiserver would refuse their replacements: none is bought.
+    // The namespace goes; its EsimProfiles may go before their order does. Which goes first is the namespace
+    // controller's choice: it is stopped here so that this order is the one the test gets (useCluster starts
+    // it again after the test). The apiserver would refuse their replacements: none is bought.
+    await h.cluster.controlPlane.stopControllerManager();
     await h.cluster.core.deleteNamespace({ name: lane.namespace });
     await lane.deleteProfile(second!.metadata.name!);
     // Whichever comes first: a create at the simulator, or the order saying why it orders nothing.

@@ -24,6 +24,9 @@ export interface ControlPlaneControl {
   compactEtcd(): Promise<number>;
   /** Compacts etcd and restarts the apiserver: every resourceVersion handed out before is now too old (410). */
   forceWatchExpiry(): Promise<number>;
+  /** Stops and starts kube-controller-manager (garbage collector, namespace deletion). */
+  stopControllerManager(): Promise<void>;
+  startControllerManager(): Promise<void>;
   /** Starts whichever server is stopped (useCluster calls it after every test). */
   ensureRunning(): Promise<void>;
 }
@@ -51,8 +54,8 @@ export interface Cluster {
  * useCluster connects a test file to the run's shared control plane (started by global setup).
  * Call it at the top of a file or describe block: it registers a beforeEach that creates a namespace
  * named after the test, and an afterEach that restarts any server a test left stopped.
- * Namespaces are not deleted: without a controller-manager they would stay Terminating forever, and
- * the whole control plane goes away at the end of the run anyway.
+ * Namespaces are not deleted: their objects hold finalizers that no controller removes once the test's
+ * own controller is gone, and the whole control plane goes away at the end of the run anyway.
  */
 export function useCluster(opts: { namespacePrefix?: string } = {}): Cluster {
   const info = inject("controlPlane");
@@ -112,6 +115,8 @@ function controlOf(info: ProvidedControlPlane): ControlPlaneControl {
     startApiserver: () => done("apiserver/start"),
     restartApiserver: () => done("apiserver/restart"),
     stopEtcd: () => done("etcd/stop"),
+    stopControllerManager: () => done("controller-manager/stop"),
+    startControllerManager: () => done("controller-manager/start"),
     startEtcd: () => done("etcd/start"),
     restartEtcd: () => done("etcd/restart"),
     compactEtcd: async () => (await call("etcd/compact")).revision ?? 0,
