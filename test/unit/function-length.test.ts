@@ -17,7 +17,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** functionLengths lists every function-like node of a file with its length in lines (nested ones too). */
-export function functionLengths(file: string, text: string): Array<{ name: string; lines: number }> {
+function functionLengths(file: string, text: string): Array<{ name: string; lines: number }> {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const found: Array<{ name: string; lines: number }> = [];
   const visit = (node: ts.Node) => {
