@@ -55,3 +55,26 @@ export async function admitProfiles(kube: Pick<KubeApi, "request">, order: EsimP
     };
   }
 }
+
+/**
+ * recentAdmissions answers admitProfiles, and remembers an "admitted" answer for `ttlMs` per order and
+ * generation: a round retried after a status write conflict does not pay the round trip again, keeping
+ * the time from the cached object to its status write short. A refusal is never remembered.
+ */
+export function recentAdmissions(
+  kube: Pick<KubeApi, "request">,
+  ttlMs: number,
+  now: () => number = Date.now,
+): (order: EsimProfileOrder) => Promise<Admission> {
+  const admitted = new Map<string, number>();
+  return async (order) => {
+    const key = `${order.metadata.uid}/${order.metadata.generation}`;
+    const at = admitted.get(key);
+    if (at !== undefined && now() - at < ttlMs) return { admitted: true };
+    const answer = await admitProfiles(kube, order);
+    if (answer.admitted) admitted.set(key, now());
+    else admitted.delete(key);
+    if (admitted.size > 10_000) for (const [k, t] of admitted) if (now() - t >= ttlMs) admitted.delete(k);
+    return answer;
+  };
+}

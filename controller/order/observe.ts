@@ -1,5 +1,5 @@
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
-import { everInstalled, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
+import { everInstalled, GROUP, phaseOfProfileStatus, REASONS } from "../api/vocabulary.js";
 import { forEachLimited } from "../concurrency.js";
 import { isNotFound as isSoracomNotFound, SoracomAuthError, type SoracomClient } from "../soracom/index.js";
 import type { ProfileOrder } from "../soracom/types.js";
@@ -120,4 +120,21 @@ async function getOrNull(client: SoracomClient, id: string): Promise<ProfileOrde
     if (isSoracomNotFound(err)) return null;
     throw err;
   }
+}
+
+/**
+ * planInputsOf is what the planner reads of the order itself: its spec, status, lifecycle and this
+ * operator's annotations. Two versions equal in these would be planned alike (another writer's label or
+ * annotation changes nothing), so a status write refused for such a change may be made again on the new one.
+ */
+export function planInputsOf(order: EsimProfileOrder): unknown {
+  const ours = Object.entries(order.metadata.annotations ?? {}).filter(([k]) => k.startsWith(`${GROUP}/`));
+  return {
+    generation: order.metadata.generation,
+    deletionTimestamp: order.metadata.deletionTimestamp,
+    finalizers: order.metadata.finalizers,
+    annotations: Object.fromEntries(ours.sort(([a], [b]) => a.localeCompare(b))),
+    spec: order.spec,
+    status: order.status,
+  };
 }

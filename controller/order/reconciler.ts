@@ -2,12 +2,14 @@ import { splitList } from "../api/annotations.js";
 import type { EsimProfileOrder } from "../api/types.js";
 import { ANNOTATIONS, EVENTS, ORDER_REF, type TerminationReason } from "../api/vocabulary.js";
 import { crashPoint } from "../crashpoints.js";
+import { isConflict } from "../kube/errors.js";
 import { splitKey } from "../kube/object.js";
 import type { ReconcileResult } from "../kube/reconciler.js";
+import { resourcePath } from "../kube/rest.js";
 import { deepEqual, updateStatus } from "../kube/status.js";
 import { DEFAULT_SORACOM_PARALLELISM, executeOrderActions } from "./execute.js";
 import type { OrderInput, OrderPlan, SoracomRead } from "./model.js";
-import { childrenOf, readSoracom } from "./observe.js";
+import { childrenOf, planInputsOf, readSoracom } from "./observe.js";
 import { PollPacer } from "./pacing.js";
 import { planOrder } from "./plan.js";
 import type { AccountAccess, OrderReconcilerDeps } from "./ports.js";
@@ -43,7 +45,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
 
     let order = cached;
     if (plan.intent) {
-      order = own.wrote(key, order, await updateStatus(deps.kube, ORDER_REF, order, plan.status));
+      order = own.wrote(key, order, await writeStatus(deps, order, plan.status));
       log.info({ creates: plan.spend.length }, "recorded order intent before creating");
     }
     const recordTermination = (simId: string) => account.terminations.consume(simId, now());
@@ -62,7 +64,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     for (const e of [...plan.events, ...events]) deps.events.record(order, e.type, e.reason, e.message);
     recordMetrics(deps, cached, plan, executed.results, status);
     if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status)) {
-      order = own.wrote(key, order, await updateStatus(deps.kube, ORDER_REF, order, status));
+      order = own.wrote(key, order, await writeStatus(deps, order, status));
     }
     return { requeueAfterMs: plan.requeueAfterMs };
   };
@@ -130,6 +132,28 @@ function noteAnswers(
     if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(account, r.order.profileOrderId, at);
   for (const t of plan.status.orders ?? [])
     if (t.materialized && t.profileOrderId) pacer.materialized(account, t.profileOrderId);
+}
+
+/**
+ * writeStatus writes the order's status. Refused (409) because someone changed what the plan did not read
+ * (an annotation of another tool's, every few milliseconds), it is written once more on the new version:
+ * the plan stands, and a busy writer does not starve the order into ever longer backoff.
+ */
+async function writeStatus(
+  deps: OrderReconcilerDeps,
+  order: EsimProfileOrder,
+  status: EsimProfileOrder["status"],
+): Promise<EsimProfileOrder> {
+  try {
+    return await updateStatus(deps.kube, ORDER_REF, order, status);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    const fresh = await deps.kube.request<EsimProfileOrder>({
+      path: resourcePath({ ...ORDER_REF, namespace: order.metadata.namespace }, order.metadata.name),
+    });
+    if (!deepEqual(planInputsOf(fresh), planInputsOf(order))) throw err;
+    return updateStatus(deps.kube, ORDER_REF, fresh, status);
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { objectKey } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import type { KubeClient } from "../kube/rest.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
-import { admitProfiles } from "./admission.js";
+import { recentAdmissions } from "./admission.js";
 import type { AccountAccess } from "./ports.js";
 import { createOrderReconciler } from "./reconciler.js";
 
@@ -49,7 +49,7 @@ export function startOrderController(opts: {
       orders,
       profiles,
       accountFor: (order) => accountFor(opts.accounts, order),
-      admitProfiles: (order) => admitProfiles(opts.kube, order),
+      admitProfiles: recentAdmissions(opts.kube, ADMISSION_TTL_MS),
       events: opts.events,
       metrics: opts.metrics,
       statusTracker: opts.statusTracker,
@@ -93,6 +93,9 @@ export function startOrderController(opts: {
   });
   return controller;
 }
+
+/** How long the apiserver's "admitted" is taken as still true: about a round retried after a conflict. */
+const ADMISSION_TTL_MS = 2_000;
 
 /**
  * accountFor is the Soracom account an order spends from, as its SoracomAccount (or the default) allows:

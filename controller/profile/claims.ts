@@ -1,4 +1,5 @@
 import type { EsimProfile } from "../api/types.js";
+import type { Sim } from "../soracom/types.js";
 
 /**
  * SimClaims: one SIM is held by at most one EsimProfile. Every profile claims the identities it names or
@@ -37,11 +38,16 @@ export class SimClaims {
     this.keysOf.delete(id);
   }
 
-  /** heldBy names the older profile ("namespace/name") holding a SIM this one claims, if there is one. */
-  heldBy(p: EsimProfile): string | undefined {
+  /**
+   * heldBy names the older profile ("namespace/name") holding a SIM this one claims, if there is one.
+   * `sim` adds the identities of the SIM as just read: two profiles naming one SIM differently (an ICCID,
+   * a SIM ID) are found out before either acts, even while the other's resolved status is not cached yet.
+   */
+  heldBy(p: EsimProfile, sim?: Sim): string | undefined {
     const me = idOf(p);
     let holder: EsimProfile | undefined;
-    for (const k of this.identities(p)) {
+    const keys = new Set([...this.identities(p), ...(sim ? simIdentities(sim, this.accountOf(p)) : [])]);
+    for (const k of keys) {
       for (const [id, other] of this.byKey.get(k) ?? []) {
         if (id !== me && older(other, holder ?? p)) holder = other;
       }
@@ -53,6 +59,18 @@ export class SimClaims {
   private identities(p: EsimProfile): string[] {
     return identities(p, this.accountOf(p));
   }
+}
+
+/** simIdentities are the keys of a SIM as Soracom answers it: its SIM ID, and each profile's ICCID and IMSIs. */
+function simIdentities(sim: Sim, account: string): string[] {
+  const keys: string[] = [];
+  if (sim.simId) keys.push(`${account}\u0000sim:${sim.simId}`);
+  for (const p of Object.values(sim.profiles ?? {})) {
+    if (p.iccid) keys.push(`${account}\u0000iccid:${p.iccid}`);
+    if (p.primaryImsi) keys.push(`${account}\u0000imsi:${p.primaryImsi}`);
+    for (const imsi of Object.keys(p.subscribers ?? {})) keys.push(`${account}\u0000imsi:${imsi}`);
+  }
+  return keys;
 }
 
 function idOf(p: EsimProfile): string {

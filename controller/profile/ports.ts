@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { EsimProfile, EsimProfileStatus } from "../api/types.js";
 import type { TerminationCheck } from "../budget.js";
 import type { SoracomClient } from "../soracom/index.js";
+import type { Sim } from "../soracom/types.js";
 
 /**
  * The ports of the EsimProfile reconciler: the few things it needs from the world, as small
@@ -119,6 +120,8 @@ export interface ProfileAuthority {
   terminateAdopted: boolean;
   /** Another, older EsimProfile ("namespace/name") holds the same SIM: this one is never acted on. */
   heldBy?: string;
+  /** heldWith asks again once the SIM is read, with its identities too (see SimClaims.heldBy). */
+  heldWith?: (sim: Sim) => string | undefined;
   terminations: TerminationBudget;
   /** The account's client; throws a CredentialsError when the credentials cannot be used. */
   sim(): Promise<SimOps>;

@@ -8,7 +8,7 @@ import { executeProfileActions, ProfileActionError, ReconcileAbortedError } from
 import { classifyFailure, failureStatus, isNewFailure } from "./failure.js";
 import { observeSim } from "./observe.js";
 import { isOrderCreated, type PlanInput, planProfile } from "./plan.js";
-import type { ProfileReconcilerDeps, SimOps } from "./ports.js";
+import type { ProfileAuthority, ProfileReconcilerDeps, SimOps } from "./ports.js";
 import { type OwnedStatus, ownedStatusOf, statusPatch } from "./status.js";
 
 /**
@@ -27,18 +27,9 @@ export function createProfileReconciler(deps: ProfileReconcilerDeps): ProfileRec
   return { reconcile: (key, signal) => reconcileProfile(deps, key, signal) };
 }
 
-async function reconcileProfile(
-  deps: ProfileReconcilerDeps,
-  key: string,
-  signal?: AbortSignal,
-): Promise<{ requeueAfterMs?: number }> {
-  const { namespace, name } = splitKey(key);
-  const profile = deps.profiles.get(namespace, name);
-  if (!profile) return {};
-  const log = (deps.logger ?? silentLogger).child({ esimprofile: key });
-  const now = deps.clock.now();
-  const authority = await deps.authorityFor(profile);
-  const input: PlanInput = {
+/** inputOf is what the planner is given before any Soracom read. */
+function inputOf(deps: ProfileReconcilerDeps, profile: EsimProfile, authority: ProfileAuthority, now: number) {
+  return {
     profile,
     now,
     terminationBudget: authority.terminations.check(now),
@@ -51,7 +42,21 @@ async function reconcileProfile(
       ...(authority.refused ? { refused: authority.refused } : {}),
       ...(authority.heldBy ? { heldBy: authority.heldBy } : {}),
     },
-  };
+  } satisfies PlanInput;
+}
+
+async function reconcileProfile(
+  deps: ProfileReconcilerDeps,
+  key: string,
+  signal?: AbortSignal,
+): Promise<{ requeueAfterMs?: number }> {
+  const { namespace, name } = splitKey(key);
+  const profile = deps.profiles.get(namespace, name);
+  if (!profile) return {};
+  const log = (deps.logger ?? silentLogger).child({ esimprofile: key });
+  const now = deps.clock.now();
+  const authority = await deps.authorityFor(profile);
+  const input = inputOf(deps, profile, authority, now);
 
   let plan = planProfile(input);
   let ops: SimOps | undefined;
@@ -60,8 +65,11 @@ async function reconcileProfile(
     try {
       ops = await authority.sim();
       const sim = await observeSim(ops, read);
-      // The budget is checked again after the read: other reconciles may have used it meanwhile.
-      plan = planProfile({ ...input, sim, terminationBudget: authority.terminations.check(deps.clock.now()) });
+      // The budget is checked again after the read: other reconciles may have used it meanwhile. So is
+      // who holds the SIM, now known by every identity it has.
+      const heldBy = (sim !== "NotFound" && authority.heldWith?.(sim)) || authority.heldBy;
+      const terminationBudget = authority.terminations.check(deps.clock.now());
+      plan = planProfile({ ...input, authority: { ...input.authority, heldBy }, sim, terminationBudget });
     } catch (err) {
       return fail(deps, log, profile, ownedStatusOf(profile), err, undefined, now);
     }

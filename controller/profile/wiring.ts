@@ -14,6 +14,7 @@ import { Controller } from "../kube/reconciler.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { addFinalizer, removeFinalizer } from "../kube/status.js";
 import type { Metrics } from "../metrics.js";
+import type { Sim } from "../soracom/types.js";
 import { SimClaims } from "./claims.js";
 import type { ProfileAuthority, ProfileReconcilerDeps, TerminationBudget as TerminationBudgetPort } from "./ports.js";
 import { createProfileReconciler } from "./reconciler.js";
@@ -119,6 +120,7 @@ async function authorityFor(
     credentialsRef: p.spec.credentialsRef ?? order?.spec.credentialsRef,
   };
   const heldBy = claims.heldBy(p);
+  const heldWith = (sim: Sim) => claims.heldBy(p, sim);
   const auth = await accounts.authorize(claimant);
   if ("refused" in auth) {
     return {
@@ -135,6 +137,7 @@ async function authorityFor(
     adoption: policy.adoption.allowed,
     terminateAdopted: policy.adoption.terminate,
     ...(heldBy ? { heldBy } : {}),
+    heldWith,
     terminations: terminationBudgetPort(auth.account.terminations),
     sim: async () => {
       const r = await accounts.resolve(claimant);

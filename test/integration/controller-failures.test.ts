@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { ANNOTATIONS } from "../../controller/api/vocabulary.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually, metricValue } from "../support/controller-process.js";
-import { condition, useE2E } from "../support/e2e.js";
+import { condition, lendAccount, useE2E } from "../support/e2e.js";
 
 const cluster = useCluster();
 const e2e = useE2E(cluster);
@@ -90,8 +90,11 @@ describe("when things go wrong", () => {
 
   it("a missing or wrong credentials Secret gives Stalled with a clear reason, no crash, and recovers when fixed", async () => {
     const { sim, control } = await e2e.simulator();
+    // The admin's account names a Secret of the operator's namespace (here the test's) that is not there yet.
+    const account = await lendAccount(e2e.kube, { namespace: cluster.namespace, secret: "soracom", endpoint: sim.url });
+    onTestFinished(account.remove);
     const ctl = await e2e.controller(sim, { credentials: null });
-    await e2e.applyOrder("creds", { subscription: "planX1", quantity: 1, credentialsRef: { name: "soracom" } });
+    await e2e.applyOrder("creds", { subscription: "planX1", quantity: 1, accountRef: { name: account.name } });
     const missing = await eventually(
       async () => {
         const o = await e2e.order("creds");

@@ -87,13 +87,27 @@ describe("kubectl names", () => {
         spec: { iccid: "8942310000000000001" },
       },
     });
+    // SoracomAccount is cluster-scoped and the control plane is shared: one of this test's own, got by name.
+    const account = `names-${cluster.namespace.slice(-8)}`;
+    await e2e.kube.request({
+      method: "POST",
+      path: resourcePath({ group: GROUP, version: VERSION, plural: "soracomaccounts" }),
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: "SoracomAccount",
+        metadata: { name: account },
+        spec: { credentialsSecretRef: { name: "none" }, namespaceSelector: { matchLabels: { none: "none" } } },
+      },
+    });
     const want: Record<string, string> = {
       EsimProfileOrder: `esimprofileorder.${GROUP}/sensors`,
       EsimProfile: `esimprofile.${GROUP}/gateway`,
+      SoracomAccount: `soracomaccount.${GROUP}/${account}`,
     };
     for (const n of ours) {
       for (const s of n.shortNames) {
-        const res = await e2e.kubectl(["get", s, "-o", "name"]);
+        const args = n.kind === "SoracomAccount" ? ["get", s, account, "-o", "name"] : ["get", s, "-o", "name"];
+        const res = await e2e.kubectl(args);
         expect({ s, code: res.code, out: res.stdout.trim(), err: res.stderr }).toEqual({
           s,
           code: 0,
@@ -102,13 +116,23 @@ describe("kubectl names", () => {
         });
       }
     }
-    for (const category of ["esim", "soracom"]) {
-      const res = await e2e.kubectl(["get", category, "-o", "name"]);
-      expect(res.stdout.trim().split("\n").sort(), category).toEqual(Object.values(want).sort());
-    }
+    const mineOnly = (out: string) =>
+      out
+        .trim()
+        .split("\n")
+        .filter((l) => !l.startsWith("soracomaccount.") || l === want.SoracomAccount)
+        .sort();
+    const res = await e2e.kubectl(["get", "esim", "-o", "name"]);
+    expect(mineOnly(res.stdout), "esim").toEqual([want.EsimProfileOrder, want.EsimProfile].sort());
+    const all = await e2e.kubectl(["get", "soracom", "-o", "name"]);
+    expect(mineOnly(all.stdout), "soracom").toEqual(Object.values(want).sort());
     const ep = await e2e.kubectl(["get", "ep", "-o", "name"]);
     expect(ep.code, ep.stderr).toBe(0);
     expect(ep.stderr).not.toMatch(/esimprofile/);
     expect(ep.stdout).not.toMatch(/esimprofile/);
+    await e2e.kube.request({
+      method: "DELETE",
+      path: resourcePath({ group: GROUP, version: VERSION, plural: "soracomaccounts" }, account),
+    });
   });
 });

@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { CREDENTIALS_KEYS, PROFILE_FINALIZER } from "../../controller/api/vocabulary.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually, reconciledAfterTouches } from "../support/controller-process.js";
-import { condition } from "../support/e2e.js";
+import { condition, lendAccount } from "../support/e2e.js";
 import { useSafety } from "../support/safety-harness.js";
 import { useSafetySummary } from "../support/safety-summary.js";
 import { SIM_CREDENTIALS, type SimCall, type SimControl } from "../support/soracom-sim.js";
@@ -234,12 +234,14 @@ describe("tokens and credentials", () => {
       stringData: { [CREDENTIALS_KEYS.authKeyId]: SIM_CREDENTIALS.authKeyId, [CREDENTIALS_KEYS.authKey]: authKey },
     });
     await cluster.core.createNamespacedSecret({ namespace: cluster.namespace, body: secret("wrong-key") });
-    await h.spawn(sim, { credentials: null, args: FAST });
-    await h.applyOrder("fleet", {
-      subscription: "planX3",
-      quantity: 45,
-      credentialsRef: { name: "soracom-creds" },
+    const account = await lendAccount(h.kube, {
+      namespace: cluster.namespace,
+      secret: "soracom-creds",
+      endpoint: sim.url,
     });
+    onTestFinished(account.remove);
+    await h.spawn(sim, { credentials: null, args: FAST });
+    await h.applyOrder("fleet", { subscription: "planX3", quantity: 45, accountRef: { name: account.name } });
     await eventually(async () => condition(await h.order("fleet"), "Stalled")?.reason === "CredentialsInvalid", {
       what: "fleet Stalled CredentialsInvalid",
     });

@@ -153,3 +153,36 @@ export function decodeQr(png: Buffer): string | undefined {
   const decode = ((jsQR as unknown as { default?: typeof jsQR }).default ?? jsQR) as unknown as typeof jsQR.default;
   return decode(new Uint8ClampedArray(img.data), img.width, img.height)?.data;
 }
+
+/**
+ * lendAccount creates a SoracomAccount (cluster-scoped, so named after the test's namespace) that lends the
+ * credentials Secret `secret` of the operator's namespace to `namespace` alone, against the simulator.
+ * Returns its name and a function that deletes it.
+ */
+export async function lendAccount(
+  kube: Pick<KubeClient, "request">,
+  opts: { namespace: string; secret: string; endpoint: string },
+): Promise<{ name: string; remove: () => Promise<void> }> {
+  const name = `acct-${opts.namespace}`.slice(0, 63);
+  const ref = { group: GROUP, version: VERSION, plural: "soracomaccounts" };
+  await kube.request({
+    method: "POST",
+    path: resourcePath(ref),
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: "SoracomAccount",
+      metadata: { name },
+      spec: {
+        credentialsSecretRef: { name: opts.secret },
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": opts.namespace } },
+        endpoint: opts.endpoint,
+      },
+    },
+  });
+  return {
+    name,
+    remove: async () => {
+      await kube.request({ method: "DELETE", path: resourcePath(ref, name) }).catch(() => undefined);
+    },
+  };
+}

@@ -35,6 +35,19 @@ describe("SimClaims", () => {
     expect(claims.heldBy(bySimId)).toBe("team-a/gw");
   });
 
+  it("the SIM as just read finds a holder whose resolved status is not cached yet", () => {
+    const claims = new SimClaims();
+    const byIccid = p("team-a", "gw", "2026-01-01T00:00:00Z", { iccid: "8942" });
+    const bySimId = p("team-a", "second", "2026-02-01T00:00:00Z", { simId: "sim-1" });
+    claims.set(byIccid);
+    claims.set(bySimId);
+    const sim = { simId: "sim-1", profiles: { "8942": { iccid: "8942", primaryImsi: "4401" } } };
+    // By their own names they share nothing; by the SIM both resolve to, the older holds it.
+    expect(claims.heldBy(bySimId)).toBeUndefined();
+    expect(claims.heldBy(bySimId, sim)).toBe("team-a/gw");
+    expect(claims.heldBy(byIccid, sim)).toBeUndefined();
+  });
+
   it("once the holder is gone, the next claim holds", () => {
     const claims = new SimClaims();
     const first = p("team-a", "gw", "2026-01-01T00:00:00Z", { imsi: "4401" });
