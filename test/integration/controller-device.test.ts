@@ -32,7 +32,7 @@ describe("what devices do shows in the profiles", () => {
 
     // Steady state: only listOrderedProfiles, one per open order (2 orders: 20 + 5) per poll.
     await control.clearCalls();
-    await new Promise((r) => setTimeout(r, 6_500)); // the stable poll period is 2 s in tests
+    await control.polls("listOrderedProfiles", 6); // three polls of each open order
     const steady = (await control.calls()).counts;
     const lists = steady.listOrderedProfiles ?? 0;
     expect(Object.keys(steady).filter((op) => op !== "listOrderedProfiles" && op !== "auth")).toEqual([]);

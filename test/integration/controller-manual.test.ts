@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ANNOTATIONS } from "../../controller/api/vocabulary.js";
 import { useCluster } from "../support/cluster.js";
-import { eventually } from "../support/controller-process.js";
+import { eventually, reconciledAfterTouches } from "../support/controller-process.js";
 import { condition, useE2E } from "../support/e2e.js";
 
 const cluster = useCluster();
@@ -24,7 +24,7 @@ describe("manual confirmation", () => {
     expect(condition(waiting, "AwaitingConfirmation")).toMatchObject({ status: "True", reason: "AwaitingApproval" });
     expect(waiting.status?.phase).toBe("Draft");
     const [first, second] = waiting.status?.pendingApproval?.profileOrderIds ?? [];
-    await new Promise((r) => setTimeout(r, 1500));
+    await control.polls("getProfileOrder", 4); // each draft read twice more, and neither confirmed
     expect((await control.calls()).counts.confirmProfileOrder ?? 0).toBe(0);
 
     // Approval in git: approvedQuantity 20 covers the first draft (20) only.
@@ -59,7 +59,7 @@ describe("manual confirmation", () => {
   it("reports a draft close to expiry, and when Soracom drops it creates a new draft only while still wanted", async () => {
     // Soracom's clock starts 23 h back, so a draft ordered now is, for both clocks, 23 h old.
     const { sim, control } = await e2e.simulator({ startTime: Date.now() - 23 * H });
-    await e2e.controller(sim, { args: ["--draft-expiry-warning", "2h"] });
+    const ctl = await e2e.controller(sim, { args: ["--draft-expiry-warning", "2h"] });
     await e2e.applyOrder("late", { subscription: "planX1", quantity: 5, confirmation: "Manual" });
     const first = await eventually(
       async () => (await e2e.order("late")).status?.pendingApproval?.profileOrderIds?.[0],
@@ -99,7 +99,10 @@ describe("manual confirmation", () => {
     );
     const creates = (await control.calls()).counts.createProfileOrder;
     await control.advance(25 * H);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Two reconciles after the expiry, either of which could have created a draft.
+    await reconciledAfterTouches(ctl, "esimprofileorder", (v) =>
+      e2e.patchOrder("late", { metadata: { annotations: { "test.example/touch": v } } }),
+    );
     expect((await control.calls()).counts.createProfileOrder).toBe(creates);
     expect(creates).toBe(2);
   });

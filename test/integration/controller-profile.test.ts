@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GROUP, VERSION } from "../../controller/api/vocabulary.js";
 import { resourcePath } from "../../controller/kube/rest.js";
 import { useCluster } from "../support/cluster.js";
-import { eventually } from "../support/controller-process.js";
+import { eventually, reconciledAfterTouches } from "../support/controller-process.js";
 import { condition, useE2E } from "../support/e2e.js";
 
 const cluster = useCluster();
@@ -77,7 +77,7 @@ describe("EsimProfile lifecycle", () => {
     const { sim, control } = await e2e.simulator();
     const existing = await control.createSim({ subscription: "plan01s" });
     const iccid = (existing.iccid as string) ?? Object.keys((existing.profiles as Record<string, unknown>) ?? {})[0];
-    await e2e.controller(sim);
+    const ctl = await e2e.controller(sim);
     await e2e.kube.request({
       method: "POST",
       path: resourcePath({ group: GROUP, version: VERSION, plural: "esimprofiles", namespace: cluster.namespace }),
@@ -101,9 +101,16 @@ describe("EsimProfile lifecycle", () => {
     expect(simNow).toMatchObject({ status: "active", speedClass: "s1.fast", groupId: "grp-1" });
     expect(simNow?.tags?.site).toBe("osaka");
 
-    // Steady state: nothing more is called for it.
+    // Steady state: nothing more is called for it, however often it is reconciled (each touch is one).
     await control.clearCalls();
-    await new Promise((r) => setTimeout(r, 2_500));
+    await reconciledAfterTouches(ctl, "esimprofile", (v) =>
+      e2e.kube.request({
+        method: "PATCH",
+        path: `${resourcePath({ group: GROUP, version: VERSION, plural: "esimprofiles", namespace: cluster.namespace })}/gateway-7`,
+        contentType: "application/merge-patch+json",
+        body: { metadata: { annotations: { "test.example/touch": v } } },
+      }),
+    );
     expect((await control.calls()).calls.filter((c) => c.path.includes(existing.simId))).toEqual([]);
 
     await e2e.deleteProfile("gateway-7");

@@ -61,7 +61,7 @@ describe("changing the quantity", () => {
       "10 profile(s) above the desired quantity are kept",
     );
     expect(retained.status?.totals?.surplus).toBe(10);
-    await new Promise((r) => setTimeout(r, 1500)); // a few polls: still nothing terminated
+    await control.polls("listOrderedProfiles", 3); // a few polls: still nothing terminated
     expect((await control.calls()).counts.terminateSim ?? 0).toBe(0);
     expect(await e2e.profiles()).toHaveLength(50);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { CREDENTIALS_KEYS, PROFILE_FINALIZER } from "../../controller/api/vocabulary.js";
 import { useCluster } from "../support/cluster.js";
-import { eventually } from "../support/controller-process.js";
+import { eventually, reconciledAfterTouches } from "../support/controller-process.js";
 import { condition, lendAccount } from "../support/e2e.js";
 import { useSafety } from "../support/safety-harness.js";
 import { useSafetySummary } from "../support/safety-summary.js";
@@ -210,7 +210,10 @@ describe("tokens and credentials", () => {
     );
     expect(condition(stalled, "Stalled")?.reason).toBe("CredentialsInvalid");
     expect(JSON.stringify(stalled)).not.toContain("not-the-key");
-    await sleep(2_000);
+    // Two more reconciles with the wrong key, either of which could have ordered.
+    await reconciledAfterTouches(inc.proc!, "esimprofileorder", (v) =>
+      h.patchOrder("fleet", { metadata: { annotations: { "test.example/touch": v } } }),
+    );
     expect(inc.proc?.child.exitCode).toBeNull();
     expect((await fetch(`${inc.proc?.url}/healthz`)).status).toBe(200);
     const calls = (await control.calls()).calls;

@@ -105,7 +105,7 @@ describe("orphan orders", () => {
     expect(metricValue(text, "soracom_esim_orphan_orders", { status: "DRAFT" })).toBeUndefined();
 
     // A few more sweeps: nothing else is touched, the confirmed orphan is never confirmed or cancelled again.
-    await new Promise((r) => setTimeout(r, 2_500));
+    await w.control.polls("listProfileOrders", 3);
     const now = await statuses(w.control);
     expect(now[w.lostId]).toBe("CONFIRMED");
     for (const id of w.untouched) expect(now[id], `order ${id}`).toBe("DRAFT");
@@ -143,7 +143,7 @@ describe("orphan orders", () => {
       async () => metricValue(await inc.proc!.metrics(), "soracom_esim_orphan_orders", { status: "DRAFT" }) === 1,
       { what: "soracom_esim_orphan_orders{status=DRAFT} 1" },
     );
-    await new Promise((r) => setTimeout(r, 2_000));
+    await w.control.polls("listProfileOrders", 3); // more sweeps, each of which could have cancelled it
     expect((await statuses(w.control))[w.goneDraftId]).toBe("DRAFT");
     await sp.finish(w.control, "orphans in dry run: reported only", {
       started,

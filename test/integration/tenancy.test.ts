@@ -21,7 +21,12 @@ import { resolveBinaries } from "../controlplane/binaries.js";
 import { kubeconfigFor } from "../controlplane/credentials.js";
 import { namespaceName } from "../controlplane/fixture.js";
 import { useCluster } from "../support/cluster.js";
-import { type ControllerProcess, eventually, startControllerProcess } from "../support/controller-process.js";
+import {
+  type ControllerProcess,
+  eventually,
+  reconciledAfterTouches,
+  startControllerProcess,
+} from "../support/controller-process.js";
 import { condition } from "../support/e2e.js";
 import { SIM_CREDENTIALS, type SimControl, type Simulator, startTestSimulator } from "../support/soracom-sim.js";
 import { findTool, renderChart, runKubectl } from "../unit/chart-support.js";
@@ -45,6 +50,7 @@ const table: Array<[string, string]> = [];
 
 interface World {
   running: Array<Simulator | ControllerProcess>;
+  controller: ControllerProcess;
   simA: SimControl;
   simB: SimControl;
   crafted: CountingServer;
@@ -183,6 +189,21 @@ const read = (namespace: string, kind: "order" | "profile", name: string) =>
     path: resourcePath({ ...(kind === "profile" ? PROFILE_REF : ORDER_REF), namespace }, name),
   });
 
+/**
+ * reconciledAgain touches an object (an annotation: every update is queued) twice and waits for a
+ * reconcile after each, so that "it caused nothing" has been given its chances.
+ */
+function reconciledAgain(namespace: string, kind: "order" | "profile", name: string): Promise<void> {
+  return reconciledAfterTouches(w.controller, kind === "profile" ? "esimprofile" : "esimprofileorder", (v) =>
+    admin.request({
+      method: "PATCH",
+      path: resourcePath({ ...(kind === "profile" ? PROFILE_REF : ORDER_REF), namespace }, name),
+      contentType: "application/merge-patch+json",
+      body: { metadata: { annotations: { "test.example/touch": v } } },
+    }),
+  );
+}
+
 async function stalledWith(namespace: string, kind: "order" | "profile", name: string, reason: string) {
   return eventually(
     async () => {
@@ -256,6 +277,7 @@ beforeAll(async () => {
   const b = await tenantIdentity(ns.b);
   w = {
     running: [simA.sim, simB.sim, controller],
+    controller,
     simA: simA.control,
     simB: simB.control,
     crafted,
@@ -302,7 +324,7 @@ describe("tenancy: what a tenant can and cannot make the operator do", () => {
     });
     const o = await stalledWith(ns.a, "order", "steal", "NamespaceNotAllowed");
     expect(condition(o, "Stalled")?.message).toContain(`SoracomAccount ${acct.b} does not select namespace ${ns.a}`);
-    await new Promise((r) => setTimeout(r, 2_500)); // two more of its polls
+    await reconciledAgain(ns.a, "order", "steal");
     const after = craftedCaused(w.crafted.requests) + caused(await calls(w.simA));
     table.push(["order in team A naming team B's account", String(after - before)]);
     expect(after - before).toBe(0);
@@ -317,7 +339,7 @@ describe("tenancy: what a tenant can and cannot make the operator do", () => {
       accountRef: { name: acct.b },
     });
     await stalledWith(ns.b, "profile", "grab", "AdoptionNotAllowed");
-    await new Promise((r) => setTimeout(r, 1_500));
+    await reconciledAgain(ns.b, "profile", "grab");
     const n = craftedCaused(w.crafted.requests) - before;
     table.push(["adoption where the account forbids it", String(n)]);
     expect(n).toBe(0);
@@ -440,7 +462,7 @@ describe("tenancy: what a tenant can and cannot make the operator do", () => {
     });
     const o = await stalledWith(ns.a, "order", "redirect", "EndpointNotAllowed");
     expect(condition(o, "Stalled")?.message).toContain("neither one of Soracom's nor the account's");
-    await new Promise((r) => setTimeout(r, 2_500));
+    await reconciledAgain(ns.a, "order", "redirect");
     table.push([
       "tenant Secret with endpoint at a local server",
       `${w.trap.requests.length} (requests reaching that server)`,

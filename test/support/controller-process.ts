@@ -129,6 +129,34 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return undefined;
 }
 
+/** reconciles is controller_runtime_reconcile_total of one controller, summed over results. */
+export async function reconciles(proc: { metrics(): Promise<string> }, controller: string): Promise<number> {
+  let sum = 0;
+  for (const m of (await proc.metrics()).matchAll(/^controller_runtime_reconcile_total\{([^}]*)\}\s+(\S+)/gm))
+    if (m[1]?.includes(`controller="${controller}"`)) sum += Number(m[2]);
+  return sum;
+}
+
+/**
+ * reconciledAfterTouches calls touch (a change to one object: every update is queued) `times` times and
+ * after each waits until the controller reconciled once more, so that an assertion that nothing
+ * happened has been given that many rounds instead of a stretch of time.
+ */
+export async function reconciledAfterTouches(
+  proc: { metrics(): Promise<string> },
+  controller: string,
+  touch: (value: string) => Promise<unknown>,
+  times = 2,
+): Promise<void> {
+  for (let i = 1; i <= times; i++) {
+    const before = await reconciles(proc, controller);
+    await touch(String(i));
+    await eventually(async () => (await reconciles(proc, controller)) > before, {
+      what: `${controller} reconciled after touch ${i}`,
+    });
+  }
+}
+
 /**
  * eventually polls fn until it returns a truthy value, or fails with the last value after timeoutMs
  * (and what `explain` says about the state then, for a failure that can be understood from CI output).

@@ -48,6 +48,33 @@ export class SimControl {
     return (await this.calls()).counts[operation] ?? 0;
   }
 
+  /**
+   * polls waits until the simulator has logged `n` more calls of these operations (or matching this
+   * predicate) than when it was called: the controller has looked that many more times, so an assertion
+   * that something did not happen has given it that many chances. Throws after timeoutMs.
+   */
+  async polls(
+    which: string | readonly string[] | ((c: SimCall) => boolean),
+    n: number,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<void> {
+    const seen = async () => {
+      const { calls, counts } = await this.calls();
+      if (typeof which === "function") return calls.filter(which).length;
+      return (typeof which === "string" ? [which] : which).reduce((sum, op) => sum + (counts[op] ?? 0), 0);
+    };
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const start = await seen();
+    const deadline = Date.now() + timeoutMs;
+    for (let now = start; now < start + n; now = await seen()) {
+      if (Date.now() > deadline) {
+        const what = typeof which === "function" ? "matching" : String(which);
+        throw new Error(`waited ${timeoutMs} ms for ${n} more ${what} calls to the simulator; saw ${now - start}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   clearCalls(): Promise<unknown> {
     return this.send("DELETE", "/calls");
   }
