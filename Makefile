@@ -1,7 +1,7 @@
 # The project's entry points. Each target is one line; the logic lives in scripts/ and test/controlplane/.
 # npm dependencies are installed on first use; .ci/run also installs the Debian tools some tests use.
 
-.PHONY: test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e-kind bench clean
+.PHONY: image test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e-kind bench clean
 
 ## test: typecheck, lint, build, then every test (unit + integration against a real control plane)
 test: typecheck lint build
@@ -41,6 +41,10 @@ demo:
 
 demo-stop:
 	bash scripts/demo-stop.sh
+
+## image: the controller and simulator images, built with podman (no Docker engine; see test/image/build.sh)
+image:
+	bash test/image/build.sh
 
 ## e2e-kind: needs Docker and kind; image, chart and end-to-end scenarios in a kind cluster
 e2e-kind:
