@@ -4,7 +4,7 @@ import type { Sim } from "../soracom/types.js";
 /**
  * SimClaims: one SIM is held by at most one EsimProfile. Every profile claims the identities it names or
  * has resolved (SIM ID, ICCID, IMSI); when two claim the same one, the older holds it (creation time, then
- * UID) and the other is never acted on: no SIM change, no termination, whatever its spec says. Claims are
+ * UID; see older) and the other is never acted on: no SIM change, no termination, whatever its spec says. Claims are
  * per Soracom account (a SIM belongs to one), and kept up to date from the profile informer's events, so
  * asking costs no scan of every profile.
  */
@@ -89,8 +89,14 @@ function identities(p: EsimProfile, account: string): string[] {
   return [...keys];
 }
 
-/** older: created first; on a tie the smaller UID (an order that does not depend on who asks). */
+/**
+ * older: the one that already resolved a SIM (status.simId, written only by the controller) holds it over
+ * one that has not; then created first; then the smaller UID. Creation times have one-second resolution,
+ * so without the first rule a profile made in the same second as the holder could take over its SIM.
+ */
 function older(a: EsimProfile, b: EsimProfile): boolean {
+  const ra = Boolean(a.status?.simId);
+  if (ra !== Boolean(b.status?.simId)) return ra;
   const ta = Date.parse(String(a.metadata.creationTimestamp ?? "")) || 0;
   const tb = Date.parse(String(b.metadata.creationTimestamp ?? "")) || 0;
   if (ta !== tb) return ta < tb;

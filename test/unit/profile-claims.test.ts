@@ -48,6 +48,32 @@ describe("SimClaims", () => {
     expect(claims.heldBy(byIccid, sim)).toBeUndefined();
   });
 
+  it("made in the same second as the holder, with a smaller UID, it still does not take the held SIM", () => {
+    const claims = new SimClaims();
+    const at = "2026-01-01T00:00:00Z";
+    const holder = {
+      ...p("team-a", "holder", at, { iccid: "8942" }, { simId: "sim-1" }),
+      metadata: { namespace: "team-a", name: "holder", uid: "ffff", creationTimestamp: at },
+    };
+    const second = {
+      ...p("team-a", "second", at, { simId: "sim-1" }),
+      metadata: { namespace: "team-a", name: "second", uid: "0000", creationTimestamp: at },
+    };
+    claims.set(holder);
+    claims.set(second);
+    expect(claims.heldBy(second)).toBe("team-a/holder");
+    expect(claims.heldBy(holder)).toBeUndefined();
+    // Neither resolved yet: the tie falls to the smaller UID, the same answer whoever asks.
+    const a = p("x", "a", at, { iccid: "1" });
+    const b = {
+      ...p("x", "b", at, { iccid: "1" }),
+      metadata: { namespace: "x", name: "b", uid: "0", creationTimestamp: at },
+    };
+    claims.set(a);
+    claims.set(b);
+    expect([claims.heldBy(a), claims.heldBy(b)]).toEqual(["x/b", undefined]);
+  });
+
   it("once the holder is gone, the next claim holds", () => {
     const claims = new SimClaims();
     const first = p("team-a", "gw", "2026-01-01T00:00:00Z", { imsi: "4401" });
