@@ -6,7 +6,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$
 const originalConnect = net.Socket.prototype.connect;
 
 function hostOf(args: unknown[]): string | undefined {
-  const first = args[0];
+  // net.connect() and undici hand Socket#connect their arguments already normalized, as one array.
+  const first = Array.isArray(args[0]) ? args[0][0] : args[0];
   if (first && typeof first === "object" && !Array.isArray(first)) {
     const o = first as { host?: string; path?: string };
     if (o.path) return undefined; // unix socket
