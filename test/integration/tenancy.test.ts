@@ -210,7 +210,10 @@ async function stalledWith(namespace: string, kind: "order" | "profile", name: s
       const o = await read(namespace, kind, name);
       return condition(o, "Stalled")?.status === "True" && condition(o, "Stalled")?.reason === reason ? o : undefined;
     },
-    { what: `${namespace}/${name} Stalled ${reason}` },
+    {
+      what: `${namespace}/${name} Stalled ${reason}`,
+      explain: async () => `status then: ${JSON.stringify((await read(namespace, kind, name)).status)}`,
+    },
   );
 }
 
