@@ -18,9 +18,8 @@ const CONTROLLER_VERBS: VerbTable = {
   "esim.soracom-operator.io/esimprofiles/status": ["get", "patch", "update"],
 };
 
-/** Cluster-wide however many namespaces are watched: the admin's accounts, namespace labels, events. */
+/** Cluster-wide however many namespaces are watched: the admin's accounts and namespace labels. */
 const ACCOUNT_VERBS: VerbTable = {
-  "core/events": ["create", "patch"],
   "core/namespaces": ["get", "list", "watch"],
   "esim.soracom-operator.io/soracomaccounts": ["get", "list", "watch"],
   "esim.soracom-operator.io/soracomaccounts/status": ["get", "patch", "update"],
@@ -119,8 +118,23 @@ describe.skipIf(!helm)("RBAC when watching listed namespaces", () => {
     ]);
   });
 
+  it("Events about accounts: create and patch in the default namespace only, not cluster-wide", () => {
+    const accounts = only(manifests(), "ClusterRole", "esim-soracom-esim-operator-accounts");
+    expect(verbTable(accounts.rules)["core/events"]).toBeUndefined();
+    const role = manifests().find((m) => m.kind === "Role" && m.metadata.name.endsWith("account-events"));
+    expect(role && where(role)).toBe("Role default/esim-soracom-esim-operator-account-events");
+    expect(verbTable(role?.rules)).toEqual({ "core/events": ["create", "patch"] });
+    const binding = manifests().find((m) => m.kind === "RoleBinding" && m.metadata.name.endsWith("account-events"));
+    expect(binding?.metadata.namespace).toBe("default");
+    expect(binding?.subjects).toEqual([
+      { kind: "ServiceAccount", name: "esim-soracom-esim-operator", namespace: "esim-system" },
+    ]);
+  });
+
   it("grants the same verbs with a Role and RoleBinding in each watched namespace", () => {
-    const roles = rbacOf(manifests()).filter((m) => m.kind === "Role" && !m.metadata.name.endsWith("leader-election"));
+    const roles = rbacOf(manifests()).filter(
+      (m) => m.kind === "Role" && !/(leader-election|account-events)$/.test(m.metadata.name),
+    );
     expect(roles.map(where).sort()).toEqual([
       "Role team-a/esim-soracom-esim-operator",
       "Role team-b/esim-soracom-esim-operator",
