@@ -23,6 +23,8 @@ in_ns ip link set lo up
 in_ns ip link add e2e-node0 type bridge
 in_ns ip addr add "$E2E_NODE_IP/24" dev e2e-node0
 in_ns ip link set e2e-node0 up
+# Services are reached through kube-proxy's DNAT, after a route lookup: their range needs a route too.
+in_ns ip route add "$E2E_SERVICE_CIDR" dev e2e-node0 src "$E2E_NODE_IP"
 
 # Certificates (CA, apiserver, apiserver -> kubelet client), service-account keys, static tokens.
 pki="$d/pki"
