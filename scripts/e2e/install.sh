@@ -3,13 +3,16 @@
 # the fixed ClusterIP $E2E_SIMULATOR_IP: there is no cluster DNS) and the chart as docs/install.md installs
 # it: a SoracomAccount from a credentials Secret, the image already on the node (imagePullPolicy Never).
 # The account selects namespaces labelled soracom-esim-e2e=true and lets them bring their own credentials.
+# scripts/e2e-kind.sh runs it against kind with E2E_NO_NETNS=1 and E2E_KUBECONFIG set.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/e2e/lib.sh
 e2e_bins
 d="$E2E_DIR"
 NS=esim-system
-kc() { in_ns "$KUBECTL_BIN" --kubeconfig "$d/admin.kubeconfig" "$@"; }
+kubeconfig="${E2E_KUBECONFIG:-$d/admin.kubeconfig}"
+run() { if [ "${E2E_NO_NETNS:-0}" = 1 ]; then "$@"; else in_ns "$@"; fi; }
+kc() { run "$KUBECTL_BIN" --kubeconfig "$kubeconfig" "$@"; }
 t0=$(date +%s)
 
 kc create namespace "$NS" --dry-run=client -o yaml | kc apply -f - >/dev/null
@@ -46,7 +49,7 @@ kc -n "$NS" create secret generic soracom-credentials --from-literal=authKeyId=k
   --from-literal=authKey=secret-simulator --dry-run=client -o yaml | kc apply -f - >/dev/null
 kc -n "$NS" rollout status deployment/soracom-simulator --timeout=120s >&2
 
-in_ns "$HELM_BIN" --kubeconfig "$d/admin.kubeconfig" upgrade --install soracom-esim-operator charts/soracom-esim-operator \
+run "$HELM_BIN" --kubeconfig "$kubeconfig" upgrade --install soracom-esim-operator charts/soracom-esim-operator \
   -n "$NS" --wait --timeout 180s \
   --set image.repository="${E2E_IMAGES[0]%:*}" --set image.tag="${E2E_IMAGES[0]##*:}" --set image.pullPolicy=Never \
   --set accounts.create.enabled=true --set accounts.create.credentialsSecret=soracom-credentials \

@@ -287,8 +287,18 @@ describe.sequential("the chart's pod on a real node", () => {
     // Kept on uninstall: the SoracomAccount the chart created (resource-policy keep) and its Secret.
     await kubectl(["get", "soracomaccount", "default"]);
     await kubectl(["get", "secret", "soracom-credentials", "-n", E2E.operatorNamespace]);
+    // The controller's pods go (their graceful stop outlasts helm's --wait), and its Deployment is gone.
+    const pods = ["get", "pods", "-n", E2E.operatorNamespace, "-l", "app.kubernetes.io/name=soracom-esim-operator"];
+    await waitFor("the controller's pods gone", async () => (await items(pods)).length === 0, 90_000);
     expect(
-      await items(["get", "pods", "-n", E2E.operatorNamespace, "-l", "app.kubernetes.io/name=soracom-esim-operator"]),
+      await items([
+        "get",
+        "deployments",
+        "-n",
+        E2E.operatorNamespace,
+        "-l",
+        "app.kubernetes.io/name=soracom-esim-operator",
+      ]),
     ).toEqual([]);
     // Namespace deletions that waited on the controller (scenario 3) have finished.
     await waitFor(

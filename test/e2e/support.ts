@@ -17,7 +17,8 @@ export const E2E = {
   kubeconfig: need("E2E_KUBECONFIG"),
   kubectl: need("KUBECTL_BIN"),
   helm: need("HELM_BIN"),
-  sock: need("E2E_SOCK"),
+  /** How to run ctr on the node: `ctr --address $E2E_SOCK` here, `docker exec <node> ctr` on kind (E2E_CTR). */
+  ctr: process.env.E2E_CTR?.split(" ") ?? ["ctr", "--address", need("E2E_SOCK")],
   simulator: need("E2E_SIMULATOR_URL"),
   results: process.env.E2E_RESULTS,
   operatorNamespace: "esim-system",
@@ -44,7 +45,7 @@ export function run(cmd: string, args: string[], input?: string): Promise<string
 export const kubectl = (args: string[], input?: string) =>
   run(E2E.kubectl, ["--kubeconfig", E2E.kubeconfig, ...args], input);
 export const helm = (args: string[]) => run(E2E.helm, ["--kubeconfig", E2E.kubeconfig, ...args]);
-export const ctr = (args: string[]) => run("ctr", ["--address", E2E.sock, "-n", "k8s.io", ...args]);
+export const ctr = (args: string[]) => run(E2E.ctr[0]!, [...E2E.ctr.slice(1), "-n", "k8s.io", ...args]);
 export const esim = (args: string[]) =>
   run(process.execPath, ["dist/plugin/cli.js", ...args, "--kubeconfig", E2E.kubeconfig]);
 
@@ -149,16 +150,18 @@ export function record(scenario: string, counts: Counts): void {
   table.push({ scenario, ...counts });
 }
 export function printTable(): void {
-  const rows = table.map(
-    (r) =>
-      `| ${r.scenario.padEnd(34)} | ${[r.creates, r.confirms, r.cancels, r.terminates].map((n) => String(n).padStart(7)).join(" | ")} |`,
-  );
+  const cols = ["creates", "confirms", "cancels", "terminates"] as const;
+  const line = (first: string, rest: string[]) =>
+    `| ${first.padEnd(36)} | ${rest.map((v, i) => v.padStart(cols[i]!.length)).join(" | ")} |`;
   const text = [
-    "| scenario                           | creates | confirms | cancels | terminates |"
-      .replace("confirms", "confirms")
-      .replace(" cancels", "cancels "),
-    ...rows,
-  ].join("\n");
-  console.log(`\nSimulator calls per scenario (successful):\n${text}\n`);
+    line("scenario", [...cols]),
+    ...table.map((r) =>
+      line(
+        r.scenario,
+        cols.map((c) => String(r[c])),
+      ),
+    ),
+  ];
+  console.log(`\nSimulator calls per scenario (successful):\n${text.join("\n")}\n`);
   if (E2E.results) writeFileSync(E2E.results, `${JSON.stringify(table, null, 2)}\n`);
 }
