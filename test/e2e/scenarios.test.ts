@@ -186,6 +186,84 @@ describe.sequential("the chart's pod on a real node", () => {
     }
   });
 
+  it("3b. the same with the controller down while the namespace empties: it waits, naming the Secret, until Retain", async () => {
+    const ns = "e2e-nsdel-cold";
+    const deploy = ["-n", E2E.operatorNamespace, "deployment", "-l", "app.kubernetes.io/name=soracom-esim-operator"];
+    await namespace(ns);
+    await kubectl([
+      "-n",
+      ns,
+      "create",
+      "secret",
+      "generic",
+      "tenant-soracom",
+      "--from-literal=authKeyId=keyId-simulator",
+      "--from-literal=authKey=secret-simulator",
+    ]);
+    await apply(order(ns, "tenant", 2, "  credentialsRef: {name: tenant-soracom}\n"));
+    await ready(ns, "tenant");
+    // No controller (so no cached credentials) while the namespace controller deletes the Secret first.
+    await kubectl(["scale", ...deploy, "--replicas=0"]);
+    await waitFor(
+      "the controller's pods gone",
+      async () =>
+        (await items(["get", "pods", ...deploy.slice(0, 2), "-l", "app.kubernetes.io/name=soracom-esim-operator"]))
+          .length === 0,
+      90_000,
+    );
+    const w = await window();
+    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+    await waitFor(
+      "the credentials Secret deleted",
+      async () => (await items(["get", "secrets", "-n", ns])).every((x) => x.metadata.name !== "tenant-soracom"),
+      60_000,
+    );
+    await kubectl(["scale", ...deploy, "--replicas=1"]);
+    const blocked = await waitFor(
+      "every profile left naming the missing Secret",
+      async () => {
+        const left = await profilesIn(ns);
+        const named = left.filter((p) =>
+          (p.status?.conditions ?? []).some(
+            (c) => c.type === "Stalled" && c.status === "True" && c.message?.includes("tenant-soracom"),
+          ),
+        );
+        return left.length === 2 && named.length === 2 && named.map((p) => condition(p, "Stalled")?.message);
+      },
+      120_000,
+    );
+    const nsStatus = JSON.stringify((await json<K8sObject>(["get", "namespace", ns])).status?.conditions);
+    // The way out: the profiles to Retain (their SIMs are then left alone), and the namespace finishes.
+    for (const p of await profilesIn(ns)) {
+      await kubectl([
+        "patch",
+        "esimprofile",
+        p.metadata.name,
+        "-n",
+        ns,
+        "--type",
+        "merge",
+        "-p",
+        '{"spec":{"deletionPolicy":"Retain"}}',
+      ]);
+    }
+    await waitFor(
+      "namespace gone after Retain",
+      () =>
+        kubectl(["get", "namespace", ns]).then(
+          () => false,
+          () => true,
+        ),
+      60_000,
+    );
+    const counts = await w.counts();
+    record("3b. delete namespace, cold (waits)", counts);
+    console.log("3b. waited with:", blocked, nsStatus);
+
+    expect(counts).toEqual({ creates: 0, confirms: 0, cancels: 0, terminates: 0 });
+    expect(nsStatus).toContain("esim.soracom-operator.io/sim-lifecycle");
+  });
+
   it("4. controller killed mid-order, then helm upgrade to 2 replicas rolling mid-order: no duplicate order", async () => {
     const ns = "e2e-restart";
     await namespace(ns);
