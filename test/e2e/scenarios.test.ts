@@ -228,7 +228,7 @@ describe.sequential("the chart's pod on a real node", () => {
             (c) => c.type === "Stalled" && c.status === "True" && c.message?.includes("tenant-soracom"),
           ),
         );
-        return left.length === 2 && named.length === 2 && named.map((p) => condition(p, "Stalled")?.message);
+        return left.length === 2 && named.length === 2 && named.map((p) => condition(p, "Stalled")?.message ?? "");
       },
       120_000,
     );
@@ -261,6 +261,8 @@ describe.sequential("the chart's pod on a real node", () => {
     console.log("3b. waited with:", blocked, nsStatus);
 
     expect(counts).toEqual({ creates: 0, confirms: 0, cancels: 0, terminates: 0 });
+    // Each says the way out, and the namespace's own conditions name the finalizer that holds it.
+    for (const m of blocked) expect(m).toContain("set spec.deletionPolicy to Retain");
     expect(nsStatus).toContain("esim.soracom-operator.io/sim-lifecycle");
   });
 
