@@ -1,7 +1,7 @@
 # The project's entry points. Each target is one line; the logic lives in scripts/ and test/controlplane/.
 # npm dependencies are installed on first use; .ci/run also installs the Debian tools some tests use.
 
-.PHONY: image test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e-kind bench clean
+.PHONY: image test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e e2e-kind bench clean
 
 ## test: typecheck, lint, build, then every test (unit + integration against a real control plane)
 test: typecheck lint build
@@ -45,6 +45,10 @@ demo-stop:
 ## image: the controller and simulator images, built with podman (no Docker engine; see test/image/build.sh)
 image:
 	bash test/image/build.sh
+
+## e2e: as root, no Docker: the chart's image as a pod on a real single-node cluster in a network namespace, five scenarios, complete teardown (scripts/e2e)
+e2e: build
+	bash scripts/e2e/run.sh
 
 ## e2e-kind: needs Docker and kind; image, chart and end-to-end scenarios in a kind cluster
 e2e-kind:

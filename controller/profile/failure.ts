@@ -113,6 +113,19 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
   return undefined;
 }
 
+/**
+ * whileDeleting adds the way out to a credentials failure of a profile being deleted under Terminate: in a
+ * namespace being deleted its Secret cannot come back, so without this a person sees only what is missing.
+ */
+export function whileDeleting(failure: Failure, deleting: boolean, deletionPolicy: string | undefined): Failure {
+  const credentialsReason =
+    failure.reason === REASONS.CredentialsNotFound || failure.reason === REASONS.CredentialsInvalid;
+  if (!deleting || !credentialsReason || deletionPolicy === "Retain") return failure;
+  const way =
+    "This EsimProfile is being deleted and cannot terminate its SIM without them: restore the credentials, or set spec.deletionPolicy to Retain to let it go and leave the SIM as it is in Soracom.";
+  return { ...failure, message: `${failure.message.replace(/\.$/, "")}. ${way}` };
+}
+
 function credentials(reason: string, message: string): Failure {
   return {
     stalled: true,

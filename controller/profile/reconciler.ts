@@ -5,7 +5,7 @@ import { splitKey } from "../kube/object.js";
 import { silentLogger } from "../log.js";
 import { isReadAction, isSoracomMutation, type ProfileAction } from "./actions.js";
 import { executeProfileActions, ProfileActionError, ReconcileAbortedError } from "./execute.js";
-import { classifyFailure, failureStatus, isNewFailure } from "./failure.js";
+import { classifyFailure, failureStatus, isNewFailure, whileDeleting } from "./failure.js";
 import { observeSim } from "./observe.js";
 import { isOrderCreated, type PlanInput, planProfile } from "./plan.js";
 import type { ProfileAuthority, ProfileReconcilerDeps, SimOps } from "./ports.js";
@@ -126,8 +126,9 @@ async function fail(
   action: ProfileAction | undefined,
   now: number,
 ): Promise<{ requeueAfterMs?: number }> {
-  const failure = classifyFailure(err, action);
-  if (!failure) throw err;
+  const classified = classifyFailure(err, action);
+  if (!classified) throw err;
+  const failure = whileDeleting(classified, !!profile.metadata.deletionTimestamp, profile.spec.deletionPolicy);
   log.warn({ err, action: action?.type, reason: failure.reason }, failure.message);
   if (failure.event && isNewFailure(ownedStatusOf(profile), failure)) {
     deps.events.record(profile, failure.event.type, failure.event.reason, failure.message);

@@ -17,6 +17,7 @@ k8s_dir="$CACHE/kubernetes-v$K8S_VERSION"
 etcd_dir="$CACHE/etcd-v$ETCD_VERSION"
 helm_dir="$CACHE/helm-v$HELM_VERSION"
 kcm_dir="$CACHE/kube-controller-manager-v$K8S_VERSION"
+node_dir="$CACHE/kube-node-v$K8S_VERSION"
 
 log() { printf '[controlplane-build] %s\n' "$*" >&2; }
 
@@ -46,7 +47,9 @@ if [ "${1:-}" = "--print-env" ]; then
   exit 0
 fi
 
-want="${1:-all}" # all | kubernetes | controller-manager | etcd | helm
+if [ "${1:-}" = "--node-dir" ]; then echo "$node_dir"; exit 0; fi
+
+want="${1:-all}" # all | kubernetes | controller-manager | etcd | helm | node
 mkdir -p "$CACHE"
 start_all=$(date +%s)
 built_any=0
@@ -112,6 +115,26 @@ build_controller_manager() {
   log "kube-controller-manager v$K8S_VERSION built in $(( $(date +%s) - t0 ))s -> $kcm_dir"
 }
 
+# build_node: what `make e2e` adds to the control plane to make a node: kube-scheduler, kubelet, kube-proxy
+# and a pause program (scripts/e2e/pause: a static Go binary that sleeps and reaps, the sandbox image).
+build_node() {
+  if [ -x "$node_dir/kubelet" ] && [ -x "$node_dir/kube-scheduler" ] && [ -x "$node_dir/kube-proxy" ] && [ -x "$node_dir/pause" ]; then
+    log "kube-scheduler + kubelet + kube-proxy + pause v$K8S_VERSION: cached ($node_dir)"; return
+  fi
+  built_any=1
+  local t0; t0=$(date +%s)
+  local work; work=$(mktemp -d "$CACHE/.build-node.XXXXXX")
+  trap 'rm -rf "$work"' RETURN
+  k8s_wrapper "$work" kube-scheduler kubelet kube-proxy
+  log "compiling kube-scheduler, kubelet and kube-proxy (minutes once kube-apiserver's build cache exists)"
+  mkdir -p "$work/out"
+  (cd "$work" && go build -trimpath -ldflags "$(k8s_ldflags)" -o out/ k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+  log "compiling pause (scripts/e2e/pause)"
+  (cd "$(dirname "$0")/../../scripts/e2e/pause" && go build -trimpath -ldflags "-s -w" -o "$work/out/pause" .)
+  rm -rf "$node_dir" && mv "$work/out" "$node_dir"
+  log "node binaries v$K8S_VERSION built in $(( $(date +%s) - t0 ))s -> $node_dir"
+}
+
 build_etcd() {
   local eb; eb=$(resolved ETCD_BIN "$etcd_dir/etcd")
   if [ -x "$eb" ]; then log "etcd v$ETCD_VERSION: cached ($eb)"; return; fi
@@ -159,9 +182,10 @@ case "$want" in
   all) build_etcd; build_kubernetes; build_controller_manager; build_helm ;;
   kubernetes) build_kubernetes ;;
   controller-manager) build_controller_manager ;;
+  node) build_node ;;
   etcd) build_etcd ;;
   helm) build_helm ;;
-  *) log "unknown component '$want' (all | kubernetes | controller-manager | etcd | helm)"; exit 2 ;;
+  *) log "unknown component '$want' (all | kubernetes | controller-manager | etcd | helm | node)"; exit 2 ;;
 esac
 
 if [ "$built_any" = 0 ]; then

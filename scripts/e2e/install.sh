@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# install.sh: into the e2e cluster, the Soracom simulator from its image (a Deployment and a Service at
+# the fixed ClusterIP $E2E_SIMULATOR_IP: there is no cluster DNS) and the chart as docs/install.md installs
+# it: a SoracomAccount from a credentials Secret, the image already on the node (imagePullPolicy Never).
+# The account selects namespaces labelled soracom-esim-e2e=true and lets them bring their own credentials.
+# scripts/e2e-kind.sh runs it against kind with E2E_NO_NETNS=1 and E2E_KUBECONFIG set.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/e2e/lib.sh
+e2e_bins
+d="$E2E_DIR"
+NS=esim-system
+kubeconfig="${E2E_KUBECONFIG:-$d/admin.kubeconfig}"
+run() { if [ "${E2E_NO_NETNS:-0}" = 1 ]; then "$@"; else in_ns "$@"; fi; }
+kc() { run "$KUBECTL_BIN" --kubeconfig "$kubeconfig" "$@"; }
+t0=$(date +%s)
+
+kc create namespace "$NS" --dry-run=client -o yaml | kc apply -f - >/dev/null
+kc apply -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: soracom-simulator, namespace: $NS}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: soracom-simulator}}
+  template:
+    metadata: {labels: {app: soracom-simulator}}
+    spec:
+      automountServiceAccountToken: false
+      securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: simulator
+          image: ${E2E_IMAGES[1]}
+          imagePullPolicy: Never
+          args: [--host, 0.0.0.0, --port, "8080", --confirm-delay-ms, "500", --in-progress-delay-ms, "1500"]
+          ports: [{containerPort: 8080}]
+          readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: soracom-simulator, namespace: $NS}
+spec:
+  clusterIP: $E2E_SIMULATOR_IP
+  selector: {app: soracom-simulator}
+  ports: [{port: 8080, targetPort: 8080}]
+YAML
+kc -n "$NS" create secret generic soracom-credentials --from-literal=authKeyId=keyId-simulator \
+  --from-literal=authKey=secret-simulator --dry-run=client -o yaml | kc apply -f - >/dev/null
+kc -n "$NS" rollout status deployment/soracom-simulator --timeout=120s >&2
+
+run "$HELM_BIN" --kubeconfig "$kubeconfig" upgrade --install soracom-esim-operator charts/soracom-esim-operator \
+  -n "$NS" --wait --timeout 180s \
+  --set image.repository="${E2E_IMAGES[0]%:*}" --set image.tag="${E2E_IMAGES[0]##*:}" --set image.pullPolicy=Never \
+  --set accounts.create.enabled=true --set accounts.create.credentialsSecret=soracom-credentials \
+  --set accounts.create.endpoint="http://$E2E_SIMULATOR_IP:8080" \
+  --set-string accounts.create.namespaceSelector.matchLabels.soracom-esim-e2e=true \
+  --set accounts.create.tenantCredentials=true --set accounts.tenantCredentials=true \
+  --set budgets.spend.limit=1000 --set controller.logLevel=debug "$@" >&2
+kc wait soracomaccount/default --for=condition=Ready --timeout=60s >&2
+e2e_log "simulator and chart installed in $(($(date +%s) - t0))s"

@@ -1,0 +1,3 @@
+module soracom-esim-operator/pause
+
+go 1.22
