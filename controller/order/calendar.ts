@@ -147,15 +147,21 @@ export class PollCalendar {
       this.reserved.set(holder.key, { at: i * this.spacingMs, priority: holder.priority });
   }
 
-  /** respace lays the reservations out again on the new slot width, in the order they came. */
+  /**
+   * respace lays the slots out again on the new width, in the order they came: reservations keep their
+   * keys, and slots already used up stay used up (calls made before the vendor announced its limit count).
+   */
   private respace(): void {
     const perMinute = this.perMinute;
     const spacing = perMinute === null ? 0 : 60_000 / perMinute;
     if (spacing === this.spacingMs) return;
-    this.spacingMs = spacing;
+    const old = this.spacingMs;
+    const used = [...this.slots].flatMap(([i, h]) => (this.reserved.has(h.key) ? [] : [{ at: i * old, holder: h }]));
     const order = [...this.reserved].sort((a, b) => a[1].at - b[1].at);
+    this.spacingMs = spacing;
     this.slots.clear();
     this.reserved.clear();
+    if (spacing > 0) for (const u of used.sort((a, b) => a.at - b.at)) this.place(u.holder, Math.ceil(u.at / spacing));
     for (const [key, r] of order) this.reserve(key, r.at, r.priority);
   }
 }

@@ -97,6 +97,11 @@ export class PollPacer {
     this.listed.set(k, keep ? { profiles } : {});
   }
 
+  /** settled: the order is no longer in flight (COMPLETED, or gone): its GET polls end and free their slot. */
+  settled(account: string, profileOrderId: string): void {
+    this.calendars.get(account)?.release(key(account, "get", profileOrderId));
+  }
+
   /** nextPollAt is when the next poll of these orders comes due (undefined: none is planned). */
   nextPollAt(account: string, profileOrderIds: readonly string[]): number | undefined {
     const cal = this.calendars.get(account);

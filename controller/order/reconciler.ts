@@ -8,7 +8,7 @@ import type { ReconcileResult } from "../kube/reconciler.js";
 import { resourcePath } from "../kube/rest.js";
 import { deepEqual, updateStatus } from "../kube/status.js";
 import { DEFAULT_SORACOM_PARALLELISM, executeOrderActions } from "./execute.js";
-import type { OrderInput, OrderPlan, SoracomRead } from "./model.js";
+import { type OrderInput, type OrderPlan, RELEASED, type SoracomRead } from "./model.js";
 import { childrenOf, planInputsOf, readSoracom } from "./observe.js";
 import { PollPacer } from "./pacing.js";
 import { planOrder } from "./plan.js";
@@ -78,7 +78,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     const input = observedInput(deps, order, account, now());
     let plan = planOrder(input);
     if (plan.reads && account.client) {
-      pacer.budget(account.key, account.pollBudget, account.client.announcedLimit?.(POLL_OPERATIONS));
+      pacer.budget(account.key, account.pollBudget, account.client.announcedLimit?.());
       const soracomReads = plan.reads.filter((r): r is SoracomRead => r.type !== "admitProfiles");
       const [read, admission] = await Promise.all([
         readSoracom(account.client, account.key, soracomReads, pacer, parallelism, now),
@@ -122,9 +122,6 @@ function observedInput(
   };
 }
 
-/** The operations polls use: the vendor's limit announced on their paths bounds the poll budget. */
-const POLL_OPERATIONS = ["getProfileOrder", "listOrderedProfiles"] as const;
-
 /**
  * nextRound is when to reconcile again. A round whose plan waits for a poll (the planner's active or
  * stable interval) comes back when the pacer's next slot for one of its orders comes, which under a
@@ -166,8 +163,11 @@ function noteAnswers(
 ): void {
   for (const r of results)
     if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(account, r.order.profileOrderId, at);
-  for (const t of plan.status.orders ?? [])
-    if (t.materialized && t.profileOrderId) pacer.materialized(account, t.profileOrderId);
+  for (const t of plan.status.orders ?? []) {
+    if (!t.profileOrderId) continue;
+    if (t.materialized) pacer.materialized(account, t.profileOrderId);
+    if (t.status === "COMPLETED" || RELEASED.has(t.status ?? "")) pacer.settled(account, t.profileOrderId);
+  }
 }
 
 /**

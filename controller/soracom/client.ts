@@ -110,9 +110,10 @@ export interface SoracomClient {
   close(): Promise<void>;
   /**
    * The lowest per-minute limit Soracom last announced (X-Soracom-Ratelimit-Limit) on these operations'
-   * paths; undefined before any answer carried one. Optional: test fakes need not know it.
+   * paths (default: every path but logging in and out); undefined before any answer carried one.
+   * Optional: test fakes need not know it.
    */
-  announcedLimit?(operations: readonly OperationId[]): number | undefined;
+  announcedLimit?(operations?: readonly OperationId[]): number | undefined;
 }
 
 const SEARCH_PARAMS: Record<keyof SearchSimsQuery, string> = {
@@ -215,8 +216,10 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
 }
 
 /** lowestAnnounced is the lowest per-minute limit Soracom announced on these operations' paths. */
-function lowestAnnounced(ctx: CallContext, ops: readonly OperationId[]): number | undefined {
-  const seen = ops.flatMap((op) => ctx.announced.get(op) ?? []);
+function lowestAnnounced(ctx: CallContext, ops?: readonly OperationId[]): number | undefined {
+  const seen = ops
+    ? ops.flatMap((op) => ctx.announced.get(op) ?? [])
+    : [...ctx.announced].flatMap(([op, limit]) => (op === "auth" || op === "logout" ? [] : [limit]));
   return seen.length > 0 ? Math.min(...seen) : undefined;
 }
 

@@ -120,6 +120,16 @@ describe("PollCalendar: slots one budget apart", () => {
     expect(cal.perMinute).toBe(300);
   });
 
+  it("calls made before the vendor announced a lower limit still count once the slots are laid out again", () => {
+    const cal = new PollCalendar(1_000); // 60 ms slots
+    for (const k of ["a", "b", "c"]) {
+      cal.reserve(k, 0, false);
+      cal.take(k); // three polls went out at once
+    }
+    cal.configure(1_000, 30); // the answers announce 30 a minute: 2.5 s slots
+    expect(cal.reserve("d", 0, false)).toBe(7_500);
+  });
+
   it("without a budget, a poll comes exactly when it wants; the vendor's limit still bounds it", () => {
     const cal = new PollCalendar(null);
     expect(cal.reserve("a", 1_234, false)).toBe(1_234);
@@ -208,6 +218,18 @@ describe("PollPacer under a budget: never more than the budget, spread, the inte
     const steady = calls.filter((t) => t >= 2 * MIN && t < 8 * MIN);
     expect(steady.length).toBe(10 * 12);
     expect(pacer.report(ACCOUNT)).toEqual({ perMinute: null, effectiveIntervalMs: 30_000, polls: 10 });
+  });
+
+  it("an order that completed stops holding a GET slot, so the effective interval counts only the polls that go on", () => {
+    const pacer = new PollPacer({ pollActiveMs: 5_000, pollStableMs: MIN, pollBudgetPerMinute: 60 });
+    for (const id of ["a", "b"]) {
+      pacer.sawOrder(ACCOUNT, id, 0);
+      pacer.sawProfiles(ACCOUNT, id, [], 0, false);
+    }
+    expect(pacer.report(ACCOUNT)?.polls).toBe(4);
+    pacer.settled(ACCOUNT, "a");
+    expect(pacer.report(ACCOUNT)?.polls).toBe(3);
+    expect(pacer.nextPollAt(ACCOUNT, ["a"])).toBeGreaterThanOrEqual(MIN); // its list goes on
   });
 
   it("an account's own budget wins over the controller's default", () => {
