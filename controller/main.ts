@@ -11,12 +11,14 @@ import { refreshGauges } from "./gauges.js";
 import { loadKubeAccess } from "./kube/access.js";
 import { EventRecorder } from "./kube/events.js";
 import { informersSynced, leaderHealthy, startHealthServer } from "./kube/health.js";
+import { describeSelector } from "./kube/labels.js";
 import { LeaderElector } from "./kube/leader.js";
 import { NamespacedCache } from "./kube/multi.js";
 import { NamespaceLabels } from "./kube/namespaces.js";
-import type { KubeObject } from "./kube/object.js";
+import { type KubeObject, objectKey } from "./kube/object.js";
 import type { Controller } from "./kube/reconciler.js";
 import { KubeClient } from "./kube/rest.js";
+import { EVERYTHING, Shard } from "./kube/shard.js";
 import { createLogger } from "./log.js";
 import { createMetrics, type Metrics, OrderStatusTracker, observeSoracomRequest } from "./metrics.js";
 import { OrphanSweeper, sweepSources } from "./order/orphans.js";
@@ -79,20 +81,10 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   const accounts = createAccounts(kube, cfg, clients, caches, logger);
   const events = new EventRecorder({ client: kube, component: MANAGER_NAME, logger });
   const synced = () => caches.all.every((c) => c.hasSynced());
-  const { orders, profiles, secrets } = caches;
-  const accountCache = caches.accounts;
-  const polling = { pacer: newPacer(cfg), shard: "default" };
-  const shared = { cfg, kube, accounts, accountCache, events, metrics, registry, logger, synced, orders, profiles };
-  const controllers = [
-    startOrderController({
-      ...shared,
-      ...(secrets ? { secrets } : {}),
-      statusTracker: new OrderStatusTracker(metrics),
-      pacer: polling.pacer,
-    }),
-    startProfileController(shared),
-    startAccountController({ ...shared, polling }),
-  ];
+  const shard = shardOf(cfg, caches);
+  const base = { cfg, kube, accounts, events, metrics, registry, logger, synced, shard };
+  const shared = { ...base, orders: caches.orders, profiles: caches.profiles, accountCache: caches.accounts };
+  const controllers = startReconcilers(shared, caches);
   const orphans = createOrphanSweeper(shared, caches);
   const run = new Run(logger);
   for (const c of caches.all) c.start();
@@ -101,7 +93,8 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     return ok;
   });
   const workers = new Workers(controllers, orphans, accounts, sync, logger, cfg);
-  const gaugeTimer = setInterval(() => refreshGauges(metrics, caches, accounts.known(), Date.now()), 5_000).unref();
+  const gauges = () => refreshGauges(metrics, caches, accounts.known(), Date.now(), (ns) => shard.owns(ns));
+  const gaugeTimer = setInterval(gauges, 5_000).unref();
   if (elector) wireElection(elector, workers, run, cfg);
   else {
     metrics.leader.set(1); // a single replica without election leads ("no leader" must not fire for ever)
@@ -126,6 +119,52 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   return { url: health.url, done: run.done, exitCode: () => run.exitCode(), stop };
 }
 
+type Shared = Omit<Parameters<typeof startProfileController>[0], "orders"> & {
+  orders: Caches["orders"];
+  shard: Shard;
+  accounts: Accounts;
+};
+
+/** startReconcilers assembles the three controllers (order, profile, account) on the shared parts. */
+function startReconcilers(shared: Shared, caches: Caches): Controller[] {
+  const { cfg, shard, metrics } = shared;
+  const polling = { pacer: newPacer(cfg), shard: shard.name };
+  const controllers = [
+    startOrderController({
+      ...shared,
+      ...(caches.secrets ? { secrets: caches.secrets } : {}),
+      statusTracker: new OrderStatusTracker(metrics),
+      pacer: polling.pacer,
+    }),
+    startProfileController(shared),
+    startAccountController({ ...shared, accountCache: caches.accounts, polling, sharedLedgers: shard.sharded }),
+  ];
+  requeueOnRelabel(caches, controllers);
+  return controllers;
+}
+
+/** shardOf is the namespaces this process owns: those --shard-selector selects, or every one. */
+function shardOf(cfg: ControllerConfig, caches: Caches): Shard {
+  if (!cfg.shard) return EVERYTHING;
+  return new Shard(cfg.shard.name, cfg.shard.selector, (ns) => caches.namespaces.labels(ns));
+}
+
+/**
+ * requeueOnRelabel: when a namespace's labels change it may change shards. Its objects are queued again,
+ * so the shard that now owns them takes them up at once, and the one that lost them forgets them.
+ */
+function requeueOnRelabel(caches: Caches, controllers: Controller[]): void {
+  const [orderController, profileController] = controllers;
+  const same = (a?: Record<string, string>, b?: Record<string, string>) => JSON.stringify(a) === JSON.stringify(b);
+  caches.namespaces.informer.addHandler({
+    update: (old, ns) => {
+      if (same(old.metadata.labels, ns.metadata.labels)) return;
+      for (const o of caches.orders.list(ns.metadata.name)) orderController?.enqueue(objectKey(o));
+      for (const p of caches.profiles.list(ns.metadata.name)) profileController?.enqueue(objectKey(p));
+    },
+  });
+}
+
 /** newPacer paces and budgets the order controller's Soracom polls, per account. */
 function newPacer(cfg: ControllerConfig): PollPacer {
   return new PollPacer({
@@ -144,6 +183,7 @@ function createOrphanSweeper(
     events: EventRecorder;
     logger: Logger;
     synced: () => boolean;
+    shard: Shard;
   },
   caches: Caches,
 ): OrphanSweeper {
@@ -155,6 +195,9 @@ function createOrphanSweeper(
     events: shared.events,
     logger: shared.logger,
     namespaces: cfg.namespaces,
+    ...(shared.shard.sharded
+      ? { shard: { owns: (ns: string) => shared.shard.owns(ns), known: () => caches.namespaces.names() } }
+      : {}),
     dryRun: cfg.dryRun,
     cancelDrafts: cfg.orphanDrafts === "cancel",
     intervalMs: cfg.orphanSweepIntervalMs,
@@ -294,7 +337,8 @@ function newElector(kube: KubeClient, cfg: ControllerConfig, registry: Registry,
   return new LeaderElector({
     client: kube,
     namespace: cfg.leaderElectionNamespace,
-    name: cfg.leaderElectionId,
+    // Each shard elects its own leader; the ledgers keep the installation's name (shared per account).
+    name: cfg.shard ? `${cfg.leaderElectionId}-${cfg.shard.name}` : cfg.leaderElectionId,
     leaseDurationMs: cfg.leaderElectionLeaseDurationMs,
     renewDeadlineMs: cfg.leaderElectionRenewDeadlineMs,
     retryPeriodMs: cfg.leaderElectionRetryPeriodMs,
@@ -338,7 +382,8 @@ class Workers {
     if (!(await this.sync)) return; // the process is ending: nothing reconciles on caches that never synced
     // A default account's ledgers that cannot be read stop the start (others are read when first used).
     if (this.cfg.defaultAccount) await this.accounts.get(this.cfg.defaultAccount);
-    this.logger.info({ dryRun: this.cfg.dryRun, namespaces: this.cfg.namespaces }, "caches synced; reconciling");
+    const shard = this.cfg.shard ? `${this.cfg.shard.name}: ${describeSelector(this.cfg.shard.selector)}` : undefined;
+    this.logger.info({ dryRun: this.cfg.dryRun, namespaces: this.cfg.namespaces, shard }, "caches synced; reconciling");
     for (const c of this.controllers) void c.start();
     this.orphans.start();
   }

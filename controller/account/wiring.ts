@@ -30,6 +30,11 @@ export function startAccountController(opts: {
   now?: () => number;
   /** The order controller's poll pacer, and the name of this shard ("default" without sharding). */
   polling?: { pacer: PollPacer; shard: string };
+  /**
+   * Other processes write this account's ledgers too (shards share them): read them again before
+   * reporting, or each shard would report what it last wrote and the status would flap between them.
+   */
+  sharedLedgers?: boolean;
 }): Controller {
   const now = opts.now ?? Date.now;
   const controller = new Controller({
@@ -41,6 +46,7 @@ export function startAccountController(opts: {
       const cr = opts.accountCache.get(undefined, name);
       const account = cr ? await opts.accounts.get(name) : undefined;
       if (!cr || !account) return {};
+      if (opts.sharedLedgers) await Promise.all([account.spend.load(), account.terminations.load()]);
       const t = now();
       const input: AccountInput = {
         account: cr,

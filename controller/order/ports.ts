@@ -55,6 +55,8 @@ export interface OrderReconcilerDeps {
   metrics: Metrics;
   statusTracker: OrderStatusTracker;
   config: PlannerConfig;
+  /** This shard owns the namespace (undefined: every namespace is ours). */
+  owns?: (namespace: string) => boolean;
   /** Paces and budgets the polls (shared with the account controller, which reports it). */
   pacer?: PollPacer;
   logger: Logger;

@@ -32,7 +32,8 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
   return async function reconcileOrder(key: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const cached = own.latest(key, deps.orders.get(namespace, name));
-    if (!cached) {
+    // Another shard's order (its namespace moved away, or never was ours) is never touched here.
+    if (!cached || (deps.owns && !deps.owns(namespace))) {
       deps.statusTracker.forget(namespace, name);
       return {};
     }
@@ -57,8 +58,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       plan.actions,
     );
     order = own.wrote(key, order, executed.order);
-    noteAnswers(pacer, account.key, executed.results, plan, now());
-    recordPolling(deps, pacer, account.key);
+    noteAnswers(pacer, account.key, executed.results, plan, now(), deps.metrics);
     const generation = order.metadata.generation ?? 0;
     const { status, events } = recordResults(plan.status, executed.results, now(), generation);
     // Events and metrics first: a 409 on the status write below must not lose what happened at Soracom.
@@ -139,13 +139,13 @@ function nextRound(deps: OrderReconcilerDeps, pacer: PollPacer, account: string,
 const DUE_SOON_MS = 50;
 
 /** recordPolling sets the account's poll gauges from the pacer. */
-function recordPolling(deps: OrderReconcilerDeps, pacer: PollPacer, account: string): void {
+function recordPolling(metrics: OrderReconcilerDeps["metrics"], pacer: PollPacer, account: string): void {
   const report = pacer.report(account);
   if (!report) return;
   const labels = { account: accountLabel(account) };
-  deps.metrics.pollIntervalEffective.set(labels, report.effectiveIntervalMs / 1000);
-  if (report.perMinute === null) deps.metrics.pollBudget.remove(labels);
-  else deps.metrics.pollBudget.set(labels, report.perMinute);
+  metrics.pollIntervalEffective.set(labels, report.effectiveIntervalMs / 1000);
+  if (report.perMinute === null) metrics.pollBudget.remove(labels);
+  else metrics.pollBudget.set(labels, report.perMinute);
 }
 
 /** accountLabel is the account's name as a metric label ("account:logistics" → "logistics"). */
@@ -153,14 +153,19 @@ export function accountLabel(key: string): string {
   return key.replace(/^account:/, "");
 }
 
-/** noteAnswers tells the pacer what creates and confirms answered, and which lists are no longer needed. */
+/**
+ * noteAnswers tells the pacer what creates and confirms answered, which lists are no longer needed and
+ * which orders stopped moving, and sets the account's poll gauges.
+ */
 function noteAnswers(
   pacer: PollPacer,
   account: string,
   results: readonly ActionResult[],
   plan: OrderPlan,
   at: number,
+  metrics: OrderReconcilerDeps["metrics"],
 ): void {
+  recordPolling(metrics, pacer, account);
   for (const r of results)
     if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(account, r.order.profileOrderId, at);
   for (const t of plan.status.orders ?? []) {

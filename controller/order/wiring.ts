@@ -11,6 +11,7 @@ import type { KubeObject } from "../kube/object.js";
 import { objectKey } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import type { KubeClient } from "../kube/rest.js";
+import { EVERYTHING, type Shard } from "../kube/shard.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
 import { recentAdmissions } from "./admission.js";
 import type { PollPacer } from "./pacing.js";
@@ -40,8 +41,11 @@ export function startOrderController(opts: {
   synced: () => boolean;
   /** The poll pacer (shared with the account controller, which reports each account's polling). */
   pacer?: PollPacer;
+  /** The namespaces this process owns (sharding); default every namespace. */
+  shard?: Shard;
 }): Controller {
   const { cfg, orders, profiles, secrets } = opts;
+  const shard = opts.shard ?? EVERYTHING;
   const controller = new Controller({
     name: "esimprofileorder",
     concurrency: cfg.concurrency,
@@ -61,6 +65,7 @@ export function startOrderController(opts: {
       soracomParallelism: cfg.soracomMaxConcurrency,
       synced: opts.synced,
       ...(opts.pacer ? { pacer: opts.pacer } : {}),
+      owns: (ns) => shard.owns(ns),
       config: {
         maxQuantityPerResource: cfg.maxQuantityPerResource,
         inProgressAlertAfterMs: cfg.inProgressAlertAfterMs,
@@ -75,17 +80,16 @@ export function startOrderController(opts: {
   });
   const enqueueOwner = (p: KubeObject) => {
     const owner = ownerOrder(p);
-    if (owner) controller.enqueue(`${p.metadata.namespace}/${owner.name}`);
+    if (owner && shard.owns(p.metadata.namespace)) controller.enqueue(`${p.metadata.namespace}/${owner.name}`);
   };
-  orders.addHandler({
-    add: (o) => controller.enqueue(objectKey(o)),
-    update: (_old, o) => controller.enqueue(objectKey(o)),
-    delete: (o) => controller.enqueue(objectKey(o)),
-  });
+  const enqueue = (o: KubeObject) => {
+    if (shard.owns(o.metadata.namespace)) controller.enqueue(objectKey(o));
+  };
+  orders.addHandler({ add: enqueue, update: (_old, o) => enqueue(o), delete: enqueue });
   profiles.addHandler({ add: enqueueOwner, update: (_old, p) => enqueueOwner(p), delete: enqueueOwner });
   if (opts.accountCache)
     onAccountChange(opts.accountCache, (name) => {
-      for (const o of orders.list()) if (opts.accounts.accountName(o.spec) === name) controller.enqueue(objectKey(o));
+      for (const o of orders.list()) if (opts.accounts.accountName(o.spec) === name) enqueue(o);
     });
   // A lost activation Secret is rebuilt by the order from its profile list.
   secrets?.addHandler({
