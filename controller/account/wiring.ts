@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Accounts } from "../accounts.js";
-import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder, SoracomAccount, SoracomAccountStatus } from "../api/types.js";
 import { ACCOUNT_REF } from "../api/vocabulary.js";
 import { CredentialsError } from "../credentials.js";
 import type { NamespacedCache, ObjectCache } from "../kube/multi.js";
@@ -65,7 +65,7 @@ export function startAccountController(opts: {
           path: resourcePath(ACCOUNT_REF, name, "status"),
           contentType: "application/merge-patch+json",
           discardBody: true,
-          body: { status: plan.status },
+          body: { status: ownPart(plan.status, opts.polling?.shard) },
         });
       }
       return { requeueAfterMs: plan.requeueAfterMs };
@@ -110,4 +110,12 @@ function usersOf(
 function pollingOf(polling: { pacer: PollPacer; shard: string } | undefined, name: string) {
   const report = polling?.pacer.report(`account:${name}`);
   return polling && report ? { polling: { shard: polling.shard, report } } : {};
+}
+
+/** ownPart is the status to patch: of status.polling only this shard's entry (the others are theirs to write). */
+function ownPart(status: SoracomAccountStatus, shard: string | undefined): SoracomAccountStatus {
+  const mine = shard ? status.polling?.[shard] : undefined;
+  if (!status.polling) return status;
+  const { polling: _all, ...rest } = status;
+  return mine && shard ? { ...rest, polling: { [shard]: mine } } : rest;
 }
