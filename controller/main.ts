@@ -189,7 +189,12 @@ function createOrphanSweeper(
 ): OrphanSweeper {
   const { cfg } = shared;
   return new OrphanSweeper({
-    sources: () => sweepSources(shared.accounts, caches.orders.list()),
+    // A shard lists the orders of the accounts its own namespaces use (it judges no other's orders anyway).
+    sources: () =>
+      sweepSources(
+        shared.accounts,
+        caches.orders.list().filter((o) => shared.shard.owns(o.metadata.namespace)),
+      ),
     orders: caches.orders,
     metrics: shared.metrics,
     events: shared.events,

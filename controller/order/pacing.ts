@@ -18,6 +18,12 @@ import type { SoracomRead } from "./model.js";
 
 /** A poll whose slot comes this soon counts as due (timers fire late, not early; this absorbs rounding). */
 const DUE_MARGIN_MS = 100;
+/**
+ * The first stable poll of an order in this process comes up to this share of an interval late, at random,
+ * so that orders completed together drift apart; small, so a device's change still shows within about one
+ * interval. Under a budget the slots spread them further.
+ */
+const PHASE_SHARE = 0.1;
 /** A reservation nobody asked about this long after its slot belongs to an order that stopped polling. */
 const STALE_INTERVALS = 3;
 
@@ -86,12 +92,12 @@ export class PollPacer {
 
   /**
    * sawProfiles records a list; it is kept for materializing only while the order is not materialized.
-   * The next list is a stable poll: the first one in this process comes after a random share of an extra
-   * interval, so orders completed together (or listed together after a restart) spread over the interval.
+   * The next list is a stable poll: the first one in this process comes a random tenth of an interval late,
+   * so orders completed together (or listed together after a restart) drift apart.
    */
   sawProfiles(account: string, profileOrderId: string, profiles: OrderedProfile[], at: number, keep: boolean): void {
     const k = key(account, "list", profileOrderId);
-    const phase = this.phased.has(k) ? 0 : this.random() * this.config.pollStableMs;
+    const phase = this.phased.has(k) ? 0 : this.random() * PHASE_SHARE * this.config.pollStableMs;
     this.phased.add(k);
     this.calendar(account).reserve(k, at + this.config.pollStableMs + phase, false);
     this.listed.set(k, keep ? { profiles } : {});
@@ -102,12 +108,19 @@ export class PollPacer {
     this.calendars.get(account)?.release(key(account, "get", profileOrderId));
   }
 
-  /** nextPollAt is when the next poll of these orders comes due (undefined: none is planned). */
-  nextPollAt(account: string, profileOrderIds: readonly string[]): number | undefined {
+  /**
+   * nextPollAt is when the next poll of these orders comes due (undefined: none is planned), of GETs and
+   * lists, or of lists only (an order at rest, whose GET of a draft awaiting approval waits for its round).
+   */
+  nextPollAt(
+    account: string,
+    profileOrderIds: readonly string[],
+    kinds: ReadonlyArray<"get" | "list"> = ["get", "list"],
+  ): number | undefined {
     const cal = this.calendars.get(account);
     let next: number | undefined;
     for (const id of profileOrderIds) {
-      for (const kind of ["get", "list"] as const) {
+      for (const kind of kinds) {
         const at = cal?.at(key(account, kind, id));
         if (at !== undefined && (next === undefined || at < next)) next = at;
       }

@@ -124,16 +124,24 @@ function observedInput(
 
 /**
  * nextRound is when to reconcile again. A round whose plan waits for a poll (the planner's active or
- * stable interval) comes back no sooner than the plan says and not before the pacer's next slot for one
- * of its orders, which under a tight budget is later, and for a stable order lands on its spread-out slot.
+ * stable interval) comes back when the pacer's next slot for one of its orders comes: for an order at
+ * rest its next list (sooner after a restart, where lists go one slot apart; later under a tight budget),
+ * for an order in flight its next poll, never sooner than the active interval.
  */
 function nextRound(deps: OrderReconcilerDeps, pacer: PollPacer, account: string, plan: OrderPlan, t: number): number {
   const { pollActiveMs, pollStableMs } = deps.config;
-  if (plan.requeueAfterMs !== pollActiveMs && plan.requeueAfterMs !== pollStableMs) return plan.requeueAfterMs;
   const ids = (plan.status.orders ?? []).flatMap((o) => (o.profileOrderId ? [o.profileOrderId] : []));
+  if (plan.requeueAfterMs === pollStableMs) {
+    const next = pacer.nextPollAt(account, ids, ["list"]);
+    return next === undefined ? pollStableMs : Math.max(DUE_SOON_MS, next - t);
+  }
+  if (plan.requeueAfterMs !== pollActiveMs) return plan.requeueAfterMs;
   const next = pacer.nextPollAt(account, ids);
-  return next === undefined ? plan.requeueAfterMs : Math.max(plan.requeueAfterMs, next - t);
+  return next === undefined ? pollActiveMs : Math.max(pollActiveMs, next - t);
 }
+
+/** The shortest requeue for a poll whose slot is (nearly) now. */
+const DUE_SOON_MS = 50;
 
 /** recordPolling sets the account's poll gauges from the pacer. */
 function recordPolling(metrics: OrderReconcilerDeps["metrics"], pacer: PollPacer, account: string): void {

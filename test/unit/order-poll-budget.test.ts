@@ -148,15 +148,17 @@ describe("PollCalendar: slots one budget apart", () => {
 });
 
 describe("PollPacer under a budget: never more than the budget, spread, the interval grows and is reported", () => {
-  it("a fleet within the budget is polled once per stable interval, spread over it, not in bursts", () => {
-    // 100 orders every 5 minutes = 20 calls a minute, well within 300.
+  it("a fleet within the budget is polled once per stable interval, one poll per slot, never due together", () => {
+    // 100 orders every 5 minutes = 20 calls a minute, well within 300 (one slot every 200 ms).
     const { calls, pacer } = runFleet({ stable: 100, perMinute: 300, stableMs: 5 * MIN, untilMs: 60 * MIN });
     const steady = calls.filter((t) => t >= 20 * MIN);
     // 40 minutes of steady state: 100 orders × 8 intervals, give or take the orders at the edges.
     expect(steady.length).toBeGreaterThanOrEqual(780);
     expect(steady.length).toBeLessThanOrEqual(810);
-    // Spread: 100 polls over 5 minutes is 10 per 30 s; coming due together would put 100 in one window.
-    expect(busiestWindow(steady, 30_000)).toBeLessThanOrEqual(25);
+    // Coming due together would put 100 polls in one instant; the slots allow one per 200 ms, and the
+    // random phase spreads them over more than the 20 s those slots would take.
+    expect(busiestWindow(steady, 1_000)).toBeLessThanOrEqual(5);
+    expect(new Set(steady.map((t) => Math.floor((t % (5 * MIN)) / 1_000))).size).toBeGreaterThan(25);
     expect(pacer.report(ACCOUNT)).toEqual({ perMinute: 300, effectiveIntervalMs: 5 * MIN, polls: 100 });
   });
 
