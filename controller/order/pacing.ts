@@ -26,6 +26,8 @@ const DUE_MARGIN_MS = 100;
 const PHASE_SHARE = 0.1;
 /** A reservation nobody asked about this long after its slot belongs to an order that stopped polling. */
 const STALE_INTERVALS = 3;
+/** How often an account's calendar is pruned. */
+const PRUNE_EVERY_MS = 10_000;
 
 export interface PacerConfig {
   pollActiveMs: number;
@@ -54,6 +56,7 @@ export class PollPacer {
   /** Stable polls that got their random phase (once per poll per process). */
   private readonly phased = new Set<string>();
   private readonly random: () => number;
+  private readonly pruned = new Map<string, number>();
 
   constructor(private readonly config: PacerConfig) {
     this.random = config.random ?? Math.random;
@@ -71,7 +74,10 @@ export class PollPacer {
   /** due keeps the reads that must be made, and the polls whose slot has come; decisions use up a slot. */
   due(account: string, reads: readonly SoracomRead[], now: number): SoracomRead[] {
     const cal = this.calendar(account);
-    cal.prune(now, STALE_INTERVALS * Math.max(this.config.pollStableMs, cal.effectiveIntervalMs(0)));
+    if (now - (this.pruned.get(account) ?? Number.NEGATIVE_INFINITY) >= PRUNE_EVERY_MS) {
+      this.pruned.set(account, now); // a walk over every slot: not on every round of a busy reconciler
+      cal.prune(now, STALE_INTERVALS * Math.max(this.config.pollStableMs, cal.effectiveIntervalMs(0)));
+    }
     return reads.filter((r) => {
       const key = pollKey(account, r);
       if (key === undefined) {
