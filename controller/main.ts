@@ -139,7 +139,7 @@ function startReconcilers(shared: Shared, caches: Caches): Controller[] {
     startProfileController(shared),
     startAccountController({ ...shared, accountCache: caches.accounts, polling, sharedLedgers: shard.sharded }),
   ];
-  requeueOnRelabel(caches, controllers);
+  requeueOnRelabel(caches, controllers, shard);
   return controllers;
 }
 
@@ -150,17 +150,23 @@ function shardOf(cfg: ControllerConfig, caches: Caches): Shard {
 }
 
 /**
- * requeueOnRelabel: when a namespace's labels change it may change shards. Its objects are queued again,
- * so the shard that now owns them takes them up at once, and the one that lost them forgets them.
+ * requeueOnRelabel: a namespace's objects are queued again when it appears (the namespace cache may sync
+ * after the order and profile caches, whose first events then found it nobody's) and when its labels
+ * change (it may have changed shards: the new owner takes its objects up, the old one forgets them).
  */
-function requeueOnRelabel(caches: Caches, controllers: Controller[]): void {
+function requeueOnRelabel(caches: Caches, controllers: Controller[], shard: Shard): void {
   const [orderController, profileController] = controllers;
+  const requeue = (namespace: string) => {
+    for (const o of caches.orders.list(namespace)) orderController?.enqueue(objectKey(o));
+    for (const p of caches.profiles.list(namespace)) profileController?.enqueue(objectKey(p));
+  };
   const same = (a?: Record<string, string>, b?: Record<string, string>) => JSON.stringify(a) === JSON.stringify(b);
   caches.namespaces.informer.addHandler({
+    add: (ns) => {
+      if (shard.sharded && shard.owns(ns.metadata.name)) requeue(ns.metadata.name);
+    },
     update: (old, ns) => {
-      if (same(old.metadata.labels, ns.metadata.labels)) return;
-      for (const o of caches.orders.list(ns.metadata.name)) orderController?.enqueue(objectKey(o));
-      for (const p of caches.profiles.list(ns.metadata.name)) profileController?.enqueue(objectKey(p));
+      if (shard.sharded && !same(old.metadata.labels, ns.metadata.labels)) requeue(ns.metadata.name);
     },
   });
 }
