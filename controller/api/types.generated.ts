@@ -415,7 +415,7 @@ export interface SoracomAccountSpec {
     };
   };
   /**
-   * Soracom calls per minute the operator may spend polling orders of this account (default: the controller's --soracom-poll-budget, 300). Lowered to 80% of the per-path limit Soracom announces in X-Soracom-Ratelimit-Limit when that is less. Past it, polls are spread further apart (status.polling reports the effective interval), never sent faster. Each shard spends its own budget: with several shards on one account, give each its share.
+   * Soracom calls per minute the operator may spend polling orders of this account (default: the controller's --soracom-poll-budget, 300). Lowered to 80% of the per-path limit Soracom announces in X-Soracom-Ratelimit-Limit when that is less. Past it, polls are spread further apart (status.polling reports the effective interval), never sent faster. Each shard of an installation spends this budget on its own: with several shards on one account, set it to the account's share divided by the shards.
    */
   pollBudget?: {
     callsPerMinute?: number;

@@ -1,8 +1,8 @@
 /**
  * PollCalendar spends one Soracom account's poll budget (calls per minute) by handing out slots: time is
  * cut into slots of 60 s / budget, and each Soracom call the operator makes for polling owns one. So:
- * - polls never come due together: each takes the first free slot at or after the time it wants, which
- *   spreads a fleet's stable polls evenly over the stable interval (their wanted times carry jitter);
+ * - polls never come due together: each takes the first free slot at or after the time it wants, at most
+ *   one poll per slot whatever the fleet (the pacer adds a small random phase to stable polls);
  * - polls of orders with recent change (priority) take the first slot from now and push a stable poll
  *   that held it to the next free one;
  * - reads that back a decision are never held back, but they use up a slot like a poll (`spent`);
@@ -43,7 +43,7 @@ export class PollCalendar {
     return vendor === null ? this.configured : Math.min(this.configured, vendor);
   }
 
-  /** announced is the vendor's last announced per-minute limit on a poll path, if any. */
+  /** announced is the lowest per-minute limit the vendor last announced (any path), if any. */
   get announced(): number | undefined {
     return this.vendorLimit;
   }

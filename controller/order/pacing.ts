@@ -42,7 +42,7 @@ export interface PacerConfig {
 export interface PollReport {
   /** The budget in force, calls per minute (null: none). */
   perMinute: number | null;
-  /** The vendor's announced per-minute limit on a poll path, when one was seen. */
+  /** The lowest per-minute limit the vendor announced (any path but logging in and out), when one was seen. */
   vendorLimit?: number;
   /** How long a stable poll waits for its next turn now. */
   effectiveIntervalMs: number;
@@ -64,7 +64,7 @@ export class PollPacer {
 
   /**
    * budget sets an account's poll budget (undefined: the default) and the limit the vendor announced
-   * on the poll paths; the calendar lays its slots out again when either changes.
+   * (its lowest, on any path); the calendar lays its slots out again when either changes.
    */
   budget(account: string, perMinute: number | null | undefined, vendorLimit?: number): void {
     const configured = perMinute === undefined ? (this.config.pollBudgetPerMinute ?? null) : perMinute;
