@@ -252,6 +252,38 @@ describe("sharding past one replica", () => {
       { timeoutMs: 30_000, what: `status.polling of both shards, and ${ordered} spent in status.budgets` },
     );
     expect(status.budgets?.spend?.remaining).toBe(SPEND_LIMIT - ordered);
+
+    // Moving a namespace is relabelling it: shard a takes nsB's objects up, shard b lets go of them.
+    const movedAt = (await control.clock()).now;
+    await e2e.kube.request({
+      method: "PATCH",
+      path: `/api/v1/namespaces/${nsB}`,
+      contentType: "application/merge-patch+json",
+      body: { metadata: { labels: { [`esim.example/${label}`]: "a" } } },
+    });
+    await eventually(
+      async () => {
+        const [a, b] = [await ctl.a.metrics(), await ctl.b.metrics()];
+        // Counters keep what shard b did before the move (it confirmed nsB's orders); no gauge series stays.
+        const gaugesOf = (text: string) =>
+          text.split("\n").filter((l) => l.includes(`namespace="${nsB}"`) && !/^[a-z_]+_total\{/.test(l));
+        return (metricValue(a, "soracom_esim_profiles", { namespace: nsB }) ?? 0) > 0 && gaugesOf(b).length === 0;
+      },
+      { what: `${nsB}'s series move from shard b to shard a` },
+    );
+    const bOrders = new Set(ours.filter((o) => nsOf.get(o.profileOrderId) === nsB).map((o) => o.profileOrderId));
+    await control.polls(
+      (c) => c.at > movedAt && bOrders.has(/\/sim_profile_orders\/([^/?]+)/.exec(c.path)?.[1] ?? ""),
+      2,
+    );
+    const after = (await control.calls()).calls.filter((c) => c.at > movedAt);
+    for (const c of after) {
+      const id = /\/sim_profile_orders\/([^/?]+)/.exec(c.path)?.[1];
+      if (id && bOrders.has(id)) expect(c.agent, `${c.operation} ${id} after the move`).toBe(agent.a);
+    }
+    expect(after.filter((c) => c.operation === "createProfileOrder" || c.operation === "deleteProfileOrder")).toEqual(
+      [],
+    );
   });
 });
 
