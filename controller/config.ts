@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { type LabelSelector, parseSelector } from "./kube/labels.js";
 
 /**
  * The controller's configuration: flags, each also readable from the environment as ESIM_<FLAG> (for
@@ -40,11 +41,15 @@ export interface ControllerConfig {
   soracomRequestsPerSecond: number;
   soracomMaxConcurrency: number;
   soracomRequestTimeoutMs: number;
+  /** Soracom calls per minute polling may spend per account (null: no budget); an account's spec may set its own. */
+  soracomPollBudget: number | null;
   credentials?: { authKeyId: string; authKey: string };
   /** The account of orders and profiles that name none ("" : they must name one). */
   defaultAccount: string;
   /** Where account credentials and ledgers live: the operator's own namespace. */
   operatorNamespace: string;
+  /** Namespaces this process owns (a label selector), with its shard name; undefined: every namespace. */
+  shard?: { name: string; selector: LabelSelector };
   /** Watch activation Secrets (list/watch secrets) so a deleted one is rebuilt; off: their existence is what status recorded. */
   watchActivationSecrets: boolean;
 }
@@ -133,6 +138,16 @@ const FLAGS = {
     default: "10m",
     help: "how often Soracom orders are listed to find orders whose EsimProfileOrder is gone",
   },
+  "shard-selector": {
+    type: "string",
+    default: "",
+    help: "reconcile only namespaces whose labels match this selector (e.g. shard=a); several shards own disjoint sets",
+  },
+  "shard-name": {
+    type: "string",
+    default: "",
+    help: "the shard's name, with --shard-selector: its Lease is <leader-election-id>-<shard-name>; ledgers stay shared per account",
+  },
   "log-level": { type: "string", default: "info", help: "trace, debug, info, warn, error" },
   "soracom-endpoint": { type: "string", help: "Soracom API host (overrides coverage/sandbox; also SORACOM_ENDPOINT)" },
   "soracom-coverage": { type: "string", help: "jp or g" },
@@ -140,6 +155,11 @@ const FLAGS = {
   "soracom-requests-per-second": { type: "string", default: "10", help: "client-side rate limit of Soracom calls" },
   "soracom-max-concurrency": { type: "string", default: "8", help: "Soracom calls in flight at once" },
   "soracom-request-timeout": { type: "string", default: "30s", help: "timeout of one Soracom call" },
+  "soracom-poll-budget": {
+    type: "string",
+    default: "300",
+    help: "Soracom calls per minute polling may spend per account (lowered to 80% of the vendor's announced per-path limit), or 'unlimited'",
+  },
   help: { type: "boolean", short: "h", default: false, help: "show this help" },
 } as const;
 
@@ -275,6 +295,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     soracomRequestsPerSecond: parseRate(str("soracom-requests-per-second"), "soracom-requests-per-second"),
     soracomMaxConcurrency: parseCount(str("soracom-max-concurrency"), "soracom-max-concurrency", { min: 1 })!,
     soracomRequestTimeoutMs: dur("soracom-request-timeout"),
+    soracomPollBudget: parseCount(str("soracom-poll-budget"), "soracom-poll-budget", { min: 1, unlimited: true }),
     ...(authKeyId && authKey ? { credentials: { authKeyId, authKey } } : {}),
     // With credentials in the environment (single-tenant mode) objects without an account use them.
     defaultAccount: str("default-account") || (authKeyId && authKey ? "default" : ""),
@@ -282,8 +303,23 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     watchActivationSecrets: bool("watch-activation-secrets"),
   };
   cfg.operatorNamespace = str("operator-namespace") || env.POD_NAMESPACE || cfg.leaderElectionNamespace;
+  const shard = shardOf(str("shard-selector"), str("shard-name"));
+  if (shard) cfg.shard = shard;
   checkTimings(cfg);
   return cfg;
+}
+
+/** shardOf reads --shard-selector and --shard-name: both or neither. */
+function shardOf(selector: string, name: string): ControllerConfig["shard"] {
+  if (!selector && !name) return undefined;
+  if (!selector || !name) throw new ConfigError("--shard-selector and --shard-name go together: set both, or neither");
+  if (!/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/.test(name))
+    throw new ConfigError(`--shard-name: "${name}" must be a DNS label of at most 32 characters (it names a Lease)`);
+  try {
+    return { name, selector: parseSelector(selector) };
+  } catch (err) {
+    throw new ConfigError(`--shard-selector: ${(err as Error).message}`);
+  }
 }
 
 /** checkTimings rejects settings that contradict each other. */

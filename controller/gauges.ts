@@ -19,9 +19,12 @@ export function refreshGauges(
     terminations: Pick<TerminationLedger, "check">;
   }>,
   now: number,
+  owns: (namespace: string | undefined) => boolean = () => true,
 ): void {
+  // Only this shard's namespaces: another shard reports its own, and a series must come from one place.
+  const ownOrders = caches.orders.list().filter((o) => owns(o.metadata.namespace));
   const orders = new Map<string, number>();
-  for (const o of caches.orders.list()) {
+  for (const o of ownOrders) {
     for (const t of o.status?.orders ?? []) {
       const key = `${o.metadata.namespace}\u0000${t.status ?? "Pending"}`;
       orders.set(key, (orders.get(key) ?? 0) + 1);
@@ -37,6 +40,7 @@ export function refreshGauges(
   const deleted = new Map<string, number>();
   let paused = false;
   for (const p of caches.profiles.list()) {
+    if (!owns(p.metadata.namespace)) continue;
     const ns = p.metadata.namespace ?? "";
     const phase = p.status?.phase ?? phaseOfProfileStatus(p.status?.profileStatus);
     const key = `${ns}\u0000${phase}`;
@@ -53,13 +57,11 @@ export function refreshGauges(
   metrics.profilesDeletedOnDeviceBilling.reset();
   for (const [namespace, n] of deleted) metrics.profilesDeletedOnDeviceBilling.set({ namespace }, n);
 
-  const spendBlocked = caches.orders
-    .list()
-    .some((o) =>
-      o.status?.conditions?.some(
-        (c) => c.type === CONDITIONS.stalled && c.status === "True" && c.reason === "BudgetExceeded",
-      ),
-    );
+  const spendBlocked = ownOrders.some((o) =>
+    o.status?.conditions?.some(
+      (c) => c.type === CONDITIONS.stalled && c.status === "True" && c.reason === "BudgetExceeded",
+    ),
+  );
   metrics.budgetExceeded.set({ budget: "spend" }, spendBlocked ? 1 : 0);
   metrics.budgetRemaining.reset();
   let ledgerPaused = false;

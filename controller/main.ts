@@ -11,15 +11,18 @@ import { refreshGauges } from "./gauges.js";
 import { loadKubeAccess } from "./kube/access.js";
 import { EventRecorder } from "./kube/events.js";
 import { informersSynced, leaderHealthy, startHealthServer } from "./kube/health.js";
+import { describeSelector } from "./kube/labels.js";
 import { LeaderElector } from "./kube/leader.js";
 import { NamespacedCache } from "./kube/multi.js";
 import { NamespaceLabels } from "./kube/namespaces.js";
-import type { KubeObject } from "./kube/object.js";
+import { type KubeObject, objectKey } from "./kube/object.js";
 import type { Controller } from "./kube/reconciler.js";
 import { KubeClient } from "./kube/rest.js";
+import { EVERYTHING, Shard } from "./kube/shard.js";
 import { createLogger } from "./log.js";
 import { createMetrics, type Metrics, OrderStatusTracker, observeSoracomRequest } from "./metrics.js";
 import { OrphanSweeper, sweepSources } from "./order/orphans.js";
+import { PollPacer } from "./order/pacing.js";
 import { startOrderController } from "./order/wiring.js";
 import { startProfileController } from "./profile/wiring.js";
 
@@ -78,18 +81,10 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   const accounts = createAccounts(kube, cfg, clients, caches, logger);
   const events = new EventRecorder({ client: kube, component: MANAGER_NAME, logger });
   const synced = () => caches.all.every((c) => c.hasSynced());
-  const { orders, profiles, secrets } = caches;
-  const accountCache = caches.accounts;
-  const shared = { cfg, kube, accounts, accountCache, events, metrics, registry, logger, synced, orders, profiles };
-  const controllers = [
-    startOrderController({
-      ...shared,
-      ...(secrets ? { secrets } : {}),
-      statusTracker: new OrderStatusTracker(metrics),
-    }),
-    startProfileController(shared),
-    startAccountController(shared),
-  ];
+  const shard = shardOf(cfg, caches);
+  const base = { cfg, kube, accounts, events, metrics, registry, logger, synced, shard };
+  const shared = { ...base, orders: caches.orders, profiles: caches.profiles, accountCache: caches.accounts };
+  const controllers = startReconcilers(shared, caches);
   const orphans = createOrphanSweeper(shared, caches);
   const run = new Run(logger);
   for (const c of caches.all) c.start();
@@ -98,7 +93,8 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     return ok;
   });
   const workers = new Workers(controllers, orphans, accounts, sync, logger, cfg);
-  const gaugeTimer = setInterval(() => refreshGauges(metrics, caches, accounts.known(), Date.now()), 5_000).unref();
+  const gauges = () => refreshGauges(metrics, caches, accounts.known(), Date.now(), (ns) => shard.owns(ns));
+  const gaugeTimer = setInterval(gauges, 5_000).unref();
   if (elector) wireElection(elector, workers, run, cfg);
   else {
     metrics.leader.set(1); // a single replica without election leads ("no leader" must not fire for ever)
@@ -123,6 +119,67 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   return { url: health.url, done: run.done, exitCode: () => run.exitCode(), stop };
 }
 
+type Shared = Omit<Parameters<typeof startProfileController>[0], "orders"> & {
+  orders: Caches["orders"];
+  shard: Shard;
+  accounts: Accounts;
+};
+
+/** startReconcilers assembles the three controllers (order, profile, account) on the shared parts. */
+function startReconcilers(shared: Shared, caches: Caches): Controller[] {
+  const { cfg, shard, metrics } = shared;
+  const polling = { pacer: newPacer(cfg), shard: shard.name };
+  const controllers = [
+    startOrderController({
+      ...shared,
+      ...(caches.secrets ? { secrets: caches.secrets } : {}),
+      statusTracker: new OrderStatusTracker(metrics),
+      pacer: polling.pacer,
+    }),
+    startProfileController(shared),
+    startAccountController({ ...shared, accountCache: caches.accounts, polling, sharedLedgers: shard.sharded }),
+  ];
+  requeueOnRelabel(caches, controllers, shard);
+  return controllers;
+}
+
+/** shardOf is the namespaces this process owns: those --shard-selector selects, or every one. */
+function shardOf(cfg: ControllerConfig, caches: Caches): Shard {
+  if (!cfg.shard) return EVERYTHING;
+  return new Shard(cfg.shard.name, cfg.shard.selector, (ns) => caches.namespaces.labels(ns));
+}
+
+/**
+ * requeueOnRelabel: a namespace's objects are queued again when it appears (the namespace cache may sync
+ * after the order and profile caches, whose first events then found it nobody's) and when its labels
+ * change (it may have changed shards: the new owner takes its objects up, the old one forgets them).
+ */
+function requeueOnRelabel(caches: Caches, controllers: Controller[], shard: Shard): void {
+  const [orderController, profileController] = controllers;
+  const requeue = (namespace: string) => {
+    for (const o of caches.orders.list(namespace)) orderController?.enqueue(objectKey(o));
+    for (const p of caches.profiles.list(namespace)) profileController?.enqueue(objectKey(p));
+  };
+  const same = (a?: Record<string, string>, b?: Record<string, string>) => JSON.stringify(a) === JSON.stringify(b);
+  caches.namespaces.informer.addHandler({
+    add: (ns) => {
+      if (shard.sharded && shard.owns(ns.metadata.name)) requeue(ns.metadata.name);
+    },
+    update: (old, ns) => {
+      if (shard.sharded && !same(old.metadata.labels, ns.metadata.labels)) requeue(ns.metadata.name);
+    },
+  });
+}
+
+/** newPacer paces and budgets the order controller's Soracom polls, per account. */
+function newPacer(cfg: ControllerConfig): PollPacer {
+  return new PollPacer({
+    pollActiveMs: cfg.pollIntervalActiveMs,
+    pollStableMs: cfg.pollIntervalStableMs,
+    pollBudgetPerMinute: cfg.soracomPollBudget,
+  });
+}
+
 /** createOrphanSweeper reports (and in cancel mode cancels) Soracom orders whose resource is gone. */
 function createOrphanSweeper(
   shared: {
@@ -132,17 +189,26 @@ function createOrphanSweeper(
     events: EventRecorder;
     logger: Logger;
     synced: () => boolean;
+    shard: Shard;
   },
   caches: Caches,
 ): OrphanSweeper {
   const { cfg } = shared;
   return new OrphanSweeper({
-    sources: () => sweepSources(shared.accounts, caches.orders.list()),
+    // A shard lists the orders of the accounts its own namespaces use (it judges no other's orders anyway).
+    sources: () =>
+      sweepSources(
+        shared.accounts,
+        caches.orders.list().filter((o) => shared.shard.owns(o.metadata.namespace)),
+      ),
     orders: caches.orders,
     metrics: shared.metrics,
     events: shared.events,
     logger: shared.logger,
     namespaces: cfg.namespaces,
+    ...(shared.shard.sharded
+      ? { shard: { owns: (ns: string) => shared.shard.owns(ns), known: () => caches.namespaces.names() } }
+      : {}),
     dryRun: cfg.dryRun,
     cancelDrafts: cfg.orphanDrafts === "cancel",
     intervalMs: cfg.orphanSweepIntervalMs,
@@ -282,7 +348,8 @@ function newElector(kube: KubeClient, cfg: ControllerConfig, registry: Registry,
   return new LeaderElector({
     client: kube,
     namespace: cfg.leaderElectionNamespace,
-    name: cfg.leaderElectionId,
+    // Each shard elects its own leader; the ledgers keep the installation's name (shared per account).
+    name: cfg.shard ? `${cfg.leaderElectionId}-${cfg.shard.name}` : cfg.leaderElectionId,
     leaseDurationMs: cfg.leaderElectionLeaseDurationMs,
     renewDeadlineMs: cfg.leaderElectionRenewDeadlineMs,
     retryPeriodMs: cfg.leaderElectionRetryPeriodMs,
@@ -326,7 +393,8 @@ class Workers {
     if (!(await this.sync)) return; // the process is ending: nothing reconciles on caches that never synced
     // A default account's ledgers that cannot be read stop the start (others are read when first used).
     if (this.cfg.defaultAccount) await this.accounts.get(this.cfg.defaultAccount);
-    this.logger.info({ dryRun: this.cfg.dryRun, namespaces: this.cfg.namespaces }, "caches synced; reconciling");
+    const shard = this.cfg.shard ? `${this.cfg.shard.name}: ${describeSelector(this.cfg.shard.selector)}` : undefined;
+    this.logger.info({ dryRun: this.cfg.dryRun, namespaces: this.cfg.namespaces, shard }, "caches synced; reconciling");
     for (const c of this.controllers) void c.start();
     this.orphans.start();
   }

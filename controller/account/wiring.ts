@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Accounts } from "../accounts.js";
-import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder, SoracomAccount, SoracomAccountStatus } from "../api/types.js";
 import { ACCOUNT_REF } from "../api/vocabulary.js";
 import { CredentialsError } from "../credentials.js";
 import type { NamespacedCache, ObjectCache } from "../kube/multi.js";
@@ -9,6 +9,7 @@ import type { KubeObject } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { deepEqual } from "../kube/status.js";
+import type { PollPacer } from "../order/pacing.js";
 import { SoracomAuthError } from "../soracom/index.js";
 import { type AccountInput, planAccount } from "./plan.js";
 
@@ -27,6 +28,13 @@ export function startAccountController(opts: {
   logger: Logger;
   synced: () => boolean;
   now?: () => number;
+  /** The order controller's poll pacer, and the name of this shard ("default" without sharding). */
+  polling?: { pacer: PollPacer; shard: string };
+  /**
+   * Other processes write this account's ledgers too (shards share them): read them again before
+   * reporting, or each shard would report what it last wrote and the status would flap between them.
+   */
+  sharedLedgers?: boolean;
 }): Controller {
   const now = opts.now ?? Date.now;
   const controller = new Controller({
@@ -38,6 +46,7 @@ export function startAccountController(opts: {
       const cr = opts.accountCache.get(undefined, name);
       const account = cr ? await opts.accounts.get(name) : undefined;
       if (!cr || !account) return {};
+      if (opts.sharedLedgers) await Promise.all([account.spend.load(), account.terminations.load()]);
       const t = now();
       const input: AccountInput = {
         account: cr,
@@ -46,6 +55,7 @@ export function startAccountController(opts: {
         spend: { ...account.spend.state(t), used: account.spend.used(t) },
         terminations: { ...account.terminations.check(t), used: account.terminations.used(t) },
         namespaces: usersOf(opts.accounts, name, [...opts.orders.list(), ...opts.profiles.list()]),
+        ...pollingOf(opts.polling, name),
       };
       const plan = planAccount(input);
       if (plan.resume) await account.terminations.resume(plan.resume);
@@ -55,7 +65,7 @@ export function startAccountController(opts: {
           path: resourcePath(ACCOUNT_REF, name, "status"),
           contentType: "application/merge-patch+json",
           discardBody: true,
-          body: { status: plan.status },
+          body: { status: ownPart(plan.status, opts.polling?.shard) },
         });
       }
       return { requeueAfterMs: plan.requeueAfterMs };
@@ -94,4 +104,18 @@ function usersOf(
   for (const o of objects)
     if (accounts.accountName(o.spec) === name && o.metadata.namespace) out.add(o.metadata.namespace);
   return [...out];
+}
+
+/** pollingOf is this shard's polling of the account, when it polled any of its orders. */
+function pollingOf(polling: { pacer: PollPacer; shard: string } | undefined, name: string) {
+  const report = polling?.pacer.report(`account:${name}`);
+  return polling && report ? { polling: { shard: polling.shard, report } } : {};
+}
+
+/** ownPart is the status to patch: of status.polling only this shard's entry (the others are theirs to write). */
+function ownPart(status: SoracomAccountStatus, shard: string | undefined): SoracomAccountStatus {
+  const mine = shard ? status.polling?.[shard] : undefined;
+  if (!status.polling) return status;
+  const { polling: _all, ...rest } = status;
+  return mine && shard ? { ...rest, polling: { [shard]: mine } } : rest;
 }

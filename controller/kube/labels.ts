@@ -51,3 +51,31 @@ export function describeSelector(selector: LabelSelector): string {
   }
   return parts.length > 0 ? parts.join(",") : "(every namespace)";
 }
+
+/**
+ * parseSelector reads a label selector as kubectl writes one: `a=b`, `a==b`, `a!=b`, `a in (x,y)`,
+ * `a notin (x,y)`, `a` (exists), `!a` (does not exist), joined by commas. Throws on anything else.
+ */
+export function parseSelector(text: string): LabelSelector {
+  const selector: Required<LabelSelector> = { matchLabels: {}, matchExpressions: [] };
+  // Commas inside parentheses belong to a set; split on the others.
+  const terms = text.split(/,(?![^(]*\))/).map((t) => t.trim());
+  for (const term of terms) {
+    if (term === "") throw new SyntaxError(`empty term in label selector "${text}"`);
+    const set = /^([\w./-]+)\s+(in|notin)\s+\(([^()]*)\)$/.exec(term);
+    const eq = /^([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)$/.exec(term);
+    const exists = /^(!?)([\w./-]+)$/.exec(term);
+    if (set) {
+      const values = set[3]!.split(",").map((v) => v.trim());
+      selector.matchExpressions.push({ key: set[1]!, operator: set[2] === "in" ? "In" : "NotIn", values });
+    } else if (eq) {
+      if (eq[2] === "!=") selector.matchExpressions.push({ key: eq[1]!, operator: "NotIn", values: [eq[3]!] });
+      else selector.matchLabels[eq[1]!] = eq[3]!;
+    } else if (exists) {
+      selector.matchExpressions.push({ key: exists[2]!, operator: exists[1] ? "DoesNotExist" : "Exists" });
+    } else {
+      throw new SyntaxError(`"${term}" is not a label selector term (examples: shard=a, team in (x,y), !legacy)`);
+    }
+  }
+  return selector;
+}

@@ -141,6 +141,7 @@ export class Controller {
   /** reconcileOne runs one reconcile and applies its outcome: one metric label, one queue action. */
   private async reconcileOne(key: string): Promise<void> {
     const started = this.clock.now();
+    this.logger.debug({ key }, "reconciling");
     this.setActive(+1);
     let outcome: ReconcileOutcome;
     try {

@@ -68,13 +68,25 @@ export interface OrphanScope {
    * and its drafts, awaiting someone's approval, look like orphans here: such installations report.
    */
   cancelDrafts: boolean;
+  /**
+   * Sharding: the namespaces this shard owns, and every namespace known. Another shard's orders (and its
+   * orphans) are its own to judge, so an order is judged only when the namespace it names is this shard's;
+   * a namespace cut short only when every known namespace it may be is this shard's.
+   */
+  shard?: { owns: (namespace: string) => boolean; known: () => readonly string[] };
 }
 
-/** inScope: the order names a watched namespace (or, cut short, the beginning of one). */
-function inScope(owner: OwnerHint | undefined, namespaces: readonly string[]): boolean {
-  if (namespaces.length === 0) return true;
+/** inScope: the order names a watched namespace of this shard (or, cut short, the beginning of one). */
+function inScope(owner: OwnerHint | undefined, scope: OrphanScope): boolean {
+  const { namespaces, shard } = scope;
+  if (namespaces.length === 0 && !shard) return true;
   if (!owner) return false;
-  return namespaces.some((ns) => (owner.namespaceCut ? ns.startsWith(owner.namespace) : ns === owner.namespace));
+  const names = (namespaces.length > 0 ? namespaces : undefined) ?? shard?.known() ?? [];
+  const candidates = names.filter((ns) =>
+    owner.namespaceCut ? ns.startsWith(owner.namespace) : ns === owner.namespace,
+  );
+  if (!shard) return candidates.length > 0;
+  return candidates.length > 0 && candidates.every((ns) => shard.owns(ns));
 }
 
 /**
@@ -89,7 +101,7 @@ export function findOrphans(listed: readonly ProfileOrder[], scope: OrphanScope)
     const token = parseToken(o.description);
     if (!token || scope.knownUids.has(token.uid)) continue;
     const owner = ownerHint(o.description);
-    if (!inScope(owner, scope.namespaces)) continue;
+    if (!inScope(owner, scope)) continue;
     out.push({
       profileOrderId: o.profileOrderId,
       status: o.status,
@@ -124,6 +136,8 @@ export interface OrphanSweeperOptions {
   dryRun: boolean;
   /** false: DRAFT orphans are reported, not cancelled (--orphan-drafts report). */
   cancelDrafts?: boolean;
+  /** Sharding: judge only orders of this shard's namespaces (see OrphanScope). */
+  shard?: OrphanScope["shard"];
   intervalMs: number;
   /**
    * The order cache has synced: an unsynced cache knows no UID, and every order would look orphaned
@@ -187,6 +201,7 @@ export class OrphanSweeper {
         knownUids,
         dryRun: this.opts.dryRun,
         cancelDrafts: this.opts.cancelDrafts !== false,
+        ...(this.opts.shard ? { shard: this.opts.shard } : {}),
       });
       for (const v of found) if (await this.handle(client, v)) cancelled.add(v.profileOrderId);
       verdicts.push(...found);

@@ -11,8 +11,10 @@ import type { KubeObject } from "../kube/object.js";
 import { objectKey } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import type { KubeClient } from "../kube/rest.js";
+import { EVERYTHING, type Shard } from "../kube/shard.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
 import { recentAdmissions } from "./admission.js";
+import type { PollPacer } from "./pacing.js";
 import type { AccountAccess } from "./ports.js";
 import { createOrderReconciler } from "./reconciler.js";
 
@@ -37,8 +39,13 @@ export function startOrderController(opts: {
   registry: Registry;
   logger: Logger;
   synced: () => boolean;
+  /** The poll pacer (shared with the account controller, which reports each account's polling). */
+  pacer?: PollPacer;
+  /** The namespaces this process owns (sharding); default every namespace. */
+  shard?: Shard;
 }): Controller {
   const { cfg, orders, profiles, secrets } = opts;
+  const shard = opts.shard ?? EVERYTHING;
   const controller = new Controller({
     name: "esimprofileorder",
     concurrency: cfg.concurrency,
@@ -57,6 +64,8 @@ export function startOrderController(opts: {
       ...(secrets ? { secretExists: (ns: string, name: string) => secrets.get(ns, name) !== undefined } : {}),
       soracomParallelism: cfg.soracomMaxConcurrency,
       synced: opts.synced,
+      ...(opts.pacer ? { pacer: opts.pacer } : {}),
+      owns: (ns) => shard.owns(ns),
       config: {
         maxQuantityPerResource: cfg.maxQuantityPerResource,
         inProgressAlertAfterMs: cfg.inProgressAlertAfterMs,
@@ -71,17 +80,16 @@ export function startOrderController(opts: {
   });
   const enqueueOwner = (p: KubeObject) => {
     const owner = ownerOrder(p);
-    if (owner) controller.enqueue(`${p.metadata.namespace}/${owner.name}`);
+    if (owner && shard.owns(p.metadata.namespace)) controller.enqueue(`${p.metadata.namespace}/${owner.name}`);
   };
-  orders.addHandler({
-    add: (o) => controller.enqueue(objectKey(o)),
-    update: (_old, o) => controller.enqueue(objectKey(o)),
-    delete: (o) => controller.enqueue(objectKey(o)),
-  });
+  const enqueue = (o: KubeObject) => {
+    if (shard.owns(o.metadata.namespace)) controller.enqueue(objectKey(o));
+  };
+  orders.addHandler({ add: enqueue, update: (_old, o) => enqueue(o), delete: enqueue });
   profiles.addHandler({ add: enqueueOwner, update: (_old, p) => enqueueOwner(p), delete: enqueueOwner });
   if (opts.accountCache)
     onAccountChange(opts.accountCache, (name) => {
-      for (const o of orders.list()) if (opts.accounts.accountName(o.spec) === name) controller.enqueue(objectKey(o));
+      for (const o of orders.list()) if (opts.accounts.accountName(o.spec) === name) enqueue(o);
     });
   // A lost activation Secret is rebuilt by the order from its profile list.
   secrets?.addHandler({
@@ -110,7 +118,17 @@ async function accountFor(accounts: Accounts, order: EsimProfileOrder): Promise<
   const r = await accounts.resolve(claimant);
   if (r.ok) {
     const { account, client, key, forget } = r.resolved;
-    return { key, client, credentials: { ok: true }, spend: account.spend, terminations: account.terminations, forget };
+    const { spend, terminations } = account;
+    const pollBudget = account.policy.pollBudget;
+    return {
+      key,
+      client,
+      credentials: { ok: true },
+      spend,
+      terminations,
+      forget,
+      ...(pollBudget !== undefined ? { pollBudget } : {}),
+    };
   }
   // Refused: nothing is read or sent. Budgets are those of no account at all: none left.
   return {

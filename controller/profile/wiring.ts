@@ -9,9 +9,10 @@ import type { ControllerConfig } from "../config.js";
 import { CredentialsError } from "../credentials.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { NamespacedCache, ObjectCache } from "../kube/multi.js";
-import { type KubeObject, objectKey } from "../kube/object.js";
+import { type KubeObject, objectKey, splitKey } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
+import { EVERYTHING, type Shard } from "../kube/shard.js";
 import { addFinalizer, removeFinalizer } from "../kube/status.js";
 import type { Metrics } from "../metrics.js";
 import type { Sim } from "../soracom/types.js";
@@ -36,8 +37,11 @@ export function startProfileController(opts: {
   registry: Registry;
   logger: Logger;
   synced: () => boolean;
+  /** The namespaces this process owns (sharding); default every namespace. */
+  shard?: Shard;
 }): Controller {
   const { kube, profiles, orders } = opts;
+  const shard = opts.shard ?? EVERYTHING;
   const orderOf = (p: EsimProfile) => {
     const ref = ownerOrder(p);
     const order = ref ? orders.get(p.metadata.namespace, ref.name) : undefined;
@@ -79,10 +83,29 @@ export function startProfileController(opts: {
     registry: opts.registry,
     logger: opts.logger,
     // Never decide from caches that have not synced (main starts workers only then; this is the backstop).
-    reconcile: (key, signal) =>
-      opts.synced() ? reconciler.reconcile(key, signal) : Promise.resolve({ requeueAfterMs: 1_000 }),
+    // Another shard's profile is never touched here, even when it was queued before its namespace moved.
+    reconcile: (key, signal) => {
+      if (!shard.owns(splitKey(key).namespace)) return Promise.resolve({});
+      return opts.synced() ? reconciler.reconcile(key, signal) : Promise.resolve({ requeueAfterMs: 1_000 });
+    },
   });
-  const enqueue = (p: KubeObject) => controller.enqueue(objectKey(p));
+  const enqueue = (p: KubeObject) => {
+    if (shard.owns(p.metadata.namespace)) controller.enqueue(objectKey(p));
+  };
+  watchProfiles(profiles, claims, enqueue);
+  if (opts.accountCache)
+    onAccountChange(opts.accountCache, (name) => {
+      for (const p of profiles.list()) if (opts.accounts.accountName(p.spec) === name) enqueue(p);
+    });
+  return controller;
+}
+
+/** watchProfiles keeps the SIM claims of every profile (all shards') and queues this shard's. */
+function watchProfiles(
+  profiles: NamespacedCache<EsimProfile & KubeObject>,
+  claims: SimClaims,
+  enqueue: (p: KubeObject) => void,
+): void {
   profiles.addHandler({
     add: (p) => {
       claims.set(p);
@@ -97,11 +120,6 @@ export function startProfileController(opts: {
       enqueue(p);
     },
   });
-  if (opts.accountCache)
-    onAccountChange(opts.accountCache, (name) => {
-      for (const p of profiles.list()) if (opts.accounts.accountName(p.spec) === name) enqueue(p);
-    });
-  return controller;
 }
 
 /**

@@ -64,4 +64,26 @@ describe("planAccount", () => {
     });
     expect(resumed.resume).toBe("p-1");
   });
+
+  it("reports this shard's polling under its name and keeps the other shards' entries as they wrote them", () => {
+    const other = { callsPerMinute: 300, effectiveIntervalSeconds: 300, polls: 10 };
+    const cr = { ...account(), status: { polling: { b: other } } };
+    const plan = planAccount({
+      ...base,
+      account: cr,
+      polling: { shard: "a", report: { perMinute: 24, vendorLimit: 30, effectiveIntervalMs: 50_000, polls: 20 } },
+    });
+    expect(plan.status.polling).toEqual({
+      a: { callsPerMinute: 24, vendorLimitPerMinute: 30, effectiveIntervalSeconds: 50, polls: 20 },
+      b: other,
+    });
+    // Without a budget (unlimited) and before any poll: no callsPerMinute; nothing polled yet: no entry.
+    const unlimited = planAccount({
+      ...base,
+      account: account(),
+      polling: { shard: "default", report: { perMinute: null, effectiveIntervalMs: 300_000, polls: 3 } },
+    });
+    expect(unlimited.status.polling).toEqual({ default: { effectiveIntervalSeconds: 300, polls: 3 } });
+    expect(planAccount({ ...base, account: account() }).status.polling).toBeUndefined();
+  });
 });

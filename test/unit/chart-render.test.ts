@@ -54,6 +54,9 @@ const CONTROLLER_FLAGS = new Set([
   "--soracom-endpoint",
   "--soracom-coverage",
   "--soracom-sandbox",
+  "--soracom-poll-budget",
+  "--shard-name",
+  "--shard-selector",
 ]);
 const BOOLEAN_FLAGS = new Set(["--leader-elect", "--dry-run", "--soracom-sandbox", "--watch-activation-secrets"]);
 
@@ -222,7 +225,18 @@ describe.skipIf(!helm)("values become the controller's flags", () => {
       has: ["--leader-election-id=esim-lease"],
       lacks: [],
     },
+    {
+      name: "a shard passes its name and namespace selector; the leader-election id (the ledgers' prefix) stays shared",
+      set: { "shard.name": "a", "shard.selector": "esim.example/shard=a", "leaderElection.id": "esim" },
+      has: ["--shard-name=a", "--shard-selector=esim.example/shard=a", "--leader-election-id=esim"],
+      lacks: [],
+    },
   ];
+  it("no shard by default (one controller owns every watched namespace), and a poll budget of 300", () => {
+    const args = argsOf();
+    expect(args.filter((a) => a.startsWith("--shard"))).toEqual([]);
+    expect(args).toContain("--soracom-poll-budget=300");
+  });
   for (const c of cases) {
     it(c.name, () => {
       const args = argsOf({ set: c.set });

@@ -18,8 +18,29 @@ describe("controller configuration", () => {
       leaderElect: false,
       namespaces: [],
       httpAddress: { host: "0.0.0.0", port: 8080 },
+      soracomPollBudget: 300,
     });
     expect(cfg.credentials).toBeUndefined();
+    expect(cfg.shard).toBeUndefined();
+  });
+
+  it("a shard is a name and a namespace label selector; the poll budget may be unlimited", () => {
+    expect(
+      load([
+        "--shard-selector",
+        "esim.example/shard in (a,b)",
+        "--shard-name",
+        "ab",
+        "--soracom-poll-budget",
+        "unlimited",
+      ]),
+    ).toMatchObject({
+      shard: {
+        name: "ab",
+        selector: { matchExpressions: [{ key: "esim.example/shard", operator: "In", values: ["a", "b"] }] },
+      },
+      soracomPollBudget: null,
+    });
   });
 
   it.each([
@@ -89,6 +110,16 @@ describe("controller configuration", () => {
       "must not be longer than --poll-interval-stable",
     ],
     ["an address without a port", ["--http-address", "localhost"], {}, "must be host:port"],
+    ["a shard selector without a shard name", ["--shard-selector", "shard=a"], {}, "go together"],
+    ["a shard name without a selector", ["--shard-name", "a"], {}, "go together"],
+    [
+      "a shard selector that is not one",
+      ["--shard-selector", "shard in a", "--shard-name", "a"],
+      {},
+      "--shard-selector",
+    ],
+    ["a shard name that cannot name a Lease", ["--shard-selector", "s=a", "--shard-name", "A_1"], {}, "--shard-name"],
+    ["a poll budget of zero", ["--soracom-poll-budget", "0"], {}, "--soracom-poll-budget"],
     ["an orphan-draft policy that is not one", ["--orphan-drafts", "delete"], {}, "neither cancel nor report"],
     ["a rate of zero", ["--soracom-requests-per-second", "0"], {}, "must be a positive number"],
     ["a rate in words", ["--soracom-requests-per-second", "fast"], {}, "must be a positive number"],

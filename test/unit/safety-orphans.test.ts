@@ -111,6 +111,43 @@ describe("findOrphans", () => {
         },
       ],
     },
+    "a shard judges only orphans of namespaces it owns: another shard's are that shard's to cancel": {
+      listed: [
+        soracomOrder("o-1", "DRAFT", described(GONE, 1, "fleet")),
+        soracomOrder("o-2", "DRAFT", described(GONE, 2, "other-shard")),
+        soracomOrder("o-3", "DRAFT", orderToken(GONE, 3)),
+        soracomOrder("o-4", "DRAFT", described(GONE, 4, "deleted-namespace")),
+      ],
+      scope: scope({ shard: { owns: (ns) => ns === "fleet", known: () => ["fleet", "other-shard"] } }),
+      want: [verdict("o-1", "DRAFT", "cancel")],
+    },
+    "a shard judges a description cut inside a namespace only when every namespace it may be is the shard's": {
+      listed: [
+        soracomOrder("o-1", "DRAFT", described(GONE, 1, "team-with-a-very-long-namespace-name-for-its-fleet", "x")),
+        soracomOrder("o-2", "DRAFT", described(GONE, 2, "other-team-with-a-very-long-namespace-name-a", "x")),
+      ],
+      scope: scope({
+        shard: {
+          owns: (ns) => ns.startsWith("team-") || ns === "other-team-with-a-very-long-namespace-name-a",
+          known: () => [
+            "team-with-a-very-long-namespace-name-for-its-fleet",
+            "other-team-with-a-very-long-namespace-name-a",
+            "other-team-with-a-very-long-namespace-name-b", // another shard's, and the cut prefix fits it too
+          ],
+        },
+      }),
+      want: [
+        {
+          ...verdict("o-1", "DRAFT", "cancel"),
+          owner: {
+            namespace: "team-with-a-very-long-namespace-name-fo",
+            name: "",
+            complete: false,
+            namespaceCut: true,
+          },
+        },
+      ],
+    },
     "a controller watching every namespace judges an order whose description lost its namespace/name": {
       listed: [soracomOrder("o-3", "DRAFT", orderToken(GONE, 3))],
       scope: scope(),
