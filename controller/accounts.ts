@@ -39,6 +39,8 @@ export interface AccountPolicy {
     spend: { limit: number | null; windowMs: number };
     termination: { limit: number | null; windowMs: number };
   };
+  /** Soracom calls per minute polling may spend (spec.pollBudget); undefined: the controller's default. */
+  pollBudget?: number;
 }
 
 /** Account is one account at work: its policy, its durable ledgers, and where its client comes from. */
@@ -278,6 +280,7 @@ export function policyOf(cr: SoracomAccount): AccountPolicy {
       spend: budget(s.budgets?.spend, DEFAULT_SPEND),
       termination: budget(s.budgets?.termination, DEFAULT_TERMINATION),
     },
+    ...(s.pollBudget?.callsPerMinute !== undefined ? { pollBudget: s.pollBudget.callsPerMinute } : {}),
   };
 }
 

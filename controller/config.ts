@@ -40,6 +40,8 @@ export interface ControllerConfig {
   soracomRequestsPerSecond: number;
   soracomMaxConcurrency: number;
   soracomRequestTimeoutMs: number;
+  /** Soracom calls per minute polling may spend per account (null: no budget); an account's spec may set its own. */
+  soracomPollBudget: number | null;
   credentials?: { authKeyId: string; authKey: string };
   /** The account of orders and profiles that name none ("" : they must name one). */
   defaultAccount: string;
@@ -140,6 +142,11 @@ const FLAGS = {
   "soracom-requests-per-second": { type: "string", default: "10", help: "client-side rate limit of Soracom calls" },
   "soracom-max-concurrency": { type: "string", default: "8", help: "Soracom calls in flight at once" },
   "soracom-request-timeout": { type: "string", default: "30s", help: "timeout of one Soracom call" },
+  "soracom-poll-budget": {
+    type: "string",
+    default: "300",
+    help: "Soracom calls per minute polling may spend per account (lowered to 80% of the vendor's announced per-path limit), or 'unlimited'",
+  },
   help: { type: "boolean", short: "h", default: false, help: "show this help" },
 } as const;
 
@@ -275,6 +282,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     soracomRequestsPerSecond: parseRate(str("soracom-requests-per-second"), "soracom-requests-per-second"),
     soracomMaxConcurrency: parseCount(str("soracom-max-concurrency"), "soracom-max-concurrency", { min: 1 })!,
     soracomRequestTimeoutMs: dur("soracom-request-timeout"),
+    soracomPollBudget: parseCount(str("soracom-poll-budget"), "soracom-poll-budget", { min: 1, unlimited: true }),
     ...(authKeyId && authKey ? { credentials: { authKeyId, authKey } } : {}),
     // With credentials in the environment (single-tenant mode) objects without an account use them.
     defaultAccount: str("default-account") || (authKeyId && authKey ? "default" : ""),

@@ -21,6 +21,7 @@ import { KubeClient } from "./kube/rest.js";
 import { createLogger } from "./log.js";
 import { createMetrics, type Metrics, OrderStatusTracker, observeSoracomRequest } from "./metrics.js";
 import { OrphanSweeper, sweepSources } from "./order/orphans.js";
+import { PollPacer } from "./order/pacing.js";
 import { startOrderController } from "./order/wiring.js";
 import { startProfileController } from "./profile/wiring.js";
 
@@ -81,15 +82,17 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   const synced = () => caches.all.every((c) => c.hasSynced());
   const { orders, profiles, secrets } = caches;
   const accountCache = caches.accounts;
+  const polling = { pacer: newPacer(cfg), shard: "default" };
   const shared = { cfg, kube, accounts, accountCache, events, metrics, registry, logger, synced, orders, profiles };
   const controllers = [
     startOrderController({
       ...shared,
       ...(secrets ? { secrets } : {}),
       statusTracker: new OrderStatusTracker(metrics),
+      pacer: polling.pacer,
     }),
     startProfileController(shared),
-    startAccountController(shared),
+    startAccountController({ ...shared, polling }),
   ];
   const orphans = createOrphanSweeper(shared, caches);
   const run = new Run(logger);
@@ -122,6 +125,15 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     run.finish();
   };
   return { url: health.url, done: run.done, exitCode: () => run.exitCode(), stop };
+}
+
+/** newPacer paces and budgets the order controller's Soracom polls, per account. */
+function newPacer(cfg: ControllerConfig): PollPacer {
+  return new PollPacer({
+    pollActiveMs: cfg.pollIntervalActiveMs,
+    pollStableMs: cfg.pollIntervalStableMs,
+    pollBudgetPerMinute: cfg.soracomPollBudget,
+  });
 }
 
 /** createOrphanSweeper reports (and in cancel mode cancels) Soracom orders whose resource is gone. */

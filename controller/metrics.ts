@@ -63,6 +63,7 @@ function buildMetrics(registry: Registry) {
       "What is left of a Soracom account's budget in its window",
       ["budget", "account"],
     ),
+    ...pollMetrics(registry),
     ordersFailed: counter(registry, "soracom_esim_orders_failed_total", "Soracom profile orders that ended FAILED", [
       "namespace",
     ]),
@@ -144,4 +145,22 @@ export class OrderStatusTracker {
       this.current.delete(id);
     }
   }
+}
+
+/** pollMetrics: how each account's polls are paced (controller/order/pacing.ts). */
+function pollMetrics(registry: Registry) {
+  return {
+    pollIntervalEffective: gauge(
+      registry,
+      "soracom_esim_poll_interval_effective_seconds",
+      "How long a stable poll of one Soracom order waits for its next turn now: --poll-interval-stable, or longer when the account's poll budget cannot poll every order that often",
+      ["account"],
+    ),
+    pollBudget: gauge(
+      registry,
+      "soracom_esim_poll_budget_calls_per_minute",
+      "Soracom calls per minute the operator may spend on polling an account: its budget, lowered to a share of the vendor's announced per-path limit",
+      ["account"],
+    ),
+  };
 }

@@ -2,6 +2,7 @@ import type { Condition, SoracomAccount, SoracomAccountStatus } from "../api/typ
 import { ANNOTATIONS, CONDITIONS, REASONS } from "../api/vocabulary.js";
 import type { SpendState, TerminationCheck } from "../budget.js";
 import { type ConditionInput, setConditions, toKubeTime } from "../kube/status.js";
+import type { PollReport } from "../order/pacing.js";
 
 /**
  * What a SoracomAccount's status says, decided purely from what was observed: whether its credentials
@@ -16,6 +17,8 @@ export interface AccountInput {
   spend: SpendState & { used: number };
   terminations: TerminationCheck & { used: number };
   namespaces: string[];
+  /** This shard's polling of the account ("default" without sharding), when it polled any order. */
+  polling?: { shard: string; report: PollReport };
 }
 
 export interface AccountPlan {
@@ -86,8 +89,25 @@ export function planAccount(input: AccountInput): AccountPlan {
         },
       },
       namespaces: [...input.namespaces].sort(),
+      ...pollingStatus(account.status?.polling, input.polling),
     },
     ...(resume ? { resume } : {}),
     requeueAfterMs: ACCOUNT_RESYNC_MS,
   };
+}
+
+/** pollingStatus is status.polling with this shard's entry (other shards write their own). */
+function pollingStatus(
+  current: SoracomAccountStatus["polling"],
+  polling: AccountInput["polling"],
+): Pick<SoracomAccountStatus, "polling"> {
+  if (!polling) return current ? { polling: current } : {};
+  const { report } = polling;
+  const mine = {
+    ...(report.perMinute !== null ? { callsPerMinute: report.perMinute } : {}),
+    ...(report.vendorLimit !== undefined ? { vendorLimitPerMinute: report.vendorLimit } : {}),
+    effectiveIntervalSeconds: Math.round(report.effectiveIntervalMs / 1000),
+    polls: report.polls,
+  };
+  return { polling: { ...current, [polling.shard]: mine } };
 }

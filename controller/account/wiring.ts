@@ -9,6 +9,7 @@ import type { KubeObject } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
 import { deepEqual } from "../kube/status.js";
+import type { PollPacer } from "../order/pacing.js";
 import { SoracomAuthError } from "../soracom/index.js";
 import { type AccountInput, planAccount } from "./plan.js";
 
@@ -27,6 +28,8 @@ export function startAccountController(opts: {
   logger: Logger;
   synced: () => boolean;
   now?: () => number;
+  /** The order controller's poll pacer, and the name of this shard ("default" without sharding). */
+  polling?: { pacer: PollPacer; shard: string };
 }): Controller {
   const now = opts.now ?? Date.now;
   const controller = new Controller({
@@ -46,6 +49,7 @@ export function startAccountController(opts: {
         spend: { ...account.spend.state(t), used: account.spend.used(t) },
         terminations: { ...account.terminations.check(t), used: account.terminations.used(t) },
         namespaces: usersOf(opts.accounts, name, [...opts.orders.list(), ...opts.profiles.list()]),
+        ...pollingOf(opts.polling, name),
       };
       const plan = planAccount(input);
       if (plan.resume) await account.terminations.resume(plan.resume);
@@ -94,4 +98,10 @@ function usersOf(
   for (const o of objects)
     if (accounts.accountName(o.spec) === name && o.metadata.namespace) out.add(o.metadata.namespace);
   return [...out];
+}
+
+/** pollingOf is this shard's polling of the account, when it polled any of its orders. */
+function pollingOf(polling: { pacer: PollPacer; shard: string } | undefined, name: string) {
+  const report = polling?.pacer.report(`account:${name}`);
+  return polling && report ? { polling: { shard: polling.shard, report } } : {};
 }

@@ -415,6 +415,12 @@ export interface SoracomAccountSpec {
     };
   };
   /**
+   * Soracom calls per minute the operator may spend polling orders of this account (default: the controller's --soracom-poll-budget, 300). Lowered to 80% of the per-path limit Soracom announces in X-Soracom-Ratelimit-Limit when that is less. Past it, polls are spread further apart (status.polling reports the effective interval), never sent faster. Each shard spends its own budget: with several shards on one account, give each its share.
+   */
+  pollBudget?: {
+    callsPerMinute?: number;
+  };
+  /**
    * EsimProfiles that adopt existing SIMs of this account (by simId, iccid or imsi).
    */
   adoption?: {
@@ -475,4 +481,27 @@ export interface SoracomAccountStatus {
    * Namespaces whose orders or profiles use this account now.
    */
   namespaces?: string[];
+  /**
+   * How the account's orders are polled now, by shard ("default" without sharding): the budget in force, the limit Soracom announced, and the effective stable poll interval.
+   */
+  polling?: {
+    [k: string]: {
+      /**
+       * The poll budget in force (absent: none).
+       */
+      callsPerMinute?: number;
+      /**
+       * The per-path limit Soracom announced.
+       */
+      vendorLimitPerMinute?: number;
+      /**
+       * How long a stable poll of one order waits for its next turn.
+       */
+      effectiveIntervalSeconds?: number;
+      /**
+       * Polls being paced (Soracom orders followed).
+       */
+      polls?: number;
+    };
+  };
 }

@@ -1,58 +1,142 @@
 import type { OrderedProfile } from "../soracom/types.js";
+import { PollCalendar } from "./calendar.js";
 import type { SoracomRead } from "./model.js";
 
 /**
- * Poll pacing: how often Soracom is asked about one order. An EsimProfileOrder is reconciled on every
- * change of itself or of any profile it created (thousands of times while an order of 10,000 profiles is
- * materialized), but Soracom needs asking only once per poll: an order in flight every
- * --poll-interval-active, the profiles of a completed order every --poll-interval-stable. The pacer
- * remembers when each order was last read, keyed by Soracom account and order, and lets through only
- * the `poll` reads that are due; reads that back a decision always go. It also keeps the last profile
- * list of an order still being materialized (identity and activation data never change), which the
- * planner may use to create EsimProfiles, never to decide a create, a confirm or a termination. It lives
- * in memory: after a restart every poll is due once, the least a restart can read.
+ * Poll pacing: how often, and when, Soracom is asked about one order. An EsimProfileOrder is reconciled
+ * on every change of itself or of any profile it created (thousands of times while an order of 10,000
+ * profiles is materialized), but Soracom needs asking only once per poll: an order in flight every
+ * --poll-interval-active, the profiles of a completed order every --poll-interval-stable. Each poll holds
+ * a slot in its account's PollCalendar, which spends the account's poll budget (--soracom-poll-budget,
+ * or the SoracomAccount's spec.pollBudget): polls come due one slot apart, orders in flight before
+ * stable ones, and past the budget the effective interval grows instead of the call rate. Reads that back
+ * a decision always go, and use up a slot. The pacer also keeps the last profile list of an order still
+ * being materialized (identity and activation data never change), which the planner may use to create
+ * EsimProfiles, never to decide a create, a confirm or a termination. It lives in memory: after a restart
+ * every poll is due once (one slot apart), the least a restart can read.
  */
 
-/**
- * A poll is due at this fraction of its interval. The requeue timer fires one interval after the end of
- * the previous reconcile, and that round's read was made before its end, so a timed round finds it due
- * anyway; the margin only keeps timer jitter from pushing a poll a whole interval later.
- */
-const DUE_AT = 0.95;
+/** A poll whose slot comes this soon counts as due (timers fire late, not early; this absorbs rounding). */
+const DUE_MARGIN_MS = 100;
+/** A reservation nobody asked about this long after its slot belongs to an order that stopped polling. */
+const STALE_INTERVALS = 3;
+
+export interface PacerConfig {
+  pollActiveMs: number;
+  pollStableMs: number;
+  /** The poll budget of accounts that set none (calls per minute; null: none). */
+  pollBudgetPerMinute?: number | null;
+  /** Randomness of the stable polls' phase (tests pin it). */
+  random?: () => number;
+}
+
+/** PollReport is what an account's polling looks like now (metric and SoracomAccount status). */
+export interface PollReport {
+  /** The budget in force, calls per minute (null: none). */
+  perMinute: number | null;
+  /** The vendor's announced per-minute limit on a poll path, when one was seen. */
+  vendorLimit?: number;
+  /** How long a stable poll waits for its next turn now. */
+  effectiveIntervalMs: number;
+  /** Polls holding a slot (orders being followed). */
+  polls: number;
+}
 
 export class PollPacer {
-  private readonly got = new Map<string, number>();
-  private readonly listed = new Map<string, { at: number; profiles?: OrderedProfile[] }>();
+  private readonly calendars = new Map<string, PollCalendar>();
+  private readonly listed = new Map<string, { profiles?: OrderedProfile[] }>();
+  /** Stable polls that got their random phase (once per poll per process). */
+  private readonly phased = new Set<string>();
+  private readonly random: () => number;
 
-  constructor(private readonly config: { pollActiveMs: number; pollStableMs: number }) {}
+  constructor(private readonly config: PacerConfig) {
+    this.random = config.random ?? Math.random;
+  }
 
-  /** due keeps the reads that must be made, and the polls whose interval has passed. */
+  /**
+   * budget sets an account's poll budget (undefined: the default) and the limit the vendor announced
+   * on the poll paths; the calendar lays its slots out again when either changes.
+   */
+  budget(account: string, perMinute: number | null | undefined, vendorLimit?: number): void {
+    const configured = perMinute === undefined ? (this.config.pollBudgetPerMinute ?? null) : perMinute;
+    this.calendar(account).configure(configured, vendorLimit);
+  }
+
+  /** due keeps the reads that must be made, and the polls whose slot has come; decisions use up a slot. */
   due(account: string, reads: readonly SoracomRead[], now: number): SoracomRead[] {
-    const stale = (at: number | undefined, intervalMs: number) => at === undefined || now - at >= DUE_AT * intervalMs;
+    const cal = this.calendar(account);
+    cal.prune(now, STALE_INTERVALS * Math.max(this.config.pollStableMs, cal.effectiveIntervalMs(0)));
     return reads.filter((r) => {
-      if (r.type === "getOrder" && r.why === "poll")
-        return stale(this.got.get(key(account, r.profileOrderId)), this.config.pollActiveMs);
-      if (r.type === "listProfiles" && r.why === "poll")
-        return stale(this.listed.get(key(account, r.profileOrderId))?.at, this.config.pollStableMs);
+      const key = pollKey(account, r);
+      if (key === undefined) {
+        if (r.type === "getOrder" || r.type === "listProfiles") cal.spent(now);
+        return true;
+      }
+      const at = cal.at(key) ?? cal.reserve(key, now, r.type === "getOrder");
+      if (at > now + DUE_MARGIN_MS) return false;
+      cal.take(key); // the poll goes now and uses its slot up; its answer reserves the next one
       return true;
     });
   }
 
   /** sawOrder records that an order was read (a GET, or the answer to its create or confirm) at `at`. */
   sawOrder(account: string, profileOrderId: string, at: number): void {
-    this.got.set(key(account, profileOrderId), at);
+    this.calendar(account).reserve(key(account, "get", profileOrderId), at + this.config.pollActiveMs, true);
   }
 
-  /** sawProfiles records a list; it is kept for materializing only while the order is not materialized. */
+  /**
+   * sawProfiles records a list; it is kept for materializing only while the order is not materialized.
+   * The next list is a stable poll: the first one in this process comes after a random share of an extra
+   * interval, so orders completed together (or listed together after a restart) spread over the interval.
+   */
   sawProfiles(account: string, profileOrderId: string, profiles: OrderedProfile[], at: number, keep: boolean): void {
-    this.listed.set(key(account, profileOrderId), keep ? { at, profiles } : { at });
+    const k = key(account, "list", profileOrderId);
+    const phase = this.phased.has(k) ? 0 : this.random() * this.config.pollStableMs;
+    this.phased.add(k);
+    this.calendar(account).reserve(k, at + this.config.pollStableMs + phase, false);
+    this.listed.set(k, keep ? { profiles } : {});
+  }
+
+  /** settled: the order is no longer in flight (COMPLETED, or gone): its GET polls end and free their slot. */
+  settled(account: string, profileOrderId: string): void {
+    this.calendars.get(account)?.release(key(account, "get", profileOrderId));
+  }
+
+  /** nextPollAt is when the next poll of these orders comes due (undefined: none is planned). */
+  nextPollAt(account: string, profileOrderIds: readonly string[]): number | undefined {
+    const cal = this.calendars.get(account);
+    let next: number | undefined;
+    for (const id of profileOrderIds) {
+      for (const kind of ["get", "list"] as const) {
+        const at = cal?.at(key(account, kind, id));
+        if (at !== undefined && (next === undefined || at < next)) next = at;
+      }
+    }
+    return next;
+  }
+
+  /** report is an account's polling now, or undefined when it polled nothing yet. */
+  report(account: string): PollReport | undefined {
+    const cal = this.calendars.get(account);
+    if (!cal) return undefined;
+    return {
+      perMinute: cal.perMinute,
+      ...(cal.announced !== undefined ? { vendorLimit: cal.announced } : {}),
+      effectiveIntervalMs: cal.effectiveIntervalMs(this.config.pollStableMs),
+      polls: cal.keys,
+    };
+  }
+
+  /** accounts are the keys of the accounts that polled. */
+  accounts(): string[] {
+    return [...this.calendars.keys()];
   }
 
   /** remembered are the kept lists of these orders (activation data: dropped once materialized). */
   remembered(account: string, profileOrderIds: readonly string[]): Record<string, OrderedProfile[]> {
     const out: Record<string, OrderedProfile[]> = {};
     for (const id of profileOrderIds) {
-      const profiles = this.listed.get(key(account, id))?.profiles;
+      const profiles = this.listed.get(key(account, "list", id))?.profiles;
       if (profiles) out[id] = profiles;
     }
     return out;
@@ -60,12 +144,28 @@ export class PollPacer {
 
   /** materialized drops the kept list of an order whose profiles all exist now. */
   materialized(account: string, profileOrderId: string): void {
-    const entry = this.listed.get(key(account, profileOrderId));
-    if (entry?.profiles) this.listed.set(key(account, profileOrderId), { at: entry.at });
+    const k = key(account, "list", profileOrderId);
+    if (this.listed.get(k)?.profiles) this.listed.set(k, {});
+  }
+
+  private calendar(account: string): PollCalendar {
+    let cal = this.calendars.get(account);
+    if (!cal) {
+      cal = new PollCalendar(this.config.pollBudgetPerMinute ?? null);
+      this.calendars.set(account, cal);
+    }
+    return cal;
   }
 }
 
+/** pollKey is the calendar key of a poll read; undefined for a read that backs a decision. */
+function pollKey(account: string, r: SoracomRead): string | undefined {
+  if (r.type === "getOrder" && r.why === "poll") return key(account, "get", r.profileOrderId);
+  if (r.type === "listProfiles" && r.why === "poll") return key(account, "list", r.profileOrderId);
+  return undefined;
+}
+
 /** Answers are remembered per Soracom account: another account's order of the same ID is another order. */
-function key(account: string, profileOrderId: string): string {
-  return `${account}\u0000${profileOrderId}`;
+function key(account: string, kind: "get" | "list", profileOrderId: string): string {
+  return `${account}\u0000${kind}\u0000${profileOrderId}`;
 }

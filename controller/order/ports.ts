@@ -7,6 +7,7 @@ import type { KubeClient } from "../kube/rest.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
 import type { SoracomClient } from "../soracom/index.js";
 import type { Admission, CredentialsState, PlannerConfig } from "./model.js";
+import type { PollPacer } from "./pacing.js";
 
 /**
  * The ports of the EsimProfileOrder reconciler: what it needs from the world, as small interfaces.
@@ -34,6 +35,8 @@ export interface AccountAccess {
   };
   /** Soracom refused the credentials this round: forget them, so a fixed Secret is read at once. */
   forget(): void;
+  /** The account's own poll budget, calls per minute (undefined: the controller's --soracom-poll-budget). */
+  pollBudget?: number | null;
 }
 
 /** AccountFor resolves the account an order spends from. */
@@ -52,6 +55,8 @@ export interface OrderReconcilerDeps {
   metrics: Metrics;
   statusTracker: OrderStatusTracker;
   config: PlannerConfig;
+  /** Paces and budgets the polls (shared with the account controller, which reports it). */
+  pacer?: PollPacer;
   logger: Logger;
   now?: () => number;
   /** Soracom calls of one kind a round sends at once (main passes --soracom-max-concurrency). */

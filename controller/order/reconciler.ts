@@ -8,7 +8,7 @@ import type { ReconcileResult } from "../kube/reconciler.js";
 import { resourcePath } from "../kube/rest.js";
 import { deepEqual, updateStatus } from "../kube/status.js";
 import { DEFAULT_SORACOM_PARALLELISM, executeOrderActions } from "./execute.js";
-import type { OrderInput, OrderPlan, SoracomRead } from "./model.js";
+import { type OrderInput, type OrderPlan, RELEASED, type SoracomRead } from "./model.js";
 import { childrenOf, planInputsOf, readSoracom } from "./observe.js";
 import { PollPacer } from "./pacing.js";
 import { planOrder } from "./plan.js";
@@ -25,7 +25,7 @@ import { type ActionResult, recordResults } from "./results.js";
 /** createOrderReconciler returns the reconcile function of the EsimProfileOrder controller. */
 export function createOrderReconciler(deps: OrderReconcilerDeps) {
   const now = deps.now ?? Date.now;
-  const pacer = new PollPacer(deps.config);
+  const pacer = deps.pacer ?? new PollPacer(deps.config);
   const own = new OwnWrites();
   const parallelism = deps.soracomParallelism ?? DEFAULT_SORACOM_PARALLELISM;
 
@@ -58,6 +58,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     );
     order = own.wrote(key, order, executed.order);
     noteAnswers(pacer, account.key, executed.results, plan, now());
+    recordPolling(deps, pacer, account.key);
     const generation = order.metadata.generation ?? 0;
     const { status, events } = recordResults(plan.status, executed.results, now(), generation);
     // Events and metrics first: a 409 on the status write below must not lose what happened at Soracom.
@@ -66,7 +67,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status)) {
       order = own.wrote(key, order, await writeStatus(deps, order, status));
     }
-    return { requeueAfterMs: plan.requeueAfterMs };
+    return { requeueAfterMs: nextRound(deps, pacer, account.key, plan, now()) };
   };
 
   /**
@@ -77,6 +78,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     const input = observedInput(deps, order, account, now());
     let plan = planOrder(input);
     if (plan.reads && account.client) {
+      pacer.budget(account.key, account.pollBudget, account.client.announcedLimit?.());
       const soracomReads = plan.reads.filter((r): r is SoracomRead => r.type !== "admitProfiles");
       const [read, admission] = await Promise.all([
         readSoracom(account.client, account.key, soracomReads, pacer, parallelism, now),
@@ -120,6 +122,37 @@ function observedInput(
   };
 }
 
+/**
+ * nextRound is when to reconcile again. A round whose plan waits for a poll (the planner's active or
+ * stable interval) comes back when the pacer's next slot for one of its orders comes, which under a
+ * tight budget is later than the interval, and for a stable order lands on its spread-out slot.
+ */
+function nextRound(deps: OrderReconcilerDeps, pacer: PollPacer, account: string, plan: OrderPlan, t: number): number {
+  const { pollActiveMs, pollStableMs } = deps.config;
+  if (plan.requeueAfterMs !== pollActiveMs && plan.requeueAfterMs !== pollStableMs) return plan.requeueAfterMs;
+  const ids = (plan.status.orders ?? []).flatMap((o) => (o.profileOrderId ? [o.profileOrderId] : []));
+  const next = pacer.nextPollAt(account, ids);
+  return next === undefined ? plan.requeueAfterMs : Math.max(DUE_SOON_MS, next - t);
+}
+
+/** The shortest requeue for a poll whose slot is (nearly) now. */
+const DUE_SOON_MS = 50;
+
+/** recordPolling sets the account's poll gauges from the pacer. */
+function recordPolling(deps: OrderReconcilerDeps, pacer: PollPacer, account: string): void {
+  const report = pacer.report(account);
+  if (!report) return;
+  const labels = { account: accountLabel(account) };
+  deps.metrics.pollIntervalEffective.set(labels, report.effectiveIntervalMs / 1000);
+  if (report.perMinute === null) deps.metrics.pollBudget.remove(labels);
+  else deps.metrics.pollBudget.set(labels, report.perMinute);
+}
+
+/** accountLabel is the account's name as a metric label ("account:logistics" → "logistics"). */
+export function accountLabel(key: string): string {
+  return key.replace(/^account:/, "");
+}
+
 /** noteAnswers tells the pacer what creates and confirms answered, and which lists are no longer needed. */
 function noteAnswers(
   pacer: PollPacer,
@@ -130,8 +163,11 @@ function noteAnswers(
 ): void {
   for (const r of results)
     if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(account, r.order.profileOrderId, at);
-  for (const t of plan.status.orders ?? [])
-    if (t.materialized && t.profileOrderId) pacer.materialized(account, t.profileOrderId);
+  for (const t of plan.status.orders ?? []) {
+    if (!t.profileOrderId) continue;
+    if (t.materialized) pacer.materialized(account, t.profileOrderId);
+    if (t.status === "COMPLETED" || RELEASED.has(t.status ?? "")) pacer.settled(account, t.profileOrderId);
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { Controller } from "../kube/reconciler.js";
 import type { KubeClient } from "../kube/rest.js";
 import type { Metrics, OrderStatusTracker } from "../metrics.js";
 import { recentAdmissions } from "./admission.js";
+import type { PollPacer } from "./pacing.js";
 import type { AccountAccess } from "./ports.js";
 import { createOrderReconciler } from "./reconciler.js";
 
@@ -37,6 +38,8 @@ export function startOrderController(opts: {
   registry: Registry;
   logger: Logger;
   synced: () => boolean;
+  /** The poll pacer (shared with the account controller, which reports each account's polling). */
+  pacer?: PollPacer;
 }): Controller {
   const { cfg, orders, profiles, secrets } = opts;
   const controller = new Controller({
@@ -57,6 +60,7 @@ export function startOrderController(opts: {
       ...(secrets ? { secretExists: (ns: string, name: string) => secrets.get(ns, name) !== undefined } : {}),
       soracomParallelism: cfg.soracomMaxConcurrency,
       synced: opts.synced,
+      ...(opts.pacer ? { pacer: opts.pacer } : {}),
       config: {
         maxQuantityPerResource: cfg.maxQuantityPerResource,
         inProgressAlertAfterMs: cfg.inProgressAlertAfterMs,
@@ -110,7 +114,17 @@ async function accountFor(accounts: Accounts, order: EsimProfileOrder): Promise<
   const r = await accounts.resolve(claimant);
   if (r.ok) {
     const { account, client, key, forget } = r.resolved;
-    return { key, client, credentials: { ok: true }, spend: account.spend, terminations: account.terminations, forget };
+    const { spend, terminations } = account;
+    const pollBudget = account.policy.pollBudget;
+    return {
+      key,
+      client,
+      credentials: { ok: true },
+      spend,
+      terminations,
+      forget,
+      ...(pollBudget !== undefined ? { pollBudget } : {}),
+    };
   }
   // Refused: nothing is read or sent. Budgets are those of no account at all: none left.
   return {

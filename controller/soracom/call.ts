@@ -52,6 +52,8 @@ export interface CallContext {
    * It is asked right before each attempt of every mutating operation, after the limiter let it through.
    */
   fence: (() => string | undefined) | undefined;
+  /** The per-minute limit Soracom last announced per operation (X-Soracom-Ratelimit-Limit). */
+  announced: Map<OperationId, number>;
 }
 
 export type QueryValue = string | number | readonly string[] | undefined;
@@ -175,6 +177,8 @@ async function attemptOnce(
   }
   const durationMs = Math.round(performance.now() - started);
   if (!(result instanceof SoracomNetworkError)) {
+    const limit = Number(result.headers["x-soracom-ratelimit-limit"]);
+    if (Number.isFinite(limit) && limit > 0) ctx.announced.set(operation, limit);
     const wait = serverWaitMs(result.status, result.headers, Date.now());
     // Soracom limits per API path: keep every caller of this operation quiet as long as asked.
     if (wait !== undefined || result.status === 429) ctx.limiter.pause(operation, wait ?? ctx.retry.baseDelayMs);

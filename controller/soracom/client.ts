@@ -108,6 +108,12 @@ export interface SoracomClient {
   logout(): Promise<void>;
   /** Closes the client's own connections; later calls fail with SORACOM_ERR_CLOSED. */
   close(): Promise<void>;
+  /**
+   * The lowest per-minute limit Soracom last announced (X-Soracom-Ratelimit-Limit) on these operations'
+   * paths (default: every path but logging in and out); undefined before any answer carried one.
+   * Optional: test fakes need not know it.
+   */
+  announcedLimit?(operations?: readonly OperationId[]): number | undefined;
 }
 
 const SEARCH_PARAMS: Record<keyof SearchSimsQuery, string> = {
@@ -204,8 +210,17 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
       closed = true;
       await ownDispatcher?.close();
     },
+    announcedLimit: (ops) => lowestAnnounced(ctx, ops),
   };
   return client;
+}
+
+/** lowestAnnounced is the lowest per-minute limit Soracom announced on these operations' paths. */
+function lowestAnnounced(ctx: CallContext, ops?: readonly OperationId[]): number | undefined {
+  const seen = ops
+    ? ops.flatMap((op) => ctx.announced.get(op) ?? [])
+    : [...ctx.announced].flatMap(([op, limit]) => (op === "auth" || op === "logout" ? [] : [limit]));
+  return seen.length > 0 ? Math.min(...seen) : undefined;
 }
 
 /** resolveSimId is the SIM ID of the subscriber with this IMSI, or undefined when Soracom has none. */
@@ -245,6 +260,7 @@ function buildContext(opts: SoracomClientOptions): CallContext {
     userAgent: opts.userAgent ?? "soracom-esim-operator",
     closed: () => false,
     fence: opts.fence,
+    announced: new Map(),
   };
   return ctx;
 }

@@ -54,6 +54,7 @@ const CONTROLLER_FLAGS = new Set([
   "--soracom-endpoint",
   "--soracom-coverage",
   "--soracom-sandbox",
+  "--soracom-poll-budget",
 ]);
 const BOOLEAN_FLAGS = new Set(["--leader-elect", "--dry-run", "--soracom-sandbox", "--watch-activation-secrets"]);
 
