@@ -1,7 +1,7 @@
 # The project's entry points. Each target is one line; the logic lives in scripts/ and test/controlplane/.
 # npm dependencies are installed on first use; .ci/run also installs the Debian tools some tests use.
 
-.PHONY: image test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e e2e-kind bench clean
+.PHONY: image test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e e2e-kind bench bench-curve bench-100k clean
 
 ## test: typecheck, lint, build, then every test (unit + integration against a real control plane)
 test: typecheck lint build
@@ -57,6 +57,15 @@ e2e-kind:
 ## bench: the operator against its platform's limits (docs/performance.md); BENCH_ARGS="--n 1000 --latency 0" for less
 bench: build
 	npx tsc -p bench/tsconfig.json && node bench-results/build/bench/main.js $(BENCH_ARGS)
+
+## bench-curve: N = 1,000, 10,000 and 30,000 at 0 ms, for the curve in docs/performance.md (~40 min on 2 busy cores)
+bench-curve: BENCH_ARGS = --n 1000,10000,30000 --latency 0 --timeout 60m
+bench-curve: bench
+
+## bench-100k: 100,000 profiles as 10 orders of 10,000, no ceiling loop, the chart's heap flags for that size (~1 h)
+bench-100k: BENCH_ARGS = --n 100000 --latency 0 --orders-of 10000 --skip-ceiling --latency-applies 10 --timeout 120m \
+	"--controller-node-options=--max-old-space-size=320 --max-semi-space-size=4"
+bench-100k: bench
 
 clean: demo-stop
 	rm -rf dist coverage .demo

@@ -15,7 +15,7 @@ import { ensureBinaries, REPO_ROOT } from "../test/controlplane/binaries.js";
 import { ControlPlane } from "../test/controlplane/fixture.js";
 import { BenchCluster } from "./cluster.js";
 import { shippedNodeOptions } from "./controller.js";
-import { callsTable, machine, markdownTable, writeResults } from "./report.js";
+import { callsTable, curveTable, machine, markdownTable, writeResults } from "./report.js";
 import { type CaseResult, runCase } from "./scenario.js";
 
 const USAGE = `usage: node bench-results/build/bench/main.js [flags]
@@ -37,6 +37,11 @@ const USAGE = `usage: node bench-results/build/bench/main.js [flags]
   --controller-cli <file>    run another build of the controller (cli.js), for a before/after comparison
   --controller-node-options <o>  NODE_OPTIONS for the controller (default: what the Helm chart sets,
                              from controller.maxHeapMiB; "none" for Node's own defaults)
+  --soracom-poll-limit <n>   the simulator's per-minute limit on each polled path (getProfileOrder,
+                             listOrderedProfiles; default 1000, the vendor's example; 0: none)
+  --poll-budget <n>          controller --soracom-poll-budget (default: the product's)
+  --orders-of <n>            the fleet as EsimProfileOrders of at most n profiles (default: one order of N;
+                             one order's status lists every Soracom order, ~5,000 at N=100,000)
   --heap-snapshot            write a heap snapshot of the controller in steady state (bench-results/profiles/)
   --out <file>               JSON results (default bench-results/bench-<time>.json)`;
 
@@ -60,6 +65,9 @@ async function run(argv: string[]): Promise<number> {
       "skip-ceiling": { type: "boolean", default: false },
       "cpu-prof": { type: "boolean", default: false },
       "heap-snapshot": { type: "boolean", default: false },
+      "soracom-poll-limit": { type: "string", default: "1000" },
+      "poll-budget": { type: "string" },
+      "orders-of": { type: "string" },
       "controller-log-level": { type: "string", default: "warn" },
       "controller-node-options": { type: "string" },
       "controller-cli": { type: "string" },
@@ -113,6 +121,11 @@ async function run(argv: string[]): Promise<number> {
             steadyWindowMs: parseDuration(values["steady-window"], "steady-window"),
             latencyApplies: Number(values["latency-applies"]),
             timeoutMs: parseDuration(values.timeout, "timeout"),
+            ...(Number(values["soracom-poll-limit"]) > 0
+              ? { pollLimitPerMinute: Number(values["soracom-poll-limit"]) }
+              : {}),
+            ...(values["poll-budget"] ? { pollBudget: values["poll-budget"] } : {}),
+            ...(values["orders-of"] ? { ordersOf: Number(values["orders-of"]) } : {}),
             skipCeiling: values["skip-ceiling"],
             ...(values["cpu-prof"] ? { cpuProfileDir: path.join(resultsDir, "profiles", `n${n}-l${latencyMs}`) } : {}),
             controllerLogLevel: values["controller-log-level"],
@@ -133,6 +146,7 @@ async function run(argv: string[]): Promise<number> {
     }
   }
   process.stdout.write(`\n${markdownTable(cases)}\n`);
+  if (cases.length > 1) process.stdout.write(`\nThe curve:\n\n${curveTable(cases)}\n`);
   for (const c of cases) {
     process.stdout.write(`\nSoracom calls by operation, N=${c.n}, ${c.latencyMs} ms (minimum in brackets):\n\n`);
     process.stdout.write(`${callsTable(c)}\n`);

@@ -55,9 +55,19 @@ export function coldMinimum(
   };
 }
 
-/** steadyMinimum is the minimum over a window: one list per open order per stable poll. */
-export function steadyMinimum(openOrders: number, windowMs: number, pollStableMs: number): Counts {
-  return { listOrderedProfiles: Math.round((openOrders * windowMs) / pollStableMs) };
+/**
+ * steadyMinimum is the minimum over a window: one list per open order per stable poll, or, when a poll
+ * budget (calls per minute) cannot pay for that, the budget: the operator then polls each order less often.
+ */
+export function steadyMinimum(
+  openOrders: number,
+  windowMs: number,
+  pollStableMs: number,
+  budgetPerMinute?: number,
+): Counts {
+  const naive = (openOrders * windowMs) / pollStableMs;
+  const budget = budgetPerMinute === undefined ? Number.POSITIVE_INFINITY : (budgetPerMinute * windowMs) / 60_000;
+  return { listOrderedProfiles: Math.round(Math.min(naive, budget)) };
 }
 
 /**

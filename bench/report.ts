@@ -63,6 +63,12 @@ const ROWS: Row[] = [
     (c) => `${int(c.steady.soracomPerMinute)} (${int(c.steady.minimumPerMinute)})`,
   ],
   ["Steady Soracom call ratio", "1.00", (c) => ratio(c.steady.soracom.ratio)],
+  ["Steady: poll budget (calls/min), effective stable interval", "", (c) => budgetCell(c)],
+  [
+    "Soracom 429s: cold / steady / restart",
+    "0",
+    (c) => `${int(c.cold.throttled ?? 0)} / ${int(c.steady.throttled ?? 0)} / ${int(c.restart.throttled ?? 0)}`,
+  ],
   ["Steady: apiserver requests/min", "", (c) => int(c.steady.apiserverPerMinute)],
   ["Steady: controller CPU", "", (c) => `${c.steady.cpuPercent.toFixed(1)} %`],
   ["Restart: caches synced", "", (c) => s(c.restart.syncedMs)],
@@ -74,13 +80,63 @@ const ROWS: Row[] = [
     (c) => `${int(c.restart.soracom.total)} / ${int(c.restart.soracom.minimumTotal)}`,
   ],
   ["Restart: apiserver requests", "", (c) => int(c.restart.apiserverTotal)],
-  ["Peak RSS", "< 250 MiB", (c) => mib(c.memory.peakRssBytes)],
+  ["Peak RSS", "< 512 MiB at 100,000", (c) => mib(c.memory.peakRssBytes)],
   ["Peak heap used", "", (c) => mib(c.memory.peakHeapUsedBytes)],
+  ["Steady RSS / heap used", "", (c) => `${mib(c.steady.rssBytes ?? 0)} / ${mib(c.steady.heapUsedBytes ?? 0)}`],
   ["Apply → create p50", "< 200 ms", (c) => `${Math.round(c.latency.p50Ms)} ms`],
   ["Apply → create p99", "", (c) => `${Math.round(c.latency.p99Ms)} ms`],
   ["Controller NODE_OPTIONS", "", (c) => (c.nodeOptions ? `\`${c.nodeOptions}\`` : "Node's defaults")],
   ["Soracom client: requests/s, in flight", "", (c) => soracomLimits(c.controllerArgs)],
 ];
+
+function budgetCell(c: CaseResult): string {
+  if (c.steady.pollBudgetPerMinute === undefined) return "none";
+  const interval = c.steady.effectivePollIntervalS;
+  return `${int(c.steady.pollBudgetPerMinute)}, ${interval === undefined ? "–" : s(interval * 1000)}`;
+}
+
+/**
+ * curveTable puts the cases in order of N, one row each, with the marginal memory per profile (the slope of
+ * peak and steady RSS from the case before).
+ */
+export function curveTable(cases: readonly CaseResult[]): string {
+  const sorted = [...cases].sort((a, b) => a.n - b.n || a.latencyMs - b.latencyMs);
+  const head = [
+    "N",
+    "peak RSS",
+    "peak heap",
+    "steady RSS / heap",
+    "slope: peak RSS, steady RSS, steady heap per added profile",
+    "restart reconciled",
+    "steady calls/min (budget)",
+    "429s",
+    "throughput / ceiling",
+  ];
+  const lines = [row(head), row(head.map(() => "---"))];
+  sorted.forEach((c, i) => {
+    const prev = sorted[i - 1];
+    const slope = (f: (x: CaseResult) => number) =>
+      prev && c.n > prev.n ? `${((f(c) - f(prev)) / (c.n - prev.n) / 1024).toFixed(2)} KiB` : "–";
+    lines.push(
+      row([
+        `${int(c.n)} (${c.latencyMs} ms)`,
+        mib(c.memory.peakRssBytes),
+        mib(c.memory.peakHeapUsedBytes),
+        `${mib(c.steady.rssBytes ?? 0)} / ${mib(c.steady.heapUsedBytes ?? 0)}`,
+        [
+          slope((x) => x.memory.peakRssBytes),
+          slope((x) => x.steady.rssBytes ?? 0),
+          slope((x) => x.steady.heapUsedBytes ?? 0),
+        ].join(", "),
+        s(c.restart.reconciledMs),
+        `${int(c.steady.soracomPerMinute)} (${c.steady.pollBudgetPerMinute === undefined ? "none" : int(c.steady.pollBudgetPerMinute)})`,
+        int((c.cold.throttled ?? 0) + (c.steady.throttled ?? 0) + (c.restart.throttled ?? 0)),
+        c.cold.ceilingRatio === undefined ? "–" : ratio(c.cold.ceilingRatio),
+      ]),
+    );
+  });
+  return lines.join("\n");
+}
 
 function soracomLimits(args: readonly string[]): string {
   const flag = (name: string, dflt: string) => {

@@ -7,7 +7,13 @@ import { type ControllerRun, controllerArgs, readyz, startController } from "./c
 import { type ApiserverCounts, diffCounts, MemorySampler, parseSamples, sumMetric, total } from "./metrics.js";
 import { type CallRatio, callRatio, coldMinimum, restartMinimum, steadyMinimum } from "./minimum.js";
 import { ReadyWatch } from "./readiness.js";
-import { type BenchSimulator, type SoracomCall, simulatorOrders, startBenchSimulator } from "./soracom.js";
+import {
+  type BenchSimulator,
+  type SoracomCall,
+  simulatorOrders,
+  startBenchSimulator,
+  throttled,
+} from "./soracom.js";
 
 /**
  * One benchmark case: N profiles at one simulator latency, through every phase in one run:
@@ -35,6 +41,12 @@ export interface CaseOptions {
   controllerNodeOptions?: string;
   controllerCli?: string;
   logDir?: string;
+  /** The vendor's per-minute limit on the polled paths (getProfileOrder, listOrderedProfiles); unset: none. */
+  pollLimitPerMinute?: number;
+  /** The controller's --soracom-poll-budget (calls per minute); unset: the product default. */
+  pollBudget?: string;
+  /** The fleet as EsimProfileOrders of at most this many profiles each (default: one order of N). */
+  ordersOf?: number;
   log: (line: string) => void;
 }
 
@@ -60,6 +72,8 @@ export interface CaseResult {
     apiserver: ApiserverCounts;
     apiserverTotal: number;
     cpuSeconds: number;
+    /** Soracom answers 429 (rate limited). */
+    throttled: number;
   };
   latency: { applies: number; p50Ms: number; p99Ms: number; maxMs: number; samplesMs: number[] };
   steady: {
@@ -71,6 +85,13 @@ export interface CaseResult {
     apiserverPerMinute: number;
     apiserver: ApiserverCounts;
     cpuPercent: number;
+    throttled: number;
+    /** The poll budget the controller reports (calls/min, summed over accounts; undefined: none) and the effective stable interval. */
+    pollBudgetPerMinute?: number;
+    effectivePollIntervalS?: number;
+    /** Resident memory and heap at the end of the window (everything cached, nothing moving). */
+    rssBytes: number;
+    heapUsedBytes: number;
   };
   restart: {
     syncedMs: number;
@@ -81,6 +102,7 @@ export interface CaseResult {
     apiserverTotal: number;
     peakRssBytes: number;
     peakHeapUsedBytes: number;
+    throttled: number;
   };
   memory: {
     peakRssBytes: number;
@@ -98,7 +120,7 @@ export interface CaseResult {
 }
 
 export async function runCase(cluster: BenchCluster, o: CaseOptions): Promise<CaseResult> {
-  const soracom = await startBenchSimulator(o.latencyMs);
+  const soracom = await startBenchSimulator(o.latencyMs, o.pollLimitPerMinute);
   try {
     return await phases(cluster, soracom, o);
   } finally {
@@ -133,6 +155,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     ...(o.controllerNodeOptions ? { nodeOptions: o.controllerNodeOptions } : {}),
     ...(o.controllerCli ? { cli: o.controllerCli } : {}),
     ...(o.logDir ? { logFile: path.join(o.logDir, `controller-n${o.n}-l${o.latencyMs}.log`) } : {}),
+    ...(o.pollBudget ? { extraArgs: ["--soracom-poll-budget", o.pollBudget] } : {}),
   };
   const pollActiveMs = parseDuration(o.pollActive, "poll-active");
   const pollStableMs = parseDuration(o.pollStable, "poll-stable");
@@ -150,16 +173,22 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
   const apiBefore = await cluster.apiserverRequests();
   o.log(`${label}: cold order of ${o.n} profiles`);
   const appliedAt = Date.now();
-  await cluster.applyOrder(fleetNs, "fleet", { subscription: "planX3", quantity: o.n });
+  const fleetOrderNames = fleetOrders(o.n, o.ordersOf);
+  for (const [name, quantity] of fleetOrderNames) {
+    await cluster.applyOrder(fleetNs, name, { subscription: "planX3", quantity });
+  }
   const readyAt = await fleet.until(o.n, o.timeoutMs);
   const orderReadyAt = await until(
-    async () => isReady(await cluster.getOrder(fleetNs, "fleet")),
+    async () => {
+      for (const [name] of fleetOrderNames) if (!isReady(await cluster.getOrder(fleetNs, name))) return false;
+      return true;
+    },
     120_000,
-    "order Ready",
+    "orders Ready",
   );
   const coldCalls = soracom.calls();
   const firstCreate = coldCalls.find((c) => c.operation === "createProfileOrder")?.arrivedAt ?? appliedAt;
-  const fleetOrders = simulatorOrders(soracom.sim);
+  const soracomOrders = simulatorOrders(soracom.sim);
   const coldCpu = (await sampler.sample())?.cpuSeconds ?? 0;
   const apiCold = diffCounts(apiBefore, await cluster.apiserverRequests());
   const wallMs = readyAt - appliedAt;
@@ -174,7 +203,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     soracomTimeline: timeline(coldCalls, appliedAt, 5_000),
     soracom: callRatio(
       soracom.counts(),
-      coldMinimum(fleetOrders, {
+      coldMinimum(soracomOrders, {
         pollActiveMs,
         pollStableMs,
         endedAt: orderReadyAt,
@@ -185,6 +214,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     apiserver: apiCold,
     apiserverTotal: total(apiCold),
     cpuSeconds: coldCpu - idle.cpuSeconds,
+    throttled: throttled(coldCalls),
   };
   o.log(
     `${label}: cold ${fmtS(wallMs)} (${cold.profilesPerSecond.toFixed(1)} profiles/s), Soracom ${cold.soracom.total} calls vs minimum ${cold.soracom.minimumTotal}`,
@@ -213,11 +243,17 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
   const steadyCpu0 = (await sampler.sample())?.cpuSeconds ?? 0;
   o.log(`${label}: steady state for ${fmtS(o.steadyWindowMs)}`);
   await sleep(o.steadyWindowMs);
-  const steadyCpu1 = (await sampler.sample())?.cpuSeconds ?? 0;
+  const steadyEnd = await sampler.sample();
+  const steadyCpu1 = steadyEnd?.cpuSeconds ?? 0;
+  const steadyMetrics = parseSamples(await ctl.metrics());
+  const budget = pollBudgetOf(steadyMetrics);
   const steadyApi = diffCounts(steadyApi0, await cluster.apiserverRequests());
   const openOrders = simulatorOrders(soracom.sim).filter((x) => x.status === "COMPLETED").length;
   const perMinute = 60_000 / o.steadyWindowMs;
-  const steadyRatio = callRatio(soracom.counts(), steadyMinimum(openOrders, o.steadyWindowMs, pollStableMs));
+  const steadyRatio = callRatio(
+    soracom.counts(),
+    steadyMinimum(openOrders, o.steadyWindowMs, pollStableMs, budget.perMinute),
+  );
   const steady = {
     windowMs: o.steadyWindowMs,
     openOrders,
@@ -227,6 +263,11 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     apiserverPerMinute: total(steadyApi) * perMinute,
     apiserver: steadyApi,
     cpuPercent: ((steadyCpu1 - steadyCpu0) / (o.steadyWindowMs / 1000)) * 100,
+    throttled: throttled(soracom.calls()),
+    ...(budget.perMinute !== undefined ? { pollBudgetPerMinute: budget.perMinute } : {}),
+    ...(budget.intervalS !== undefined ? { effectivePollIntervalS: budget.intervalS } : {}),
+    rssBytes: steadyEnd?.rssBytes ?? 0,
+    heapUsedBytes: steadyEnd?.heapUsedBytes ?? 0,
   };
   await sampler.stop();
   const coldPeak = sampler.peak();
@@ -247,7 +288,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
   sampler = new MemorySampler(ctl, 500).start();
   const syncedAt = await until(() => readyz(ctl), 120_000, "controller ready after restart");
   const profiles = o.n + o.latencyApplies;
-  const orders = 1 + o.latencyApplies;
+  const orders = fleetOrderNames.length + o.latencyApplies;
   const reconciledAt = await until(() => allReconciled(ctl, profiles, orders), o.timeoutMs, "restart reconciled");
   const restartApi = diffCounts(restartApi0, await cluster.apiserverRequests());
   await sampler.stop();
@@ -263,6 +304,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     apiserverTotal: total(restartApi),
     peakRssBytes: sampler.peak().rssBytes,
     peakHeapUsedBytes: sampler.peak().heapUsedBytes,
+    throttled: throttled(soracom.calls()),
   };
   await fleet.stop();
   o.log(
@@ -296,6 +338,23 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
           }
         : {}),
     },
+  };
+}
+
+/** fleetOrders splits N into EsimProfileOrders of at most ordersOf profiles: [name, quantity]. */
+export function fleetOrders(n: number, ordersOf = n): Array<[string, number]> {
+  const count = Math.max(1, Math.ceil(n / Math.max(1, ordersOf)));
+  if (count === 1) return [["fleet", n]];
+  return Array.from({ length: count }, (_, i) => [`fleet-${i + 1}`, Math.min(ordersOf, n - i * ordersOf)]);
+}
+
+/** pollBudgetOf reads the poll budget (summed over accounts) and the longest effective stable interval. */
+function pollBudgetOf(m: ReturnType<typeof parseSamples>): { perMinute?: number; intervalS?: number } {
+  const budgets = m.filter((x) => x.name === "soracom_esim_poll_budget_calls_per_minute");
+  const intervals = m.filter((x) => x.name === "soracom_esim_poll_interval_effective_seconds");
+  return {
+    ...(budgets.length > 0 ? { perMinute: budgets.reduce((a, x) => a + x.value, 0) } : {}),
+    ...(intervals.length > 0 ? { intervalS: Math.max(...intervals.map((x) => x.value)) } : {}),
   };
 }
 

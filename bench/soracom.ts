@@ -3,7 +3,9 @@ import { type Simulator, startSimulator } from "../simulator/index.js";
 /**
  * The benchmark's Soracom: the in-process simulator with a per-call latency, vendor delays of zero (the
  * bench measures the operator, not how long Soracom takes to make profiles) and a rate limit high enough
- * never to answer 429. Every call is logged with its wall-clock time, which the simulator's own
+ * never to answer 429, except on the paths the operator polls when pollLimitPerMinute is set: there it
+ * is the vendor's per-path limit, below what the fleet would need polled naively, and the operator's poll
+ * budget must keep every answer a 200. Every call is logged with its wall-clock time, which the simulator's own
  * 10,000-entry call log cannot do for a 10,000-profile run.
  */
 
@@ -48,7 +50,10 @@ export interface BenchSimulator {
   close(): Promise<void>;
 }
 
-export async function startBenchSimulator(latencyMs: number): Promise<BenchSimulator> {
+/** The operations polls use: the vendor limits each path per minute, and so does the bench when asked. */
+export const POLLED_OPERATIONS: ReadonlySet<string> = new Set(["getProfileOrder", "listOrderedProfiles"]);
+
+export async function startBenchSimulator(latencyMs: number, pollLimitPerMinute?: number): Promise<BenchSimulator> {
   const sim = await startSimulator({
     port: 0,
     host: "127.0.0.1",
@@ -58,6 +63,7 @@ export async function startBenchSimulator(latencyMs: number): Promise<BenchSimul
     maxProfilesPerOrder: 20,
     latencyMs,
   });
+  if (pollLimitPerMinute) limitPolledPaths(sim, pollLimitPerMinute);
   let log: SoracomCall[] = [];
   const listeners = new Set<(c: SoracomCall) => void>();
   const record = sim.engine.recordCall.bind(sim.engine);
@@ -89,6 +95,21 @@ export async function startBenchSimulator(latencyMs: number): Promise<BenchSimul
     },
     close: () => sim.close(),
   };
+}
+
+/** limitPolledPaths gives the polled operations their own per-minute limit (429 and headers included). */
+function limitPolledPaths(sim: Simulator, perMinute: number): void {
+  const limiter = sim.engine.limiter;
+  const take = limiter.take.bind(limiter);
+  const peek = limiter.peek.bind(limiter);
+  const limitOf = (operation: string, limit: number) => (POLLED_OPERATIONS.has(operation) ? perMinute : limit);
+  limiter.take = (operation, now, limit) => take(operation, now, limitOf(operation, limit));
+  limiter.peek = (operation, now, limit, remaining) => peek(operation, now, limitOf(operation, limit), remaining);
+}
+
+/** throttled counts the calls Soracom answered 429 (rate limit). */
+export function throttled(calls: readonly SoracomCall[]): number {
+  return calls.filter((c) => c.status === 429).length;
 }
 
 export function countBy(calls: readonly SoracomCall[]): Record<string, number> {

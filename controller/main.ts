@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { startAccountController } from "./account/wiring.js";
 import { Accounts } from "./accounts.js";
+import { ownAnnotation } from "./api/cache.js";
 import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "./api/types.js";
 import { ACCOUNT_REF, LABELS, MANAGER_NAME, ORDER_REF, PROFILE_REF } from "./api/vocabulary.js";
 import { ConfigError, type ControllerConfig, loadConfig, usage } from "./config.js";
@@ -224,7 +225,10 @@ function createCaches(kube: KubeClient, cfg: ControllerConfig, logger: Logger) {
     logger,
   });
   const orders = new NamespacedCache<EsimProfileOrder & KubeObject>(watched(ORDER_REF));
-  const profiles = new NamespacedCache<EsimProfile & KubeObject>(watched(PROFILE_REF));
+  const profiles = new NamespacedCache<EsimProfile & KubeObject>({
+    ...watched(PROFILE_REF),
+    keepAnnotation: ownAnnotation, // the template's annotations, copied for people and tools, are not read
+  });
   // Cluster-scoped: the admin's accounts, and the namespace labels their selectors read.
   const accounts = new NamespacedCache<SoracomAccount & KubeObject>({
     client: kube,
@@ -239,6 +243,7 @@ function createCaches(kube: KubeClient, cfg: ControllerConfig, logger: Logger) {
         ...watched({ group: "", version: "v1", plural: "secrets" }),
         labelSelector: `${LABELS.managedBy}=${MANAGER_NAME},${LABELS.profile}`,
         metadataOnly: true, // the cache needs to know a Secret exists, never its secrets
+        keepAnnotation: () => false,
       })
     : undefined;
   const all: Array<Pick<NamespacedCache<KubeObject>, "start" | "stop" | "hasSynced" | "waitForSync" | "unsynced">> = [

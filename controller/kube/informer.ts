@@ -2,8 +2,9 @@ import type { Logger } from "pino";
 import { silentLogger } from "../log.js";
 import { type Clock, sleep, systemClock } from "./clock.js";
 import { isGone, type KubeStatusBody, kubeApiError } from "./errors.js";
-import { dropManagedFields, type KubeObject, objectKey } from "./object.js";
+import { type KubeObject, objectKey } from "./object.js";
 import { type KubeApi, METADATA_ONLY, type ResourceRef, resourcePath, type WatchEvent } from "./rest.js";
+import { slimForCache } from "./slim.js";
 
 /**
  * Informer keeps a read-only cache of one collection in step with the apiserver: list, then watch from
@@ -17,9 +18,9 @@ import { type KubeApi, METADATA_ONLY, type ResourceRef, resourcePath, type Watch
 export class Informer<T extends KubeObject = KubeObject> {
   readonly name: string;
   private readonly opts: Required<
-    Omit<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform" | "metadataOnly">
+    Omit<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform" | "metadataOnly" | "keepAnnotation">
   > &
-    Pick<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform" | "metadataOnly">;
+    Pick<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform" | "metadataOnly" | "keepAnnotation">;
   private readonly path: string;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -311,7 +312,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private prepare(obj: T): T {
-    const slim = dropManagedFields(obj);
+    // Slimmed before it is stored (controller/kube/slim.ts); a transform may slim further.
+    const slim = slimForCache(obj, this.opts.keepAnnotation);
     return this.opts.transform ? this.opts.transform(slim) : slim;
   }
 
@@ -374,8 +376,14 @@ export interface InformerOptions<T extends KubeObject> {
   resyncMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
-  /** transform slims objects further before caching (managedFields are always dropped). */
+  /**
+   * transform slims objects further before caching. managedFields and last-applied-configuration are
+   * always dropped and strings shared (slimForCache); a transform must keep every field a reconciler
+   * reads, and nothing may write a cached object back whole.
+   */
   transform?: (obj: T) => T;
+  /** keepAnnotation, when set, keeps only the annotations it accepts (for kinds whose others nobody reads). */
+  keepAnnotation?: (key: string) => boolean;
   /**
    * metadataOnly lists and watches PartialObjectMetadata: objects arrive without spec, status or data
    * (for activation Secrets: without the activation code and QR code, which the cache must never hold

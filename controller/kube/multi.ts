@@ -24,6 +24,7 @@ export class NamespacedCache<T extends KubeObject> implements ObjectCache<T> {
     labelSelector?: string;
     logger?: Logger;
     transform?: (obj: T) => T;
+    keepAnnotation?: (key: string) => boolean;
     metadataOnly?: boolean;
   }) {
     const namespaces = opts.namespaces.length > 0 ? opts.namespaces : [undefined];
@@ -36,6 +37,7 @@ export class NamespacedCache<T extends KubeObject> implements ObjectCache<T> {
           ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
           ...(opts.transform ? { transform: opts.transform } : {}),
+          ...(opts.keepAnnotation ? { keepAnnotation: opts.keepAnnotation } : {}),
           ...(opts.metadataOnly ? { metadataOnly: true } : {}),
         }),
     );

@@ -9,10 +9,14 @@ import { KubeNetworkError, type KubeStatusBody, KubeTimeoutError, kubeApiError }
  * cache would mix them with raw watch JSON), they cannot abort a watch that hangs before its headers,
  * and patch content types need middleware. Objects here stay plain JSON, exactly as the server sent.
  */
+/** Connections the calls of one KubeClient share (not watches); see sharedAgent. */
+export const MAX_CALL_CONNECTIONS = 32;
+
 export class KubeClient {
   private readonly kc: KubeAccess;
   private readonly timeoutMs: number;
-  private agent: http.Agent | undefined;
+  /** Keep-alive agents: one for calls (bounded), one for watches (each holds its connection open). */
+  private readonly agents: { call?: http.Agent; watch?: http.Agent } = {};
 
   constructor(kc: KubeAccess, opts: { timeoutMs?: number } = {}) {
     this.kc = kc;
@@ -46,7 +50,7 @@ export class KubeClient {
     onConnected?: () => void,
     accept?: string,
   ): Promise<void> {
-    const options = await this.options("GET", path, { ...query, watch: true }, accept);
+    const options = await this.options("GET", path, { ...query, watch: true }, accept, "watch");
     if (signal.aborted) return;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -128,7 +132,13 @@ export class KubeClient {
   }
 
   /** options builds node:http options with the kubeconfig's TLS material and auth headers applied. */
-  private async options(method: string, path: string, query: Query, accept?: string): Promise<https.RequestOptions> {
+  private async options(
+    method: string,
+    path: string,
+    query: Query,
+    accept?: string,
+    use: "call" | "watch" = "call",
+  ): Promise<https.RequestOptions> {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new KubeNetworkError("the kubeconfig has no current cluster");
     const url = new URL(cluster.server.replace(/\/+$/, "") + path);
@@ -136,7 +146,7 @@ export class KubeClient {
     const opts: https.RequestOptions = { headers: {} };
     await this.kc.applyToHTTPSOptions(opts);
     // applyToHTTPSOptions makes a fresh agent each call; one keep-alive agent reuses TLS connections.
-    if (!cluster.proxyUrl) opts.agent = this.sharedAgent(url.protocol, opts);
+    if (!cluster.proxyUrl) opts.agent = this.sharedAgent(url.protocol, opts, use);
     return {
       ...opts,
       protocol: url.protocol,
@@ -148,10 +158,20 @@ export class KubeClient {
     };
   }
 
-  private sharedAgent(protocol: string, opts: https.RequestOptions): http.Agent {
-    if (this.agent) return this.agent;
-    const common = { keepAlive: true, maxSockets: Number.POSITIVE_INFINITY };
-    this.agent =
+  /**
+   * sharedAgent: calls share at most MAX_CALL_CONNECTIONS connections (more wait for one, as client-go's
+   * calls share one HTTP/2 connection): a burst of hundreds of calls at once (events, status writes of a
+   * 100,000-profile fleet) would otherwise open a TLS connection each, whose native memory the allocator
+   * keeps after they close. Watches get their own agent, unbounded: each holds its connection for minutes.
+   */
+  private sharedAgent(protocol: string, opts: https.RequestOptions, use: "call" | "watch"): http.Agent {
+    const existing = this.agents[use];
+    if (existing) return existing;
+    const common =
+      use === "call"
+        ? { keepAlive: true, maxSockets: MAX_CALL_CONNECTIONS, maxFreeSockets: MAX_CALL_CONNECTIONS }
+        : { keepAlive: true, maxSockets: Number.POSITIVE_INFINITY };
+    const agent =
       protocol === "https:"
         ? new https.Agent({
             ...common,
@@ -162,13 +182,16 @@ export class KubeClient {
             ...(opts.servername ? { servername: opts.servername } : {}),
           })
         : new http.Agent(common);
-    return this.agent;
+    this.agents[use] = agent;
+    return agent;
   }
 
   /** close drops idle keep-alive connections (tests and shutdown). */
   close(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
+    for (const use of ["call", "watch"] as const) {
+      this.agents[use]?.destroy();
+      delete this.agents[use];
+    }
   }
 }
 

@@ -9,8 +9,14 @@ import type { Sim } from "../soracom/types.js";
  * asking costs no scan of every profile.
  */
 export class SimClaims {
-  private readonly byKey = new Map<string, Map<string, EsimProfile>>();
-  private readonly keysOf = new Map<string, string[]>();
+  /**
+   * Holders by identity: "account\0kind" → value (the profile's own ICCID, IMSI or SIM ID string) → the
+   * profile, or the profiles when several claim it (rare). Stored this way the claims of 100,000 profiles
+   * add no string of their own and one map entry per identity (docs/performance.md).
+   */
+  private readonly byKey = new Map<string, Map<string, Holders>>();
+  /** The profile object whose claims are recorded, by namespace and name (to find its keys again). */
+  private readonly recorded = new Map<string, Map<string, EsimProfile>>();
 
   /** accountOf names the account a profile's SIM belongs to (its accountRef, its order's, or the default). */
   constructor(private readonly accountOf: (p: EsimProfile) => string = () => "") {}
@@ -18,24 +24,33 @@ export class SimClaims {
   /** set records a profile as the informer shows it now (its identities may have grown). */
   set(p: EsimProfile): void {
     this.remove(p);
-    const id = idOf(p);
-    const keys = this.identities(p);
-    this.keysOf.set(id, keys);
-    for (const k of keys) {
-      const holders = this.byKey.get(k) ?? new Map<string, EsimProfile>();
-      this.byKey.set(k, holders);
-      holders.set(id, p);
+    const ns = p.metadata.namespace ?? "";
+    const byName = this.recorded.get(ns) ?? new Map<string, EsimProfile>();
+    this.recorded.set(ns, byName);
+    byName.set(p.metadata.name ?? "", p);
+    for (const [group, value] of this.identities(p)) {
+      const values = this.byKey.get(group) ?? new Map<string, Holders>();
+      this.byKey.set(group, values);
+      const holders = values.get(value);
+      values.set(value, holders === undefined ? p : [...asList(holders), p]);
     }
   }
 
   remove(p: EsimProfile): void {
-    const id = idOf(p);
-    for (const k of this.keysOf.get(id) ?? []) {
-      const holders = this.byKey.get(k);
-      holders?.delete(id);
-      if (holders?.size === 0) this.byKey.delete(k);
+    const ns = p.metadata.namespace ?? "";
+    const byName = this.recorded.get(ns);
+    const before = byName?.get(p.metadata.name ?? "");
+    if (!byName || !before) return;
+    const id = idOf(before);
+    for (const [group, value] of this.identities(before)) {
+      const values = this.byKey.get(group);
+      const rest = asList(values?.get(value)).filter((h) => idOf(h) !== id);
+      if (rest.length === 0) values?.delete(value);
+      else values?.set(value, rest.length === 1 ? (rest[0] as EsimProfile) : rest);
+      if (values?.size === 0) this.byKey.delete(group);
     }
-    this.keysOf.delete(id);
+    byName.delete(p.metadata.name ?? "");
+    if (byName.size === 0) this.recorded.delete(ns);
   }
 
   /**
@@ -46,29 +61,37 @@ export class SimClaims {
   heldBy(p: EsimProfile, sim?: Sim): string | undefined {
     const me = idOf(p);
     let holder: EsimProfile | undefined;
-    const keys = new Set([...this.identities(p), ...(sim ? simIdentities(sim, this.accountOf(p)) : [])]);
-    for (const k of keys) {
-      for (const [id, other] of this.byKey.get(k) ?? []) {
-        if (id !== me && older(other, holder ?? p)) holder = other;
+    const keys = [...this.identities(p), ...(sim ? simIdentities(sim, this.accountOf(p)) : [])];
+    for (const [group, value] of keys) {
+      for (const other of asList(this.byKey.get(group)?.get(value))) {
+        if (idOf(other) !== me && older(other, holder ?? p)) holder = other;
       }
     }
-    return holder && older(holder, p) ? `${holder.metadata.namespace}/${holder.metadata.name}` : undefined;
+    return holder && older(holder, p) ? idOf(holder) : undefined;
   }
 
   /** identities are the keys a profile claims: every SIM ID, ICCID and IMSI it names or has resolved, in its account. */
-  private identities(p: EsimProfile): string[] {
+  private identities(p: EsimProfile): Identity[] {
     return identities(p, this.accountOf(p));
   }
 }
 
+/** Identity is a claim: the group ("account\0kind") and the value. */
+type Identity = [group: string, value: string];
+type Holders = EsimProfile | EsimProfile[];
+
+function asList(h: Holders | undefined): EsimProfile[] {
+  return h === undefined ? [] : Array.isArray(h) ? h : [h];
+}
+
 /** simIdentities are the keys of a SIM as Soracom answers it: its SIM ID, and each profile's ICCID and IMSIs. */
-function simIdentities(sim: Sim, account: string): string[] {
-  const keys: string[] = [];
-  if (sim.simId) keys.push(`${account}\u0000sim:${sim.simId}`);
+function simIdentities(sim: Sim, account: string): Identity[] {
+  const keys: Identity[] = [];
+  if (sim.simId) keys.push([`${account}\u0000sim`, sim.simId]);
   for (const p of Object.values(sim.profiles ?? {})) {
-    if (p.iccid) keys.push(`${account}\u0000iccid:${p.iccid}`);
-    if (p.primaryImsi) keys.push(`${account}\u0000imsi:${p.primaryImsi}`);
-    for (const imsi of Object.keys(p.subscribers ?? {})) keys.push(`${account}\u0000imsi:${imsi}`);
+    if (p.iccid) keys.push([`${account}\u0000iccid`, p.iccid]);
+    if (p.primaryImsi) keys.push([`${account}\u0000imsi`, p.primaryImsi]);
+    for (const imsi of Object.keys(p.subscribers ?? {})) keys.push([`${account}\u0000imsi`, imsi]);
   }
   return keys;
 }
@@ -77,16 +100,17 @@ function idOf(p: EsimProfile): string {
   return `${p.metadata.namespace}/${p.metadata.name}`;
 }
 
-function identities(p: EsimProfile, account: string): string[] {
-  const keys = new Set<string>();
-  const add = (kind: string, v: string | undefined) => v && keys.add(`${account}\u0000${kind}:${v}`);
-  add("sim", p.spec.simId);
-  add("sim", p.status?.simId);
-  add("iccid", p.spec.iccid);
-  add("iccid", p.status?.iccid);
-  add("imsi", p.spec.imsi);
-  add("imsi", p.status?.imsi);
-  return [...keys];
+/** identities: each (kind, value) once, though spec and status usually name the same ICCID and IMSI. */
+function identities(p: EsimProfile, account: string): Identity[] {
+  const keys: Identity[] = [];
+  const add = (kind: string, a: string | undefined, b: string | undefined) => {
+    if (a) keys.push([`${account}\u0000${kind}`, a]);
+    if (b && b !== a) keys.push([`${account}\u0000${kind}`, b]);
+  };
+  add("sim", p.spec.simId, p.status?.simId);
+  add("iccid", p.spec.iccid, p.status?.iccid);
+  add("imsi", p.spec.imsi, p.status?.imsi);
+  return keys;
 }
 
 /**

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BenchCluster } from "../../bench/cluster.js";
 import { shippedNodeOptions } from "../../bench/controller.js";
-import { markdownTable, writeResults } from "../../bench/report.js";
+import { curveTable, markdownTable, writeResults } from "../../bench/report.js";
 import { type CaseResult, runCase } from "../../bench/scenario.js";
 import { useCluster } from "../support/cluster.js";
 
@@ -12,13 +12,18 @@ import { useCluster } from "../support/cluster.js";
  * The CI smoke of `make bench` (bench/): every phase of the benchmark at 40 profiles, with the simulator
  * answering at once and 20 ms away, against the shared control plane. It holds the figures that must
  * not move with the machine: Soracom calls at the minimum, no mutating call after a restart, every
- * profile Ready, the JSON written. Throughput and memory are left to the full run.
+ * profile Ready, the JSON written. The 20 ms case runs the way the 100,000-profile run does: the fleet
+ * as two EsimProfileOrders, the polled paths limited below what the fleet would need polled naively,
+ * and the poll budget keeping every answer a 200. Throughput and memory are left to the full run.
  */
+
+/** Per-minute limit on the polled paths: 7 open orders at a 10 s stable interval would need 42 lists a minute. */
+const POLL_LIMIT = 30;
 
 const cluster = useCluster({ namespacePrefix: "bench-smoke" });
 
 describe("benchmark smoke (make bench at N=40)", () => {
-  it("40 profiles at 0 and 20 ms: Soracom calls at the minimum, no mutating call on restart, JSON and table written", async () => {
+  it("40 profiles at 0 and 20 ms (polled paths limited): calls at the minimum or the budget, no 429, no mutating call on restart", async () => {
     const bench = new BenchCluster({
       kubeconfigPath: cluster.info.kubeconfigPath,
       server: cluster.info.server,
@@ -41,7 +46,8 @@ describe("benchmark smoke (make bench at N=40)", () => {
             ceilingParallelism: 8,
             steadyWindowMs: 20_000,
             latencyApplies: 5,
-            timeoutMs: 60_000,
+            timeoutMs: 90_000,
+            ...(latencyMs === 20 ? { pollLimitPerMinute: POLL_LIMIT, ordersOf: 20 } : {}),
             log: () => undefined,
           }),
         );
@@ -63,13 +69,31 @@ describe("benchmark smoke (make bench at N=40)", () => {
     expect(written.cases.map((c) => c.nodeOptions)).toEqual([shippedNodeOptions(), shippedNodeOptions()]);
     expect(markdownTable(cases)).toContain(`| Soracom client: requests/s, in flight | 50, 16 | 50, 16 |`);
 
+    expect(curveTable(cases)).toMatch(/^\| N \| peak RSS \|/);
     for (const c of cases) {
       const at = `N=${c.n}, ${c.latencyMs} ms`;
+      const limited = c.latencyMs === 20;
       expect(c.cold.soracom.calls, `${at}: cold calls`).toEqual(expect.objectContaining({ createProfileOrder: 2 }));
-      expect(c.cold.soracom.ratio, `${at}: cold Soracom calls / minimum`).toBe(1);
       expect(c.cold.soracom.simLookups, `${at}: one SIM search per order`).toBe(2);
       expect(c.restart.soracom.mutating, `${at}: mutating calls after a restart`).toBe(0);
-      expect(c.restart.soracom.ratio, `${at}: restart reads / minimum`).toBe(1);
+      expect([c.cold.throttled, c.steady.throttled, c.restart.throttled], `${at}: Soracom 429s`).toEqual([0, 0, 0]);
+      expect(c.steady.pollBudgetPerMinute, `${at}: poll budget reported`).toBeGreaterThan(0);
+      if (!limited) {
+        expect(c.cold.soracom.ratio, `${at}: cold Soracom calls / minimum`).toBe(1);
+      } else {
+        // Below the naive need: the budget adapts to 80 % of the announced limit and spreads the polls out.
+        expect(c.steady.pollBudgetPerMinute, `${at}: budget under the announced limit`).toBeLessThanOrEqual(
+          POLL_LIMIT * 0.8,
+        );
+        expect(c.steady.soracomPerMinute, `${at}: steady calls/min within the budget`).toBeLessThanOrEqual(
+          c.steady.pollBudgetPerMinute ?? 0,
+        );
+        expect(c.steady.effectivePollIntervalS, `${at}: effective interval past 10 s`).toBeGreaterThan(10);
+      }
+      // After a restart every poll takes its turn in the budget's calendar: at most one read per open order.
+      expect(c.restart.soracom.total, `${at}: restart reads within the minimum`).toBeLessThanOrEqual(
+        c.restart.soracom.minimumTotal,
+      );
       expect(c.restart.readyAfter, `${at}: profiles still Ready after the restart`).toBe(40);
       expect(c.steady.soracom.ratio, `${at}: steady calls / minimum`).toBeLessThanOrEqual(1);
       expect(c.latency.samplesMs, `${at}: apply → create samples`).toHaveLength(5);

@@ -93,7 +93,9 @@ class FakeApi implements KubeApi {
 
 type Seen = Array<[string, string, string | undefined]>;
 
-function setup(opts: { pageSize?: number; watchdogMs?: number; resyncMs?: number } = {}) {
+function setup(
+  opts: { pageSize?: number; watchdogMs?: number; resyncMs?: number; keepAnnotation?: (key: string) => boolean } = {},
+) {
   const clock = new ManualClock();
   const api = new FakeApi();
   const informer = new Informer({
@@ -105,6 +107,7 @@ function setup(opts: { pageSize?: number; watchdogMs?: number; resyncMs?: number
     resyncMs: opts.resyncMs ?? 0,
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
     ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}),
+    ...(opts.keepAnnotation ? { keepAnnotation: opts.keepAnnotation } : {}),
   });
   const seen: Seen = [];
   informer.addHandler({
@@ -145,6 +148,30 @@ describe("Informer", () => {
       ["add", "c", "103"],
     ]);
     expect(api.watches[0]).toMatchObject({ resourceVersion: "103", allowWatchBookmarks: true });
+  });
+
+  it("slims what it caches from lists and watches: last-applied and unwanted annotations dropped", async () => {
+    const { api, informer, tick } = setup({ keepAnnotation: (k) => k.startsWith("keep/") });
+    const annotations = { "kubectl.kubernetes.io/last-applied-configuration": "{}", "keep/a": "1", "other/b": "2" };
+    api.put("a", { data: { v: "1" } }).metadata.annotations = { ...annotations };
+    running.push(informer);
+    informer.start();
+    await tick();
+    expect(informer.get("ns", "a")?.metadata).toEqual({
+      name: "a",
+      namespace: "ns",
+      resourceVersion: "101",
+      annotations: { "keep/a": "1" },
+    });
+    const b = api.put("b", { data: { v: "2" } });
+    b.metadata.annotations = { ...annotations };
+    api.emit("ADDED", b);
+    expect(informer.get("ns", "b")).toEqual({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "b", namespace: "ns", resourceVersion: "102", annotations: { "keep/a": "1" } },
+      data: { v: "2" },
+    });
   });
 
   it("applies watch events to the cache and handlers, and follows bookmarks", async () => {

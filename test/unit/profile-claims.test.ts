@@ -92,4 +92,33 @@ describe("SimClaims", () => {
     claims.set(b);
     expect([claims.heldBy(a), claims.heldBy(b)]).toEqual([undefined, undefined]);
   });
+
+  it("three claims of one SIM: removing the holder hands it to the next oldest, then to the last", () => {
+    const claims = new SimClaims();
+    const first = p("team-a", "gw", "2026-01-01T00:00:00Z", { iccid: "8942" });
+    const second = p("team-b", "next", "2026-02-01T00:00:00Z", { iccid: "8942" });
+    const third = p("team-c", "last", "2026-03-01T00:00:00Z", { iccid: "8942" });
+    for (const x of [third, first, second]) claims.set(x);
+    expect([claims.heldBy(second), claims.heldBy(third)]).toEqual(["team-a/gw", "team-a/gw"]);
+    claims.remove(first);
+    expect([claims.heldBy(second), claims.heldBy(third)]).toEqual([undefined, "team-b/next"]);
+    claims.remove(second);
+    expect(claims.heldBy(third)).toBeUndefined();
+  });
+
+  it("an update drops the identities the profile no longer names, and a removed profile claims nothing", () => {
+    const claims = new SimClaims();
+    const holder = p("team-a", "gw", "2026-01-01T00:00:00Z", { iccid: "8942" });
+    const other = p("team-b", "other", "2026-02-01T00:00:00Z", { iccid: "8942" });
+    claims.set(holder);
+    claims.set(other);
+    // The same profile as the informer shows it after an update: another ICCID (the old one released).
+    claims.set(p("team-a", "gw", "2026-01-01T00:00:00Z", { iccid: "7777" }));
+    expect(claims.heldBy(other)).toBeUndefined();
+    const late = p("team-c", "late", "2026-03-01T00:00:00Z", { iccid: "7777" });
+    expect(claims.heldBy(late)).toBe("team-a/gw");
+    claims.remove(holder); // the delete event carries the object: its recorded claims go, whatever it names
+    expect(claims.heldBy(late)).toBeUndefined();
+    claims.remove(holder); // twice is harmless
+  });
 });
