@@ -33,7 +33,13 @@ function profile(): Record<string, unknown> & { metadata: Record<string, unknown
         terminationEnabled: false,
         observedGeneration: 2,
         conditions: [
-          { type: "Ready", status: "True", reason: "Completed", message: "", lastTransitionTime: "2026-12-04T05:37:10Z" },
+          {
+            type: "Ready",
+            status: "True",
+            reason: "Completed",
+            message: "",
+            lastTransitionTime: "2026-12-04T05:37:10Z",
+          },
         ],
       },
     }),

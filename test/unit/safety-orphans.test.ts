@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { EsimProfileOrder } from "../../controller/api/types.js";
 import {
   findOrphans,
   type OrphanScope,
