@@ -39,7 +39,7 @@ const USAGE = `usage: node bench-results/build/bench/main.js [flags]
                              from controller.maxHeapMiB; "none" for Node's own defaults)
   --soracom-poll-limit <n>   the simulator's per-minute limit on each polled path (getProfileOrder,
                              listOrderedProfiles; default 1000, the vendor's example; 0: none)
-  --poll-budget <n>          controller --soracom-poll-budget (default: the product's)
+  --poll-budget <n>          controller --soracom-poll-budget (default 300, the product's; "unlimited" for none)
   --orders-of <n>            the fleet as EsimProfileOrders of at most n profiles (default: one order of N;
                              one order's status lists every Soracom order, ~5,000 at N=100,000)
   --heap-snapshot            write a heap snapshot of the controller in steady state (bench-results/profiles/)
@@ -66,7 +66,7 @@ async function run(argv: string[]): Promise<number> {
       "cpu-prof": { type: "boolean", default: false },
       "heap-snapshot": { type: "boolean", default: false },
       "soracom-poll-limit": { type: "string", default: "1000" },
-      "poll-budget": { type: "string" },
+      "poll-budget": { type: "string", default: "300" },
       "orders-of": { type: "string" },
       "controller-log-level": { type: "string", default: "warn" },
       "controller-node-options": { type: "string" },
