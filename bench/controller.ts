@@ -116,9 +116,8 @@ export async function startController(o: BenchControllerOptions): Promise<Contro
     ...process.env,
     SORACOM_AUTH_KEY_ID: "keyId-simulator",
     SORACOM_AUTH_KEY: "secret-simulator",
-    // The simulator's own rate limit is off and the client's limits are lifted: lift the poll budget too,
-    // or the steady and restart figures are the budget's (an environment variable: older builds that
-    // --controller-cli compares against ignore it). A run of the budget sets it in the environment itself.
+    // A fallback only: the benchmark passes --soracom-poll-budget (300 unless --poll-budget), which wins;
+    // builds given with --controller-cli that predate the flag read this instead (or ignore it).
     ESIM_SORACOM_POLL_BUDGET: process.env.ESIM_SORACOM_POLL_BUDGET ?? "unlimited",
     ...(o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {}),
   };
