@@ -52,7 +52,7 @@ export interface PollReport {
 
 export class PollPacer {
   private readonly calendars = new Map<string, PollCalendar>();
-  private readonly listed = new Map<string, { profiles?: OrderedProfile[] }>();
+  private readonly listed = new Map<string, { profiles: OrderedProfile[] }>();
   /** Stable polls that got their random phase (once per poll per process). */
   private readonly phased = new Set<string>();
   private readonly random: () => number;
@@ -77,6 +77,9 @@ export class PollPacer {
     if (now - (this.pruned.get(account) ?? Number.NEGATIVE_INFINITY) >= PRUNE_EVERY_MS) {
       this.pruned.set(account, now); // a walk over every slot: not on every round of a busy reconciler
       cal.prune(now, STALE_INTERVALS * Math.max(this.config.pollStableMs, cal.effectiveIntervalMs(0)));
+      // The phase marks of lists the calendar forgot (orders deleted or done polling) go with them.
+      const prefix = `${account}\u0000list\u0000`;
+      for (const k of this.phased) if (k.startsWith(prefix) && cal.at(k) === undefined) this.phased.delete(k);
     }
     return reads.filter((r) => {
       const key = pollKey(account, r);
@@ -106,7 +109,8 @@ export class PollPacer {
     const phase = this.phased.has(k) ? 0 : this.random() * PHASE_SHARE * this.config.pollStableMs;
     this.phased.add(k);
     this.calendar(account).reserve(k, at + this.config.pollStableMs + phase, false);
-    this.listed.set(k, keep ? { profiles } : {});
+    if (keep) this.listed.set(k, { profiles });
+    else this.listed.delete(k);
   }
 
   /** settled: the order is no longer in flight (COMPLETED, or gone): its GET polls end and free their slot. */
@@ -132,6 +136,11 @@ export class PollPacer {
       }
     }
     return next;
+  }
+
+  /** retained counts what the pacer keeps per order beyond the calendar (kept lists, phase marks). */
+  retained(): { lists: number; phases: number } {
+    return { lists: this.listed.size, phases: this.phased.size };
   }
 
   /** report is an account's polling now, or undefined when it polled nothing yet. */
@@ -163,8 +172,7 @@ export class PollPacer {
 
   /** materialized drops the kept list of an order whose profiles all exist now. */
   materialized(account: string, profileOrderId: string): void {
-    const k = key(account, "list", profileOrderId);
-    if (this.listed.get(k)?.profiles) this.listed.set(k, {});
+    this.listed.delete(key(account, "list", profileOrderId));
   }
 
   private calendar(account: string): PollCalendar {

@@ -103,3 +103,20 @@ describe("PollPacer: remembered lists serve materializing only", () => {
     expect(pacer.due("acct", [list("po-1")], T0 + 1_000)).toEqual([]);
   });
 });
+
+describe("PollPacer: nothing is kept for an order that is gone", () => {
+  it("a deleted order's list poll, phase mark and kept list leave memory; a live order's stay", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE, random: () => 0.5 });
+    for (let i = 0; i < 100; i++) pacer.sawProfiles("acct", `gone-${i}`, [], T0, false);
+    pacer.sawProfiles("acct", "live", [profile(1)], T0, true);
+    expect(pacer.retained()).toEqual({ lists: 1, phases: 101 });
+    // The live order keeps polling; the 100 others are never asked about again (their resources are gone).
+    let now = T0;
+    for (let round = 0; round < 5; round++) {
+      now += STABLE * 1.1;
+      if (pacer.due("acct", [list("live")], now).length > 0) pacer.sawProfiles("acct", "live", [profile(1)], now, true);
+    }
+    expect(pacer.retained()).toEqual({ lists: 1, phases: 1 });
+    expect(pacer.remembered("acct", ["live"])).toEqual({ live: [profile(1)] });
+  });
+});
