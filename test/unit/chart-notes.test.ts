@@ -33,6 +33,14 @@ describe.skipIf(!helm)("NOTES.txt", () => {
     expect(notes()).toContain("WARNING: no default credentials");
   });
 
+  it("with an account the chart creates (or names as default), names it instead of warning", () => {
+    const created = notes({ "accounts.create.enabled": "true", "accounts.create.credentialsSecret": "creds" });
+    expect(created).toContain("Default account: SoracomAccount default");
+    expect(created).not.toContain("WARNING");
+    expect(notes({ "accounts.default": "fleet" })).toContain("Default account: SoracomAccount fleet");
+    expect(notes()).toContain("must name a SoracomAccount");
+  });
+
   it("names the credentials Secret and how to create it with kubectl, with placeholders only", () => {
     const text = notes({ "credentials.existingSecret": "soracom-credentials" });
     expect(text).toContain("Secret esim-system/soracom-credentials");
