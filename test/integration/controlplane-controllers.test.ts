@@ -64,35 +64,39 @@ async function chain(ns: string, name: string) {
 const gone = async (paths: string[]) => !(await Promise.all(paths.map(exists))).some(Boolean);
 
 describe("kube-controller-manager in the test control plane", () => {
-  it("deleting an order garbage-collects its profiles and their Secrets; with the collector stopped they stay", async () => {
-    const ns = cluster.namespace;
-    const first = await chain(ns, "collected");
-    const t0 = Date.now();
-    await kube.request({ method: "DELETE", path: first.order });
-    await eventually(() => gone([first.profile, first.secret]).then((g) => g || undefined), {
-      timeoutMs: GC_TIMEOUT_MS,
-      what: "the profile and its Secret garbage-collected",
-    });
-    const tookMs = Date.now() - t0;
-
-    // Control: the same chain with kube-controller-manager stopped outlives five times that.
-    await cluster.controlPlane.stopControllerManager();
-    try {
-      const second = await chain(ns, "held");
-      await kube.request({ method: "DELETE", path: second.order });
-      await new Promise((r) => setTimeout(r, Math.max(5 * tookMs, 5_000)));
-      expect(await exists(second.order)).toBe(false);
-      expect(await exists(second.profile)).toBe(true);
-      expect(await exists(second.secret)).toBe(true);
-      await cluster.controlPlane.startControllerManager();
-      await eventually(() => gone([second.profile, second.secret]).then((g) => g || undefined), {
+  it(
+    "deleting an order garbage-collects its profiles and their Secrets; with the collector stopped they stay",
+    async () => {
+      const ns = cluster.namespace;
+      const first = await chain(ns, "collected");
+      const t0 = Date.now();
+      await kube.request({ method: "DELETE", path: first.order });
+      await eventually(() => gone([first.profile, first.secret]).then((g) => g || undefined), {
         timeoutMs: GC_TIMEOUT_MS,
-        what: "the held chain collected once kube-controller-manager is back",
+        what: "the profile and its Secret garbage-collected",
       });
-    } finally {
-      await cluster.controlPlane.ensureRunning();
-    }
-  });
+      const tookMs = Date.now() - t0;
+
+      // Control: the same chain with kube-controller-manager stopped outlives five times that.
+      await cluster.controlPlane.stopControllerManager();
+      try {
+        const second = await chain(ns, "held");
+        await kube.request({ method: "DELETE", path: second.order });
+        await new Promise((r) => setTimeout(r, Math.max(5 * tookMs, 5_000)));
+        expect(await exists(second.order)).toBe(false);
+        expect(await exists(second.profile)).toBe(true);
+        expect(await exists(second.secret)).toBe(true);
+        await cluster.controlPlane.startControllerManager();
+        await eventually(() => gone([second.profile, second.secret]).then((g) => g || undefined), {
+          timeoutMs: GC_TIMEOUT_MS,
+          what: "the held chain collected once kube-controller-manager is back",
+        });
+      } finally {
+        await cluster.controlPlane.ensureRunning();
+      }
+    },
+    3 * GC_TIMEOUT_MS,
+  ); // two collections plus the stopped wait: the suite's 180 s cut it short of its own waits
 
   it("a namespace is deleted with what it holds; a new one gets its service account and CA", async () => {
     const ns = `${cluster.namespace}-x`.slice(0, 63);
