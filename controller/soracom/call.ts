@@ -17,7 +17,7 @@ import { type Exchange, sendOnce, type WireRequest } from "./http.js";
 import type { RequestLimiter } from "./limiter.js";
 import { expandPath, OPERATIONS, type OperationId } from "./operations.js";
 import { decide, type FailureKind } from "./policy.js";
-import { backoffDelay, type RetryOptions, serverWaitMs } from "./retry.js";
+import { announcedAllowance, backoffDelay, type RetryOptions, serverWaitMs } from "./retry.js";
 
 /** RequestEvent is given to `onRequest` once per attempt: enough for metrics, nothing secret. */
 export interface RequestEvent {
@@ -179,6 +179,9 @@ async function attemptOnce(
   if (!(result instanceof SoracomNetworkError)) {
     const limit = Number(result.headers["x-soracom-ratelimit-limit"]);
     if (Number.isFinite(limit) && limit > 0) ctx.announced.set(operation, limit);
+    // What is left of this path's window: calls past it would only earn a 429, so they wait for the refresh.
+    const allowance = result.status === 429 ? undefined : announcedAllowance(result.headers);
+    if (allowance) ctx.limiter.observe(operation, allowance.remaining, allowance.refreshMs);
     const wait = serverWaitMs(result.status, result.headers, Date.now());
     // Soracom limits per API path: keep every caller of this operation quiet as long as asked.
     if (wait !== undefined || result.status === 429) ctx.limiter.pause(operation, wait ?? ctx.retry.baseDelayMs);

@@ -11,11 +11,20 @@ export interface LimiterOptions {
 }
 
 /**
- * RequestLimiter combines three gates, taken in this order for every attempt:
+ * Answers whose refresh times differ by less than this are of one window: the vendor announces whole
+ * seconds (rounded up), so two answers of one window may differ by up to a second.
+ */
+const SAME_WINDOW_MS = 1_500;
+
+/**
+ * RequestLimiter combines four gates, taken in this order for every attempt:
  * 1. a pause per operation path, set after a 429 (or a spent X-Soracom-Ratelimit-Remaining) for as
  *    long as the server asked, since Soracom limits per operator and per API path;
  * 2. a concurrency cap (waiters are served first come, first served);
- * 3. a token bucket for the overall rate.
+ * 3. the path's allowance: what the vendor's last answer said is left of its per-minute limit, less
+ *    the calls sent since and still in flight; spent, the path waits for the window to refresh instead
+ *    of sending calls that can only get a 429;
+ * 4. a token bucket for the overall rate.
  * The pause is checked before a slot is taken, so a paused path never holds a slot others could use.
  */
 export class RequestLimiter {
@@ -26,6 +35,10 @@ export class RequestLimiter {
   #inFlight = 0;
   readonly #waiters: Array<() => void> = [];
   readonly #pausedUntil = new Map<string, number>();
+  /** Per path: calls left in the vendor's current window, and when it refreshes (from its headers). */
+  readonly #allowance = new Map<string, { left: number; refreshAt: number }>();
+  /** Per path: calls sent and not yet answered. */
+  readonly #pathInFlight = new Map<string, number>();
   /** The bucket is shared: a chain of promises hands out tokens one at a time, in order. */
   #bucketChain: Promise<void> = Promise.resolve();
 
@@ -43,21 +56,46 @@ export class RequestLimiter {
     for (;;) {
       await this.#waitForPause(path);
       await this.#takeSlot();
-      if (this.pausedForMs(path) <= 0) break;
-      this.#releaseSlot(); // a 429 arrived while we waited for the slot: wait again
+      // A 429 arrived while we waited for the slot, or the path's allowance is spent: wait again.
+      if (this.pausedForMs(path) <= 0 && this.#spend(path)) break;
+      this.#releaseSlot();
     }
+    this.#pathInFlight.set(path, (this.#pathInFlight.get(path) ?? 0) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const n = (this.#pathInFlight.get(path) ?? 1) - 1;
+      if (n > 0) this.#pathInFlight.set(path, n);
+      else this.#pathInFlight.delete(path);
+      this.#releaseSlot();
+    };
     try {
       await this.#takeToken();
     } catch (err) {
-      this.#releaseSlot();
+      release();
       throw err;
     }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#releaseSlot();
-    };
+    return release;
+  }
+
+  /**
+   * observe records what an answer on `path` said is left of the vendor's per-minute limit and how long
+   * until that window refreshes; call it after the answer's own slot was released. Calls still in flight
+   * are taken from it (the vendor may not have counted them yet: at worst a few calls wait needlessly).
+   * Within one window the count only goes down; an answer whose window refreshes later starts a new one.
+   */
+  observe(path: string, remaining: number, refreshMs: number): void {
+    if (!Number.isFinite(remaining) || !Number.isFinite(refreshMs) || refreshMs < 0) return;
+    const refreshAt = this.#now() + refreshMs;
+    const left = Math.max(0, remaining - (this.#pathInFlight.get(path) ?? 0));
+    const known = this.#allowance.get(path);
+    if (!known || refreshAt > known.refreshAt + SAME_WINDOW_MS) {
+      this.#allowance.set(path, { left, refreshAt });
+      return;
+    }
+    known.left = Math.min(known.left, left);
+    known.refreshAt = Math.max(known.refreshAt, refreshAt);
   }
 
   /** pause keeps `path` quiet for `ms` (the longest pause asked for wins). */
@@ -78,6 +116,23 @@ export class RequestLimiter {
   /** inFlight is the number of requests holding a slot now (for tests and metrics). */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** #spend takes one call from `path`'s allowance; when none is left it pauses the path until the refresh. */
+  #spend(path: string): boolean {
+    const known = this.#allowance.get(path);
+    if (!known) return true;
+    const wait = known.refreshAt - this.#now();
+    if (wait <= 0) {
+      this.#allowance.delete(path); // a new window: unknown until an answer tells
+      return true;
+    }
+    if (known.left <= 0) {
+      this.pause(path, wait);
+      return false;
+    }
+    known.left--;
+    return true;
   }
 
   async #waitForPause(path: string): Promise<void> {

@@ -44,6 +44,17 @@ function numericHeader(headers: HeaderBag, name: string): number {
 }
 
 /**
+ * announcedAllowance reads what an answer says is left of its path's per-minute limit and how long until
+ * the window refreshes; undefined unless both headers are there and numeric.
+ */
+export function announcedAllowance(headers: HeaderBag): { remaining: number; refreshMs: number } | undefined {
+  const remaining = numericHeader(headers, "x-soracom-ratelimit-remaining");
+  const refresh = numericHeader(headers, "x-soracom-ratelimit-seconds-before-refresh");
+  if (!Number.isFinite(remaining) || !Number.isFinite(refresh) || remaining < 0 || refresh < 0) return undefined;
+  return { remaining, refreshMs: refresh * 1000 };
+}
+
+/**
  * serverWaitMs reads how long the server wants us to stay away from this path: `Retry-After`
  * (seconds or an HTTP date; not confirmed for Soracom, honoured if present) or
  * `X-Soracom-Ratelimit-Seconds-Before-Refresh`. Only consulted on a 429, or when

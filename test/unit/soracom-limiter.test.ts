@@ -52,4 +52,44 @@ describe("RequestLimiter", () => {
     expect(otherMs).toBeLessThan(100);
     expect(pausedMs).toBeGreaterThanOrEqual(290);
   });
+
+  it("spends no more on a path than the vendor said is left, until its window refreshes", async () => {
+    const limiter = new RequestLimiter({ requestsPerSecond: 1000, burst: 1000, maxConcurrency: 8 });
+    limiter.observe("listOrderedProfiles", 2, 300);
+    const started = performance.now();
+    const at = (path: string) =>
+      limiter.acquire(path).then((release) => {
+        release();
+        return performance.now() - started;
+      });
+    const [listed, other] = await Promise.all([
+      Promise.all([1, 2, 3, 4].map(() => at("listOrderedProfiles"))),
+      at("getSim"),
+    ]);
+    listed.sort((a, b) => a - b);
+    expect(listed[1]).toBeLessThan(100); // the two left go at once
+    expect(listed[2]).toBeGreaterThanOrEqual(290); // the rest wait for the refresh
+    expect(other).toBeLessThan(100); // another path has its own allowance
+  });
+
+  it("takes calls still in flight from what an answer says is left", async () => {
+    const limiter = new RequestLimiter({ requestsPerSecond: 1000, burst: 1000, maxConcurrency: 8 });
+    const held = await Promise.all([limiter.acquire("getProfileOrder"), limiter.acquire("getProfileOrder")]);
+    held[0]();
+    limiter.observe("getProfileOrder", 1, 300); // the second call may not have been counted yet
+    const started = performance.now();
+    const release = await limiter.acquire("getProfileOrder");
+    release();
+    held[1]();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it("starts over with the count of an answer from a later window", async () => {
+    const limiter = new RequestLimiter({ requestsPerSecond: 1000, burst: 1000, maxConcurrency: 8 });
+    limiter.observe("getSim", 0, 200);
+    limiter.observe("getSim", 5, 60_000); // the window refreshed: 5 left in the next one
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) (await limiter.acquire("getSim"))();
+    expect(performance.now() - started).toBeLessThan(100);
+  });
 });
