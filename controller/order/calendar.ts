@@ -2,10 +2,10 @@
  * PollCalendar spends one Soracom account's poll budget (calls per minute) by handing out slots: time is
  * cut into slots of 60 s / budget, and each Soracom call the operator makes for polling owns one. So:
  * - polls never come due together: each takes the first free slot at or after the time it wants, at most
- *   one poll per slot whatever the fleet (the pacer adds a small random phase to stable polls);
+ *   one poll per slot whatever the fleet (the pacer gives each order's stable polls its own phase);
  * - polls of orders with recent change (priority) take the first slot from now and push a stable poll
  *   that held it to the next free one;
- * - reads that back a decision are never held back, but they use up a slot like a poll (`spent`);
+ * - reads that back a decision are never held back, but they use up a slot like a poll (`spentNow`);
  * - when the fleet needs more than the budget, slots run out ahead and every poll waits its turn: the
  *   effective interval grows and is reported, the call rate does not.
  * The budget adapts down to the vendor's announced per-path limit (X-Soracom-Ratelimit-Limit), keeping a
@@ -85,8 +85,8 @@ export class PollCalendar {
     return at;
   }
 
-  /** spent counts a call that was made now without a slot (a read behind a decision): it takes the next one. */
-  spent(now: number): void {
+  /** spentNow counts a call that was made now without a slot (a read behind a decision): it takes the next one. */
+  spentNow(now: number): void {
     if (this.spacingMs === 0) return;
     this.anonymous = (this.anonymous + 1) % Number.MAX_SAFE_INTEGER;
     const key = `\u0000spent${this.anonymous}`;

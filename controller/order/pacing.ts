@@ -19,11 +19,14 @@ import type { SoracomRead } from "./model.js";
 /** A poll whose slot comes this soon counts as due (timers fire late, not early; this absorbs rounding). */
 const DUE_MARGIN_MS = 100;
 /**
- * The first stable poll of an order in this process comes up to this share of an interval late, at random,
- * so that orders completed together drift apart; small, so a device's change still shows within about one
- * interval. Under a budget the slots spread them further.
+ * Stable polls are spread evenly over the stable interval: each order's lists come at its own phase of the
+ * interval (a hash of its ID, uniform over the interval), so orders completed together, or listed together
+ * after a restart, are not due together, and every process (a restarted one, another replica) keeps the
+ * same phases. The next list comes at the first time of its phase at least this share of an interval after
+ * the last one: never later than (1 + this share) intervals, so a device's change still shows within about
+ * one interval.
  */
-const PHASE_SHARE = 0.1;
+const MIN_GAP_SHARE = 0.1;
 /** A reservation nobody asked about this long after its slot belongs to an order that stopped polling. */
 const STALE_INTERVALS = 3;
 /** How often an account's calendar is pruned. */
@@ -34,8 +37,6 @@ export interface PacerConfig {
   pollStableMs: number;
   /** The poll budget of accounts that set none (calls per minute; null: none). */
   pollBudgetPerMinute?: number | null;
-  /** Randomness of the stable polls' phase (tests pin it). */
-  random?: () => number;
 }
 
 /** PollReport is what an account's polling looks like now (metric and SoracomAccount status). */
@@ -53,14 +54,9 @@ export interface PollReport {
 export class PollPacer {
   private readonly calendars = new Map<string, PollCalendar>();
   private readonly listed = new Map<string, { profiles: OrderedProfile[] }>();
-  /** Stable polls that got their random phase (once per poll per process). */
-  private readonly phased = new Set<string>();
-  private readonly random: () => number;
   private readonly pruned = new Map<string, number>();
 
-  constructor(private readonly config: PacerConfig) {
-    this.random = config.random ?? Math.random;
-  }
+  constructor(private readonly config: PacerConfig) {}
 
   /**
    * budget sets an account's poll budget (undefined: the default) and the limit the vendor announced
@@ -77,14 +73,11 @@ export class PollPacer {
     if (now - (this.pruned.get(account) ?? Number.NEGATIVE_INFINITY) >= PRUNE_EVERY_MS) {
       this.pruned.set(account, now); // a walk over every slot: not on every round of a busy reconciler
       cal.prune(now, STALE_INTERVALS * Math.max(this.config.pollStableMs, cal.effectiveIntervalMs(0)));
-      // The phase marks of lists the calendar forgot (orders deleted or done polling) go with them.
-      const prefix = `${account}\u0000list\u0000`;
-      for (const k of this.phased) if (k.startsWith(prefix) && cal.at(k) === undefined) this.phased.delete(k);
     }
     return reads.filter((r) => {
       const key = pollKey(account, r);
       if (key === undefined) {
-        if (r.type === "getOrder" || r.type === "listProfiles") cal.spent(now);
+        if (r.type === "getOrder" || r.type === "listProfiles") cal.spentNow(now);
         return true;
       }
       const at = cal.at(key) ?? cal.reserve(key, now, r.type === "getOrder");
@@ -101,14 +94,12 @@ export class PollPacer {
 
   /**
    * sawProfiles records a list; it is kept for materializing only while the order is not materialized.
-   * The next list is a stable poll: the first one in this process comes a random tenth of an interval late,
-   * so orders completed together (or listed together after a restart) drift apart.
+   * The next list is a stable poll, at the order's own phase of the stable interval.
    */
   sawProfiles(account: string, profileOrderId: string, profiles: OrderedProfile[], at: number, keep: boolean): void {
     const k = key(account, "list", profileOrderId);
-    const phase = this.phased.has(k) ? 0 : this.random() * PHASE_SHARE * this.config.pollStableMs;
-    this.phased.add(k);
-    this.calendar(account).reserve(k, at + this.config.pollStableMs + phase, false);
+    const stable = this.config.pollStableMs;
+    this.calendar(account).reserve(k, nextInPhase(at, stable, phaseOf(profileOrderId)), false);
     if (keep) this.listed.set(k, { profiles });
     else this.listed.delete(k);
   }
@@ -138,9 +129,9 @@ export class PollPacer {
     return next;
   }
 
-  /** retained counts what the pacer keeps per order beyond the calendar (kept lists, phase marks). */
-  retained(): { lists: number; phases: number } {
-    return { lists: this.listed.size, phases: this.phased.size };
+  /** retained counts what the pacer keeps per order beyond the calendar (kept lists). */
+  retained(): { lists: number } {
+    return { lists: this.listed.size };
   }
 
   /** report is an account's polling now, or undefined when it polled nothing yet. */
@@ -183,6 +174,32 @@ export class PollPacer {
     }
     return cal;
   }
+}
+
+/**
+ * nextInPhase is the first time at least MIN_GAP_SHARE of an interval after `at` that falls at `phase`
+ * (a share of the interval) of the interval's grid.
+ */
+export function nextInPhase(at: number, intervalMs: number, phase: number): number {
+  if (!(intervalMs > 0)) return at;
+  const earliest = at + MIN_GAP_SHARE * intervalMs;
+  const offset = phase * intervalMs;
+  const into = (((earliest - offset) % intervalMs) + intervalMs) % intervalMs;
+  return into === 0 ? earliest : earliest + intervalMs - into;
+}
+
+/** phaseOf is an order's phase of the stable interval, in [0, 1): FNV-1a of its ID, spread uniformly. */
+export function phaseOf(profileOrderId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < profileOrderId.length; i++) {
+    h ^= profileOrderId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // FNV's low bits mix poorly for short keys that differ in their last characters: fold the high ones in.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x45d9f3b);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
 }
 
 /** pollKey is the calendar key of a poll read; undefined for a read that backs a decision. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SoracomRead } from "../../controller/order/model.js";
-import { PollPacer } from "../../controller/order/pacing.js";
+import { nextInPhase, PollPacer, phaseOf } from "../../controller/order/pacing.js";
 import type { OrderedProfile } from "../../controller/soracom/types.js";
 
 const ACTIVE = 5_000;
@@ -105,18 +105,46 @@ describe("PollPacer: remembered lists serve materializing only", () => {
 });
 
 describe("PollPacer: nothing is kept for an order that is gone", () => {
-  it("a deleted order's list poll, phase mark and kept list leave memory; a live order's stay", () => {
-    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE, random: () => 0.5 });
+  it("a deleted order's list poll and kept list leave memory; a live order's stay", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
     for (let i = 0; i < 100; i++) pacer.sawProfiles("acct", `gone-${i}`, [], T0, false);
     pacer.sawProfiles("acct", "live", [profile(1)], T0, true);
-    expect(pacer.retained()).toEqual({ lists: 1, phases: 101 });
+    expect(pacer.retained()).toEqual({ lists: 1 });
+    expect(pacer.report("acct")?.polls).toBe(101);
     // The live order keeps polling; the 100 others are never asked about again (their resources are gone).
     let now = T0;
     for (let round = 0; round < 5; round++) {
       now += STABLE * 1.1;
       if (pacer.due("acct", [list("live")], now).length > 0) pacer.sawProfiles("acct", "live", [profile(1)], now, true);
     }
-    expect(pacer.retained()).toEqual({ lists: 1, phases: 1 });
+    expect(pacer.retained()).toEqual({ lists: 1 });
+    expect(pacer.report("acct")?.polls).toBe(1);
     expect(pacer.remembered("acct", ["live"])).toEqual({ live: [profile(1)] });
+  });
+});
+
+describe("PollPacer: stable polls are spread evenly over the stable interval", () => {
+  it("1,000 orders listed in the same instant are listed next across the whole interval, evenly", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
+    const ids = Array.from({ length: 1_000 }, (_, i) => `po-${i}`);
+    for (const id of ids) pacer.sawProfiles("acct", id, [], T0, false);
+    const next = ids.map((id) => pacer.nextPollAt("acct", [id], ["list"])!);
+    // Never sooner than a tenth of an interval, never later than 1.1 intervals: a change still shows in time.
+    expect(Math.min(...next)).toBeGreaterThanOrEqual(T0 + 0.1 * STABLE);
+    expect(Math.max(...next)).toBeLessThan(T0 + 1.1 * STABLE);
+    // Ten equal tenths of the interval get 100 each, give or take what a uniform draw gives (3 sigma).
+    const tenths = Array.from({ length: 10 }, () => 0);
+    for (const t of next) tenths[Math.floor(((t - T0 - 0.1 * STABLE) / STABLE) * 10)]!++;
+    for (const n of tenths) expect(Math.abs(n - 100)).toBeLessThanOrEqual(30);
+  });
+
+  it("an order keeps its phase: a late list comes back on it, and every process computes the same", () => {
+    const phase = phaseOf("po-1");
+    expect(phaseOf("po-1")).toBe(phase);
+    const onPhase = T0 - (T0 % STABLE) + phase * STABLE;
+    expect(nextInPhase(onPhase, STABLE, phase)).toBe(onPhase + STABLE);
+    // Listed 30 % of an interval late (the budget's slots were taken): the next list is back on its phase.
+    expect(nextInPhase(onPhase + 0.3 * STABLE, STABLE, phase)).toBe(onPhase + 2 * STABLE - STABLE);
+    expect(nextInPhase(onPhase + 0.95 * STABLE, STABLE, phase)).toBe(onPhase + 2 * STABLE);
   });
 });
