@@ -9,6 +9,7 @@ import { type CallRatio, callRatio, coldMinimum, restartMinimum, steadyMinimum }
 import { ReadyWatch } from "./readiness.js";
 import {
   type BenchSimulator,
+  countBy,
   type SoracomCall,
   simulatorOrders,
   startBenchSimulator,
@@ -239,6 +240,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
   await until(() => queuesIdle(ctl), 300_000, "work queues idle");
   await sleep(pollActiveMs * 2);
   soracom.mark();
+  const steadyFrom = Date.now();
   const steadyApi0 = await cluster.apiserverRequests();
   const steadyCpu0 = (await sampler.sample())?.cpuSeconds ?? 0;
   o.log(`${label}: steady state for ${fmtS(o.steadyWindowMs)}`);
@@ -250,8 +252,10 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
   const steadyApi = diffCounts(steadyApi0, await cluster.apiserverRequests());
   const openOrders = simulatorOrders(soracom.sim).filter((x) => x.status === "COMPLETED").length;
   const perMinute = 60_000 / o.steadyWindowMs;
+  // Exactly the window: calls answered while the metrics above were read belong to the next one.
+  const steadyCalls = soracom.calls().filter((c) => c.arrivedAt < steadyFrom + o.steadyWindowMs);
   const steadyRatio = callRatio(
-    soracom.counts(),
+    countBy(steadyCalls),
     steadyMinimum(openOrders, o.steadyWindowMs, pollStableMs, budget.perMinute),
   );
   const steady = {
@@ -263,7 +267,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     apiserverPerMinute: total(steadyApi) * perMinute,
     apiserver: steadyApi,
     cpuPercent: ((steadyCpu1 - steadyCpu0) / (o.steadyWindowMs / 1000)) * 100,
-    throttled: throttled(soracom.calls()),
+    throttled: throttled(steadyCalls),
     ...(budget.perMinute !== undefined ? { pollBudgetPerMinute: budget.perMinute } : {}),
     ...(budget.intervalS !== undefined ? { effectivePollIntervalS: budget.intervalS } : {}),
     rssBytes: steadyEnd?.rssBytes ?? 0,
