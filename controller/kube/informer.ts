@@ -26,6 +26,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly clock: Clock;
   private store = new Map<string, Map<string, T>>();
   private count = 0;
+  /** Bumped on every change of the store: equal counts mean an unchanged cache. */
+  private changes = 0;
   private resourceVersion: string | undefined;
   private synced = false;
   private syncWaiters: Array<() => void> = [];
@@ -115,6 +117,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     return all;
   }
 
+  /** changeCount grows with every change of the cache: two equal readings saw the same objects. */
+  changeCount(): number {
+    return this.changes;
+  }
+
   /** size is the number of cached objects. */
   size(): number {
     return this.count;
@@ -190,6 +197,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const old = this.store;
     this.store = new Map();
     this.count = 0;
+    this.changes += 1;
     for (const obj of items) this.put(obj);
     this.resourceVersion = listRv;
     this.relistDue = false;
@@ -326,6 +334,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     if (!byName.has(obj.metadata.name)) this.count += 1;
     byName.set(obj.metadata.name, obj);
+    this.changes += 1;
   }
 
   private remove(obj: T): void {
@@ -333,6 +342,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const byName = this.store.get(ns);
     if (!byName?.delete(obj.metadata.name)) return;
     this.count -= 1;
+    this.changes += 1;
     if (byName.size === 0) this.store.delete(ns);
   }
 

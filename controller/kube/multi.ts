@@ -7,6 +7,8 @@ import type { KubeApi, ResourceRef } from "./rest.js";
 export interface ObjectCache<T> {
   get(namespace: string | undefined, name: string): T | undefined;
   list(namespace?: string): T[];
+  /** Grows with every change of the cache (when the cache can tell): equal readings saw the same objects. */
+  changeCount?(): number;
 }
 
 /**
@@ -53,6 +55,12 @@ export class NamespacedCache<T extends KubeObject> implements ObjectCache<T> {
 
   list(namespace?: string): T[] {
     return this.informers.flatMap((i) => i.list(namespace));
+  }
+
+  changeCount(): number {
+    let n = 0;
+    for (const i of this.informers) n += i.changeCount();
+    return n;
   }
 
   addHandler(handler: InformerHandlers<T>): void {

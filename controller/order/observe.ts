@@ -40,6 +40,35 @@ export function childrenOf(
     }));
 }
 
+/**
+ * ChildrenMemo keeps each order's children from its last round while no cached EsimProfile or activation
+ * Secret changed since: childrenOf is a function of those caches and the order's UID alone, and at fleet
+ * scale it is most of a round (a walk over every profile of the namespace, an object per child) while a
+ * poll slot wakes an order several times a second. Without a change count for the caches, nothing is kept.
+ */
+export class ChildrenMemo {
+  private readonly last = new Map<string, { uid: string; version: string; children: ChildProfile[] }>();
+
+  /** children is `compute()`, or the result of the last call for this order when `version` is the same. */
+  children(key: string, uid: string, version: string | undefined, compute: () => ChildProfile[]): ChildProfile[] {
+    const kept = this.last.get(key);
+    if (version !== undefined && kept?.uid === uid && kept.version === version) return kept.children;
+    const children = compute();
+    if (version === undefined) this.last.delete(key);
+    else this.last.set(key, { uid, version, children });
+    return children;
+  }
+
+  /** forget drops what is kept for an order that is gone. */
+  forget(key: string): void {
+    this.last.delete(key);
+  }
+
+  get size(): number {
+    return this.last.size;
+  }
+}
+
 /** ReadResult is this round's view, or why the credentials stopped working halfway. */
 export interface ReadResult {
   view: SoracomView;

@@ -48,6 +48,8 @@ export interface OrderReconcilerDeps {
   profiles: ObjectCache<EsimProfile>;
   /** Names of activation Secrets that exist, by namespace (a deleted Secret is recreated). */
   secretExists?: (namespace: string, name: string) => boolean;
+  /** Grows with every change of the Secrets secretExists reads (absent: secretExists never changes). */
+  secretsChangeCount?: () => number;
   accountFor: AccountFor;
   /** Would the apiserver create this order's EsimProfiles now (a dry-run create)? Asked before any create. */
   admitProfiles: (order: EsimProfileOrder) => Promise<Admission>;

@@ -9,7 +9,7 @@ import { resourcePath } from "../kube/rest.js";
 import { deepEqual, updateStatus } from "../kube/status.js";
 import { DEFAULT_SORACOM_PARALLELISM, executeOrderActions } from "./execute.js";
 import { type OrderInput, type OrderPlan, RELEASED, type SoracomRead } from "./model.js";
-import { childrenOf, planInputsOf, readSoracom } from "./observe.js";
+import { ChildrenMemo, childrenOf, planInputsOf, readSoracom } from "./observe.js";
 import { PollPacer } from "./pacing.js";
 import { planOrder } from "./plan.js";
 import type { AccountAccess, OrderReconcilerDeps } from "./ports.js";
@@ -27,6 +27,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
   const now = deps.now ?? Date.now;
   const pacer = deps.pacer ?? new PollPacer(deps.config);
   const own = new OwnWrites();
+  const memo = new ChildrenMemo();
   const parallelism = deps.soracomParallelism ?? DEFAULT_SORACOM_PARALLELISM;
 
   return async function reconcileOrder(key: string, signal?: AbortSignal): Promise<ReconcileResult> {
@@ -35,6 +36,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     // Another shard's order (its namespace moved away, or never was ours) is never touched here.
     if (!cached || (deps.owns && !deps.owns(namespace))) {
       deps.statusTracker.forget(namespace, name);
+      memo.forget(key);
       return {};
     }
     // Never plan from caches that have not synced: an empty cache would look like missing profiles.
@@ -75,7 +77,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
    * spend ledger; undefined when the ledger refused them (another order took the budget meanwhile).
    */
   async function decide(order: EsimProfileOrder, account: AccountAccess): Promise<OrderPlan | undefined> {
-    const input = observedInput(deps, order, account, now());
+    const input = observedInput(deps, order, account, now(), memo);
     let plan = planOrder(input);
     if (plan.reads && account.client) {
       pacer.budget(account.key, account.pollBudget, account.client.announcedLimit?.());
@@ -88,7 +90,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       if (read.authError) account.forget();
       const completed = (order.status?.orders ?? []).flatMap((t) => (t.profileOrderId ? [t.profileOrderId] : []));
       plan = planOrder({
-        ...observedInput(deps, order, account, now()),
+        ...observedInput(deps, order, account, now(), memo),
         soracom: read.view,
         remembered: pacer.remembered(account.key, completed),
         ...(read.authError ? { credentials: read.authError } : {}),
@@ -110,11 +112,18 @@ function observedInput(
   order: EsimProfileOrder,
   account: AccountAccess,
   t: number,
+  memo: ChildrenMemo,
 ): OrderInput {
+  const ns = order.metadata.namespace;
+  const profiles = deps.profiles.changeCount?.();
+  const secrets = deps.secretExists ? deps.secretsChangeCount?.() : 0;
+  const version = profiles === undefined || secrets === undefined ? undefined : `${profiles}:${secrets}`;
   return {
     order,
     now: t,
-    children: childrenOf(order, deps.profiles.list(order.metadata.namespace), deps.secretExists),
+    children: memo.children(`${ns}/${order.metadata.name}`, order.metadata.uid ?? "", version, () =>
+      childrenOf(order, deps.profiles.list(ns), deps.secretExists),
+    ),
     credentials: account.credentials,
     spend: account.spend.state(t),
     terminations: account.terminations.check(t),

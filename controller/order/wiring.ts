@@ -61,7 +61,12 @@ export function startOrderController(opts: {
       metrics: opts.metrics,
       statusTracker: opts.statusTracker,
       logger: opts.logger,
-      ...(secrets ? { secretExists: (ns: string, name: string) => secrets.get(ns, name) !== undefined } : {}),
+      ...(secrets
+        ? {
+            secretExists: (ns: string, name: string) => secrets.get(ns, name) !== undefined,
+            secretsChangeCount: () => secrets.changeCount(),
+          }
+        : {}),
       soracomParallelism: cfg.soracomMaxConcurrency,
       synced: opts.synced,
       ...(opts.pacer ? { pacer: opts.pacer } : {}),

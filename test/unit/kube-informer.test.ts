@@ -181,12 +181,19 @@ describe("Informer", () => {
     informer.start();
     await tick();
     seen.length = 0;
+    // The change count moves with every change of the cache, and only then (a bookmark changes nothing).
+    const counts = [informer.changeCount()];
     api.emit("ADDED", api.put("b"));
+    counts.push(informer.changeCount());
     api.emit("MODIFIED", api.put("a", { data: { v: "2" } }));
+    counts.push(informer.changeCount());
     const gone = api.objects.get("b")!;
     api.objects.delete("b");
     api.emit("DELETED", { ...gone, metadata: { ...gone.metadata, resourceVersion: String(++api.rv) } });
+    counts.push(informer.changeCount());
     api.emit("BOOKMARK", { kind: "ConfigMap", metadata: { resourceVersion: "500" } });
+    counts.push(informer.changeCount());
+    expect(counts.slice(1).map((n, i) => n - counts[i]!)).toEqual([1, 1, 1, 0]);
     expect(seen).toEqual([
       ["add", "b", "102"],
       ["update", "a", "103"],
