@@ -59,9 +59,10 @@ export class ChildrenMemo {
     return children;
   }
 
-  /** forget drops what is kept for an order that is gone. */
-  forget(key: string): void {
+  /** forget drops what is kept for an order that is gone (and answers its round: nothing more to do). */
+  forget(key: string): Record<string, never> {
     this.last.delete(key);
+    return {};
   }
 
   get size(): number {

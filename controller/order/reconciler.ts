@@ -36,8 +36,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     // Another shard's order (its namespace moved away, or never was ours) is never touched here.
     if (!cached || (deps.owns && !deps.owns(namespace))) {
       deps.statusTracker.forget(namespace, name);
-      memo.forget(key);
-      return {};
+      return memo.forget(key);
     }
     // Never plan from caches that have not synced: an empty cache would look like missing profiles.
     if (deps.synced && !deps.synced()) return { requeueAfterMs: 1_000 };
@@ -53,12 +52,8 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     }
     const recordTermination = (simId: string) => account.terminations.consume(simId, now());
     const executorDeps = { kube: deps.kube, logger: log, soracomParallelism: parallelism, recordTermination };
-    const executed = await executeOrderActions(
-      { ...executorDeps, ...(signal ? { signal } : {}) },
-      order,
-      account.client,
-      plan.actions,
-    );
+    const executorWith = { ...executorDeps, ...(signal ? { signal } : {}) };
+    const executed = await executeOrderActions(executorWith, order, account.client, plan.actions);
     order = own.wrote(key, order, executed.order);
     noteAnswers(pacer, account.key, executed.results, plan, now(), deps.metrics);
     const generation = order.metadata.generation ?? 0;

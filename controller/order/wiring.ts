@@ -61,12 +61,7 @@ export function startOrderController(opts: {
       metrics: opts.metrics,
       statusTracker: opts.statusTracker,
       logger: opts.logger,
-      ...(secrets
-        ? {
-            secretExists: (ns: string, name: string) => secrets.get(ns, name) !== undefined,
-            secretsChangeCount: () => secrets.changeCount(),
-          }
-        : {}),
+      ...secretPorts(secrets),
       soracomParallelism: cfg.soracomMaxConcurrency,
       synced: opts.synced,
       ...(opts.pacer ? { pacer: opts.pacer } : {}),
@@ -105,6 +100,15 @@ export function startOrderController(opts: {
     },
   });
   return controller;
+}
+
+/** secretPorts tell the reconciler which activation Secrets exist, and when that changed. */
+function secretPorts(secrets: NamespacedCache<KubeObject> | undefined) {
+  if (!secrets) return {};
+  return {
+    secretExists: (ns: string, name: string) => secrets.get(ns, name) !== undefined,
+    secretsChangeCount: () => secrets.changeCount(),
+  };
 }
 
 /** How long the apiserver's "admitted" is taken as still true: about a round retried after a conflict. */
