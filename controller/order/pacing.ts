@@ -31,6 +31,8 @@ const MIN_GAP_SHARE = 0.1;
 const STALE_INTERVALS = 3;
 /** How often an account's calendar is pruned. */
 const PRUNE_EVERY_MS = 10_000;
+/** Orders with a measured gap needed before the measured interval counts (at most this, at least half of them). */
+const MIN_GAPS = 16;
 
 export interface PacerConfig {
   pollActiveMs: number;
@@ -55,6 +57,8 @@ export class PollPacer {
   private readonly calendars = new Map<string, PollCalendar>();
   private readonly listed = new Map<string, { profiles: OrderedProfile[] }>();
   private readonly pruned = new Map<string, number>();
+  /** account → when each of its orders was last listed in this process, and the recent gaps between lists. */
+  private readonly history = new Map<string, ListHistory>();
 
   constructor(private readonly config: PacerConfig) {}
 
@@ -72,7 +76,9 @@ export class PollPacer {
     const cal = this.calendar(account);
     if (now - (this.pruned.get(account) ?? Number.NEGATIVE_INFINITY) >= PRUNE_EVERY_MS) {
       this.pruned.set(account, now); // a walk over every slot: not on every round of a busy reconciler
-      cal.prune(now, STALE_INTERVALS * Math.max(this.config.pollStableMs, cal.effectiveIntervalMs(0)));
+      const staleMs = STALE_INTERVALS * Math.max(this.config.pollStableMs, this.effectiveMs(account, cal));
+      cal.prune(now, staleMs);
+      this.history.get(account)?.forget(now - staleMs);
     }
     return reads.filter((r) => {
       const key = pollKey(account, r);
@@ -99,6 +105,7 @@ export class PollPacer {
   sawProfiles(account: string, profileOrderId: string, profiles: OrderedProfile[], at: number, keep: boolean): void {
     const k = key(account, "list", profileOrderId);
     const stable = this.config.pollStableMs;
+    this.historyOf(account).listed(profileOrderId, at);
     this.calendar(account).reserve(k, nextInPhase(at, stable, phaseOf(profileOrderId)), false);
     if (keep) this.listed.set(k, { profiles });
     else this.listed.delete(k);
@@ -141,7 +148,7 @@ export class PollPacer {
     return {
       perMinute: cal.perMinute,
       ...(cal.announced !== undefined ? { vendorLimit: cal.announced } : {}),
-      effectiveIntervalMs: cal.effectiveIntervalMs(this.config.pollStableMs),
+      effectiveIntervalMs: this.effectiveMs(account, cal),
       polls: cal.keys,
     };
   }
@@ -166,6 +173,25 @@ export class PollPacer {
     this.listed.delete(key(account, "list", profileOrderId));
   }
 
+  /**
+   * effectiveMs is how long a stable poll waits for its next turn: what the calendar forecasts from the
+   * slots it holds, or what orders actually waited between their last two lists (the median over orders)
+   * when that is longer, as it is when slots pass unused.
+   */
+  private effectiveMs(account: string, cal: PollCalendar): number {
+    const forecast = cal.effectiveIntervalMs(this.config.pollStableMs);
+    return Math.max(forecast, this.history.get(account)?.medianGap(MIN_GAPS) ?? 0);
+  }
+
+  private historyOf(account: string): ListHistory {
+    let h = this.history.get(account);
+    if (!h) {
+      h = new ListHistory();
+      this.history.set(account, h);
+    }
+    return h;
+  }
+
   private calendar(account: string): PollCalendar {
     let cal = this.calendars.get(account);
     if (!cal) {
@@ -173,6 +199,41 @@ export class PollPacer {
       this.calendars.set(account, cal);
     }
     return cal;
+  }
+}
+
+/**
+ * ListHistory is, per order of an account, when it was last listed and how long it had waited since the list
+ * before (its latest gap): the median over orders is what a stable poll waits now, one interval behind at most.
+ */
+class ListHistory {
+  private readonly orders = new Map<string, { at: number; gap?: number }>();
+  private median: number | undefined;
+  private dirty = false;
+
+  listed(profileOrderId: string, at: number): void {
+    const last = this.orders.get(profileOrderId);
+    if (last && at <= last.at) return;
+    this.orders.set(profileOrderId, last ? { at, gap: at - last.at } : { at });
+    this.dirty = true;
+  }
+
+  /** forget drops the orders not listed since `before` (gone, or no longer polled). */
+  forget(before: number): void {
+    for (const [id, o] of this.orders) if (o.at < before) this.orders.delete(id);
+    this.dirty = true;
+  }
+
+  /** medianGap of the orders' latest gaps, or undefined while fewer than min(atLeast, half the orders) have one. */
+  medianGap(atLeast: number): number | undefined {
+    if (!this.dirty) return this.median;
+    this.dirty = false;
+    const gaps = Float64Array.from([...this.orders.values()].flatMap((o) => (o.gap === undefined ? [] : [o.gap])));
+    gaps.sort();
+    const mid = gaps.length >> 1;
+    const enough = gaps.length > 0 && gaps.length >= Math.min(atLeast, Math.ceil(this.orders.size / 2));
+    this.median = !enough ? undefined : gaps.length % 2 ? gaps[mid] : (gaps[mid - 1]! + gaps[mid]!) / 2;
+    return this.median;
   }
 }
 

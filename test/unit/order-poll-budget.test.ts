@@ -224,6 +224,48 @@ describe("PollPacer under a budget: never more than the budget, spread, the inte
     expect(pacer.nextPollAt(ACCOUNT, ["a"], ["list"])).toBeGreaterThanOrEqual(0.1 * MIN); // its list goes on, at its phase
   });
 
+  it("reports what orders actually waited when that is longer than the calendar's forecast (slots that passed unused)", () => {
+    // 10 orders under a budget of 60 a minute at a 1-minute stable interval: the calendar forecasts 1 minute.
+    // The process lists each order only every 3 minutes (its rounds came late): the report must say 3.
+    const pacer = new PollPacer({ pollActiveMs: 5_000, pollStableMs: MIN, pollBudgetPerMinute: 60 });
+    const ids = Array.from({ length: 10 }, (_, i) => `o${i}`);
+    const listAll = (t: number, which = ids) => {
+      for (const id of which) pacer.sawProfiles(ACCOUNT, id, [], t + ids.indexOf(id) * 1_000, false);
+    };
+    listAll(0);
+    listAll(3 * MIN, ids.slice(0, 4));
+    // 4 of 10 orders have waited once: too few to trust (after a restart the first gaps are short by design).
+    expect(pacer.report(ACCOUNT)?.effectiveIntervalMs).toBe(MIN);
+    listAll(3 * MIN, ids.slice(4));
+    expect(pacer.report(ACCOUNT)?.effectiveIntervalMs).toBe(3 * MIN);
+    // One order listed again at once (a read behind a decision): its short gap does not move the median.
+    pacer.sawProfiles(ACCOUNT, "o0", [], 3 * MIN + 15_000, false);
+    expect(pacer.report(ACCOUNT)?.effectiveIntervalMs).toBe(3 * MIN);
+    // Once the orders are listed every minute again, so is the report: it follows each order's latest gap.
+    listAll(4 * MIN);
+    expect(pacer.report(ACCOUNT)?.effectiveIntervalMs).toBe(MIN);
+  });
+
+  it("never reports less than the forecast: short gaps after a restart do not hide a saturated calendar", () => {
+    const pacer = new PollPacer({ pollActiveMs: 5_000, pollStableMs: MIN, pollBudgetPerMinute: 6 });
+    const ids = Array.from({ length: 20 }, (_, i) => `o${i}`);
+    for (const t of [0, 10_000, 20_000]) for (const id of ids) pacer.sawProfiles(ACCOUNT, id, [], t, false);
+    // 20 polls at 6 a minute: 200 s, though the gaps measured were 10 s.
+    expect(pacer.report(ACCOUNT)?.effectiveIntervalMs).toBe(200_000);
+  });
+
+  it("forgets the list times of orders no longer polled, with the stale reservations", () => {
+    const pacer = new PollPacer({ pollActiveMs: 5_000, pollStableMs: MIN, pollBudgetPerMinute: 60 });
+    const ids = Array.from({ length: 20 }, (_, i) => `o${i}`);
+    for (const t of [0, 3 * MIN]) for (const id of ids) pacer.sawProfiles(ACCOUNT, id, [], t, false);
+    expect(pacer.report(ACCOUNT)?.effectiveIntervalMs).toBe(3 * MIN);
+    // A week later the same IDs are listed again (a pruned process sees them as new): no week-long gap.
+    const later = 7 * 24 * 60 * MIN;
+    pacer.due(ACCOUNT, [], later);
+    for (const id of ids) pacer.sawProfiles(ACCOUNT, id, [], later, false);
+    expect(pacer.report(ACCOUNT)?.effectiveIntervalMs).toBe(MIN);
+  });
+
   it("an account's own budget wins over the controller's default", () => {
     const pacer = new PollPacer({ pollActiveMs: 5_000, pollStableMs: MIN, pollBudgetPerMinute: 300 });
     pacer.budget(ACCOUNT, 60);
