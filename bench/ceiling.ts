@@ -9,6 +9,7 @@ import { activationSecretName, buildActivationSecret } from "../controller/order
 import type { OrderedProfile } from "../controller/soracom/types.js";
 import type { BenchCluster } from "./cluster.js";
 import { ReadyWatch } from "./readiness.js";
+import { createOrGet, withRetries } from "./retry.js";
 
 /**
  * The ceiling: what the apiserver on this machine can take for the same job without the operator. A
@@ -58,19 +59,25 @@ async function createOne(cluster: BenchCluster, order: EsimProfileOrder, p: Orde
   const desired = buildProfile(order, p);
   desired.metadata.finalizers = []; // so the namespace can be emptied afterwards; same bytes otherwise
   const ns = order.metadata.namespace;
-  const profile = await cluster.kube.request<EsimProfile>({
-    method: "POST",
-    path: resourcePath({ ...PROFILE_REF, namespace: ns }),
-    body: desired,
-  });
+  const profiles = resourcePath({ ...PROFILE_REF, namespace: ns });
+  const profile = await createOrGet(
+    () => cluster.kube.request<EsimProfile>({ method: "POST", path: profiles, body: desired }),
+    () => cluster.kube.request<EsimProfile>({ path: `${profiles}/${desired.metadata.name}` }),
+  );
   const secret = buildActivationSecret(profile, p);
-  await cluster.kube.request({ method: "POST", path: `/api/v1/namespaces/${ns}/secrets`, body: secret });
-  await cluster.kube.request({
-    method: "PATCH",
-    path: resourcePath({ ...PROFILE_REF, namespace: ns }, profile.metadata.name, "status"),
-    contentType: "application/merge-patch+json",
-    body: { status: finalStatus(profile, p, i) },
-  });
+  const secrets = `/api/v1/namespaces/${ns}/secrets`;
+  await createOrGet(
+    () => cluster.kube.request({ method: "POST", path: secrets, body: secret }),
+    () => cluster.kube.request({ path: `${secrets}/${secret.metadata?.name}` }),
+  );
+  await withRetries(() =>
+    cluster.kube.request({
+      method: "PATCH",
+      path: resourcePath({ ...PROFILE_REF, namespace: ns }, profile.metadata.name, "status"),
+      contentType: "application/merge-patch+json",
+      body: { status: finalStatus(profile, p, i) },
+    }),
+  );
 }
 
 /** finalStatus is the status the operator ends with for an order-created profile, written at once. */
