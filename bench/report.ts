@@ -63,7 +63,7 @@ const ROWS: Row[] = [
     (c) => `${int(c.steady.soracomPerMinute)} (${int(c.steady.minimumPerMinute)})`,
   ],
   ["Steady Soracom call ratio", "1.00", (c) => ratio(c.steady.soracom.ratio)],
-  ["Steady: poll budget (calls/min), effective stable interval", "", (c) => budgetCell(c)],
+  ["Steady: poll budget (calls/min), effective stable interval (reported; waited, by the simulator)", "", (c) => budgetCell(c)],
   [
     "Soracom 429s: cold / steady / restart",
     "0",
@@ -92,7 +92,9 @@ const ROWS: Row[] = [
 function budgetCell(c: CaseResult): string {
   if (c.steady.pollBudgetPerMinute === undefined) return "none";
   const interval = c.steady.effectivePollIntervalS;
-  return `${int(c.steady.pollBudgetPerMinute)}, ${interval === undefined ? "–" : s(interval * 1000)}`;
+  const waited = c.steady.waitedPollIntervalS;
+  const reported = interval === undefined ? "–" : s(interval * 1000);
+  return `${int(c.steady.pollBudgetPerMinute)}, ${reported}; ${waited === undefined ? "–" : s(waited * 1000)}`;
 }
 
 /**

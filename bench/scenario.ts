@@ -90,6 +90,11 @@ export interface CaseResult {
     /** The poll budget the controller reports (calls/min, summed over accounts; undefined: none) and the effective stable interval. */
     pollBudgetPerMinute?: number;
     effectivePollIntervalS?: number;
+    /**
+     * How long orders actually waited between two lists, by the simulator's record: the median gap of the
+     * lists that arrived in the window (undefined: none did).
+     */
+    waitedPollIntervalS?: number;
     /** Resident memory and heap at the end of the window (everything cached, nothing moving). */
     rssBytes: number;
     heapUsedBytes: number;
@@ -252,6 +257,8 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
   const steadyApi = diffCounts(steadyApi0, await cluster.apiserverRequests());
   const openOrders = simulatorOrders(soracom.sim).filter((x) => x.status === "COMPLETED").length;
   const perMinute = 60_000 / o.steadyWindowMs;
+  const gaps = soracom.listGaps(steadyFrom, steadyFrom + o.steadyWindowMs);
+  const waited = gaps.length > 0 ? percentiles(gaps).p50Ms : undefined;
   // Exactly the window: calls answered while the metrics above were read belong to the next one.
   const steadyCalls = soracom.calls().filter((c) => c.arrivedAt < steadyFrom + o.steadyWindowMs);
   const steadyRatio = callRatio(
@@ -270,6 +277,7 @@ async function phases(cluster: BenchCluster, soracom: BenchSimulator, o: CaseOpt
     throttled: throttled(steadyCalls),
     ...(budget.perMinute !== undefined ? { pollBudgetPerMinute: budget.perMinute } : {}),
     ...(budget.intervalS !== undefined ? { effectivePollIntervalS: budget.intervalS } : {}),
+    ...(waited !== undefined ? { waitedPollIntervalS: waited / 1000 } : {}),
     rssBytes: steadyEnd?.rssBytes ?? 0,
     heapUsedBytes: steadyEnd?.heapUsedBytes ?? 0,
   };

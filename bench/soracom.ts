@@ -45,6 +45,11 @@ export interface BenchSimulator {
   counts(): Record<string, number>;
   /** Starts a new window of calls. */
   mark(): void;
+  /**
+   * listGaps are the gaps (ms) between two successful lists of one order whose later list arrived in
+   * [from, to): how long orders actually waited between polls, by the simulator's record (not reset by mark).
+   */
+  listGaps(from: number, to: number): number[];
   /** Calls fn for each call as it arrives (unsubscribe with the returned function). */
   onCall(fn: (c: SoracomCall) => void): () => void;
   close(): Promise<void>;
@@ -65,6 +70,8 @@ export async function startBenchSimulator(latencyMs: number, pollLimitPerMinute?
   });
   if (pollLimitPerMinute) limitPolledPaths(sim, pollLimitPerMinute);
   let log: SoracomCall[] = [];
+  const lastListed = new Map<string, number>();
+  const gaps: Array<{ at: number; ms: number }> = [];
   const listeners = new Set<(c: SoracomCall) => void>();
   const record = sim.engine.recordCall.bind(sim.engine);
   // The engine records a call once it is answered: after the configured latency.
@@ -76,6 +83,12 @@ export async function startBenchSimulator(latencyMs: number, pollLimitPerMinute?
       arrivedAt: Date.now() - latencyMs,
     };
     log.push(c);
+    const listed = c.operation === "listOrderedProfiles" && c.status === 200 ? orderIdOf(call.path) : undefined;
+    if (listed) {
+      const last = lastListed.get(listed);
+      if (last !== undefined) gaps.push({ at: c.arrivedAt, ms: c.arrivedAt - last });
+      lastListed.set(listed, c.arrivedAt);
+    }
     for (const fn of listeners) fn(c);
     record(call);
   };
@@ -89,12 +102,18 @@ export async function startBenchSimulator(latencyMs: number, pollLimitPerMinute?
       log = [];
       sim.engine.clearCalls();
     },
+    listGaps: (from, to) => gaps.filter((g) => g.at >= from && g.at < to).map((g) => g.ms),
     onCall: (fn) => {
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
     close: () => sim.close(),
   };
+}
+
+/** orderIdOf is the profile order ID in a /sim_profile_orders/{id}/profiles path. */
+function orderIdOf(path: string): string | undefined {
+  return /\/sim_profile_orders\/([^/]+)\/profiles$/.exec(path)?.[1];
 }
 
 /** limitPolledPaths gives the polled operations their own per-minute limit (429 and headers included). */

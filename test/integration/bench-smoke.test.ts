@@ -90,6 +90,14 @@ describe("benchmark smoke (make bench at N=40)", () => {
           c.steady.pollBudgetPerMinute ?? 0,
         );
         expect(c.steady.effectivePollIntervalS, `${at}: effective interval past 10 s`).toBeGreaterThan(10);
+        // What the controller reports against what the simulator saw orders wait between two lists.
+        console.info(
+          `${at}: effective interval reported ${c.steady.effectivePollIntervalS} s, waited ${c.steady.waitedPollIntervalS} s`,
+        );
+        expect(c.steady.waitedPollIntervalS, `${at}: lists in the steady window`).toBeGreaterThan(0);
+        expect(c.steady.effectivePollIntervalS, `${at}: reported interval not optimistic`).toBeGreaterThanOrEqual(
+          0.9 * (c.steady.waitedPollIntervalS ?? 0),
+        );
       }
       // After a restart every poll takes its turn in the budget's calendar: at most one read per open order.
       expect(c.restart.soracom.total, `${at}: restart reads within the minimum`).toBeLessThanOrEqual(
