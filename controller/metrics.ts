@@ -153,7 +153,7 @@ function pollMetrics(registry: Registry) {
     pollIntervalEffective: gauge(
       registry,
       "soracom_esim_poll_interval_effective_seconds",
-      "How long a stable poll of one Soracom order waits for its next turn: --poll-interval-stable, or longer when the account's poll budget cannot poll every order that often (the slots' forecast, or the median gap between two lists of one order lately when that is longer)",
+      "How long a stable poll of one Soracom order waits for its next turn: --poll-interval-stable, or longer when the account's poll budget cannot poll every order that often (the slots' forecast, or the median over orders of the wait between their last two lists when that is longer)",
       ["account"],
     ),
     pollBudget: gauge(

@@ -228,8 +228,10 @@ class ListHistory {
   medianGap(atLeast: number): number | undefined {
     if (!this.dirty) return this.median;
     this.dirty = false;
-    const gaps = Float64Array.from([...this.orders.values()].flatMap((o) => (o.gap === undefined ? [] : [o.gap])));
-    gaps.sort();
+    const all = new Float64Array(this.orders.size);
+    let n = 0;
+    for (const o of this.orders.values()) if (o.gap !== undefined) all[n++] = o.gap;
+    const gaps = all.subarray(0, n).sort();
     const mid = gaps.length >> 1;
     const enough = gaps.length > 0 && gaps.length >= Math.min(atLeast, Math.ceil(this.orders.size / 2));
     this.median = !enough ? undefined : gaps.length % 2 ? gaps[mid] : (gaps[mid - 1]! + gaps[mid]!) / 2;
