@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import addFormatsModule, { type FormatsPlugin } from "ajv-formats";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 import YAML from "yaml";
+import { localRefsToSpec, newSpecAjv } from "../controller/soracom/schema.js";
 import { invalidParameter } from "./errors.js";
 
 /**
@@ -12,10 +12,6 @@ import { invalidParameter } from "./errors.js";
  */
 
 const SPEC_RELATIVE_PATH = path.join("third_party", "soracom-api", "soracom-api.subset.yaml");
-
-// ajv-formats is CommonJS; under NodeNext its default import is the module object on some toolchains.
-const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
-  addFormatsModule) as unknown as FormatsPlugin;
 
 interface ParameterObject {
   name: string;
@@ -69,24 +65,6 @@ export function findSpecFile(start = path.dirname(fileURLToPath(import.meta.url)
   }
 }
 
-const SPEC_ID = "soracom-spec";
-
-/** localRefsToSpec points "#/components/…" refs at the registered spec document. */
-function localRefsToSpec<T>(schema: T): T {
-  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', `"${SPEC_ID}#/components/`)) as T;
-}
-
-function newAjv(coerce: boolean, components: unknown): Ajv {
-  // strict off: OpenAPI schemas carry `example` and other annotations JSON Schema does not know.
-  const ajv = new Ajv({ strict: false, allErrors: false, coerceTypes: coerce ? "array" : false });
-  addFormats(ajv);
-  // The spec uses two non-standard formats as documentation only.
-  ajv.addFormat("SimId", true);
-  ajv.addFormat("string", true);
-  ajv.addSchema({ $id: SPEC_ID, components }, SPEC_ID);
-  return ajv;
-}
-
 function paramsSchema(params: ParameterObject[]): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   const required: string[] = [];
@@ -119,8 +97,8 @@ export class SpecRoutes {
   constructor(readonly doc: { info: { version: string }; paths: Record<string, Record<string, OperationObject>> }) {
     this.version = doc.info.version;
     const components = (doc as unknown as { components: unknown }).components;
-    const paramAjv = newAjv(true, components);
-    const bodyAjv = newAjv(false, components);
+    const paramAjv = newSpecAjv(true, components);
+    const bodyAjv = newSpecAjv(false, components);
     this.responseAjv = bodyAjv;
     for (const [template, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {

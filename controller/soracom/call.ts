@@ -8,12 +8,13 @@ import {
   SoracomAuthError,
   SoracomError,
   SoracomErrorCode,
+  type SoracomErrorCodeValue,
   SoracomFencedError,
   SoracomNetworkError,
   SoracomOutcomeUnknownError,
   SoracomRateLimitedError,
 } from "./errors.js";
-import { type Exchange, sendOnce, type WireRequest } from "./http.js";
+import { type Exchange, ResponseTooLargeError, sendOnce, type WireRequest } from "./http.js";
 import type { RequestLimiter } from "./limiter.js";
 import { expandPath, OPERATIONS, type OperationId } from "./operations.js";
 import { decide, type FailureKind } from "./policy.js";
@@ -31,6 +32,24 @@ export interface RequestEvent {
   /** The failure of an attempt that got no answer (its `code` suits a metric label). */
   error?: SoracomError;
 }
+
+/** ClientBounds cap what any answer can make the client do; each bound reached is reported (guard). */
+export interface ClientBounds {
+  /** The longest pause any Retry-After or X-Soracom-Ratelimit-* header can impose; longer hints are cut. */
+  maxServerWaitMs: number;
+  /** Pages one list may have (listProfileOrders, searchSims); past it: SORACOM_ERR_TOO_MANY_PAGES. */
+  maxPages: number;
+  /** Bytes one answer's body may have; past it reading stops: SORACOM_ERR_RESPONSE_TOO_LARGE. */
+  maxResponseBytes: number;
+  /** One call's total time from its first send, every attempt, body read and retry wait included. */
+  callDeadlineMs: number;
+}
+
+export const DEFAULT_BOUNDS: Omit<ClientBounds, "callDeadlineMs"> = {
+  maxServerWaitMs: 15 * 60_000,
+  maxPages: 1000,
+  maxResponseBytes: 4 * 1024 * 1024,
+};
 
 /** CallContext is everything one client shares between calls. */
 export interface CallContext {
@@ -54,6 +73,22 @@ export interface CallContext {
   fence: (() => string | undefined) | undefined;
   /** The per-minute limit Soracom last announced per operation (X-Soracom-Ratelimit-Limit). */
   announced: Map<OperationId, number>;
+  bounds: ClientBounds;
+  /** Reports a bound reached or an answer refused (a metric and a warning), by error code. */
+  guard: (operation: OperationId, code: SoracomErrorCodeValue) => void;
+  /** The secrets in use (API key, token, auth key, password): never copied from an answer into a message. */
+  secrets: () => string[];
+  /** Per operation: when a pause that was cut to maxServerWaitMs ends. */
+  cappedPause: Map<OperationId, number>;
+}
+
+/** CallState is what one call remembers between its attempts. */
+interface CallState {
+  retries: number;
+  reloginUsed: boolean;
+  maybeApplied: boolean;
+  /** Unix ms; set when the first attempt leaves the limiter. */
+  deadline: number | undefined;
 }
 
 export type QueryValue = string | number | readonly string[] | undefined;
@@ -85,9 +120,12 @@ export async function call(ctx: CallContext, operation: OperationId, args: CallA
   const path = ctx.basePath + expandPath(spec.path, args.pathParams) + queryString(args.query);
   const body = args.body === undefined ? undefined : JSON.stringify(args.body);
   const authenticated = operation !== "auth";
-  let retries = 0;
-  let reloginUsed = args.session !== undefined;
-  let maybeApplied = false;
+  const state: CallState = {
+    retries: 0,
+    reloginUsed: args.session !== undefined,
+    maybeApplied: false,
+    deadline: undefined,
+  };
   for (let attempt = 1; ; attempt++) {
     if (ctx.closed()) throw new SoracomError(SoracomErrorCode.closed, operation, "the Soracom client is closed");
     const session = authenticated ? (args.session ?? (await ctx.tokens.get())) : undefined;
@@ -97,97 +135,153 @@ export async function call(ctx: CallContext, operation: OperationId, args: CallA
       headers: headersFor(ctx, session, body),
       ...(body ? { body } : {}),
     };
-    const result = await attemptOnce(ctx, operation, req, attempt, args.sendBy);
-    const noAnswer = result instanceof SoracomNetworkError;
-    const status = noAnswer ? undefined : result.status;
-    const hint = noAnswer ? undefined : serverWaitMs(result.status, result.headers, Date.now());
-    const decision = decide(
-      spec.retry,
-      noAnswer ? { noAnswer: { requestSent: result.requestSent } } : { status: result.status },
-      {
-        retriesLeft: retries < ctx.retry.maxRetries,
-        reloginUsed,
-        maybeApplied,
-        canRelogin: session !== undefined,
-        serverWaitMs: hint,
-        maxRateLimitWaitMs: ctx.retry.maxRateLimitWaitMs,
-        backoffMs: backoffDelay(retries + 1, ctx.retry, ctx.random),
-      },
-    );
-    maybeApplied ||= noAnswer ? result.requestSent : (status ?? 0) >= 500;
+    const { result, hint } = await attemptOnce(ctx, operation, req, { attempt, sendBy: args.sendBy, state });
+    const decision = decideAttempt(ctx, operation, result, hint, session !== undefined, state);
+    const status = result instanceof SoracomNetworkError ? undefined : result.status;
+    state.maybeApplied ||= status === undefined ? (result as SoracomNetworkError).requestSent : status >= 500;
     switch (decision.kind) {
       case "ok":
         return {
-          status: (result as Exchange).status,
+          status: status ?? 0,
           headers: (result as Exchange).headers,
           data: parseBody(operation, result as Exchange),
         };
       case "already-done":
-        return { status: (result as Exchange).status, headers: (result as Exchange).headers, data: undefined };
+        return { status: status ?? 0, headers: (result as Exchange).headers, data: undefined };
       case "relogin":
         ctx.logger.debug({ operation, attempt, status }, "soracom token refused; logging in again once");
-        reloginUsed = true;
+        state.reloginUsed = true;
         if (session) ctx.tokens.invalidate(session);
         continue;
       case "retry":
-        retries++;
+        state.retries++;
+        if (Date.now() + decision.delayMs >= (state.deadline ?? Number.POSITIVE_INFINITY))
+          throw deadlinePassed(ctx, operation, failure(ctx, "api", operation, result, hint));
         ctx.logger.debug({ operation, attempt, delayMs: decision.delayMs }, "soracom request will be retried");
         await sleep(decision.delayMs);
         continue;
       case "fail":
-        throw failure(decision.as, operation, result, hint);
+        throw failure(ctx, decision.as, operation, result, hint);
     }
   }
 }
 
+/** decideAttempt feeds one attempt's outcome to the pure policy (decide). */
+function decideAttempt(
+  ctx: CallContext,
+  operation: OperationId,
+  result: Exchange | SoracomNetworkError,
+  hint: number | undefined,
+  canRelogin: boolean,
+  state: CallState,
+) {
+  const noAnswer = result instanceof SoracomNetworkError;
+  // A 404 without Soracom's JSON error body is a proxy's or load balancer's page: a gateway failure,
+  // not Soracom saying "not found" (which would cancel a DRAFT or count a DELETE as done).
+  const status = noAnswer ? 0 : result.status === 404 && !isSoracomError(result) ? 502 : result.status;
+  return decide(
+    OPERATIONS[operation].retry,
+    noAnswer ? { noAnswer: { requestSent: result.requestSent } } : { status },
+    {
+      retriesLeft: state.retries < ctx.retry.maxRetries,
+      reloginUsed: state.reloginUsed,
+      maybeApplied: state.maybeApplied,
+      canRelogin,
+      serverWaitMs: hint,
+      maxRateLimitWaitMs: ctx.retry.maxRateLimitWaitMs,
+      backoffMs: backoffDelay(state.retries + 1, ctx.retry, ctx.random),
+    },
+  );
+}
+
+/** deadlinePassed: the call's total deadline ran out; `cause` is the attempt that would have been retried. */
+function deadlinePassed(ctx: CallContext, operation: OperationId, cause: SoracomError): SoracomError {
+  ctx.guard(operation, SoracomErrorCode.deadline);
+  return new SoracomError(
+    SoracomErrorCode.deadline,
+    operation,
+    `${operation}: no answer within the call's deadline of ${ctx.bounds.callDeadlineMs} ms (last: ${cause.code})`,
+    { cause },
+  );
+}
+
 /**
  * attemptOnce sends one attempt through the limiter and reports it (debug log, onRequest). It returns
- * the answer, whatever its status, or the network error when there was none.
+ * the answer, whatever its status, or the network error when there was none, with the server's
+ * (bounded) wait hint.
  */
 async function attemptOnce(
   ctx: CallContext,
   operation: OperationId,
   req: WireRequest,
-  attempt: number,
-  sendBy: number | undefined,
-): Promise<Exchange | SoracomNetworkError> {
+  at: { attempt: number; sendBy: number | undefined; state: CallState },
+): Promise<{ result: Exchange | SoracomNetworkError; hint: number | undefined }> {
   // A pause longer than the caller agreed to wait is handed up at once, like the 429 that set it.
   const pausedMs = ctx.limiter.pausedForMs(operation);
   if (pausedMs > ctx.retry.maxRateLimitWaitMs) {
     const message = "paused by the client: this API path is over its rate limit";
-    throw new SoracomRateLimitedError(operation, { status: 429, soracomMessage: message, headers: {} }, pausedMs);
+    const capped = (ctx.cappedPause.get(operation) ?? 0) > Date.now();
+    throw new SoracomRateLimitedError(
+      operation,
+      { status: 429, soracomMessage: message, headers: {} },
+      pausedMs,
+      capped,
+    );
   }
   const release = await ctx.limiter.acquire(operation);
   // Checked after the limiter, immediately before sending: a queued mutation may have outlived its right.
-  const fenced = isMutation(operation) ? fencedReason(ctx, sendBy) : undefined;
+  const fenced = isMutation(operation) ? fencedReason(ctx, at.sendBy) : undefined;
   if (fenced) {
     release();
-    ctx.logger.warn({ operation, attempt, reason: fenced }, "soracom mutation held back");
+    ctx.logger.warn({ operation, attempt: at.attempt, reason: fenced }, "soracom mutation held back");
     throw new SoracomFencedError(operation, fenced);
   }
+  at.state.deadline ??= Date.now() + ctx.bounds.callDeadlineMs;
+  const timeoutMs = Math.max(1, Math.min(ctx.requestTimeoutMs, at.state.deadline - Date.now()));
   const started = performance.now();
   let result: Exchange | SoracomNetworkError;
   try {
-    result = await sendOnce(ctx.dispatcher, ctx.origin, operation, req, ctx.requestTimeoutMs);
+    result = await sendOnce(ctx.dispatcher, ctx.origin, operation, req, timeoutMs, ctx.bounds.maxResponseBytes);
   } catch (err) {
+    if (err instanceof ResponseTooLargeError) throw tooLarge(ctx, operation, err);
     if (!(err instanceof SoracomNetworkError)) throw err;
     result = err;
   } finally {
     release();
   }
   const durationMs = Math.round(performance.now() - started);
-  if (!(result instanceof SoracomNetworkError)) {
-    const limit = Number(result.headers["x-soracom-ratelimit-limit"]);
-    if (Number.isFinite(limit) && limit > 0) ctx.announced.set(operation, limit);
-    // What is left of this path's window: calls past it would only earn a 429, so they wait for the refresh.
-    const allowance = result.status === 429 ? undefined : announcedAllowance(result.headers);
-    if (allowance) ctx.limiter.observe(operation, allowance.remaining, allowance.refreshMs);
-    const wait = serverWaitMs(result.status, result.headers, Date.now());
-    // Soracom limits per API path: keep every caller of this operation quiet as long as asked.
-    if (wait !== undefined || result.status === 429) ctx.limiter.pause(operation, wait ?? ctx.retry.baseDelayMs);
-  }
-  report(ctx, { operation, method: req.method, durationMs, attempt }, result);
-  return result;
+  const hint = result instanceof SoracomNetworkError ? undefined : observeAnswer(ctx, operation, result);
+  report(ctx, { operation, method: req.method, durationMs, attempt: at.attempt }, result);
+  return { result, hint };
+}
+
+/** tooLarge: an oversized answer is never read; on a never-repeated mutation it may have been applied. */
+function tooLarge(ctx: CallContext, operation: OperationId, err: ResponseTooLargeError): SoracomError {
+  ctx.guard(operation, SoracomErrorCode.responseTooLarge);
+  return OPERATIONS[operation].retry === "never" ? new SoracomOutcomeUnknownError(operation, err) : err;
+}
+
+/**
+ * observeAnswer reads an answer's rate-limit headers into the limiter and returns the server's wait hint,
+ * each wait cut to maxServerWaitMs (a cut is reported, and remembered so the caller hears of it).
+ */
+function observeAnswer(ctx: CallContext, operation: OperationId, result: Exchange): number | undefined {
+  const limit = Number(result.headers["x-soracom-ratelimit-limit"]);
+  if (Number.isFinite(limit) && limit > 0) ctx.announced.set(operation, limit);
+  const bounded = (ms: number) => {
+    if (ms <= ctx.bounds.maxServerWaitMs) return ms;
+    ctx.guard(operation, SoracomErrorCode.waitCapped);
+    ctx.cappedPause.set(operation, Date.now() + ctx.bounds.maxServerWaitMs);
+    return ctx.bounds.maxServerWaitMs;
+  };
+  // What is left of this path's window: calls past it would only earn a 429, so they wait for the refresh.
+  const allowance = result.status === 429 ? undefined : announcedAllowance(result.headers);
+  if (allowance) ctx.limiter.observe(operation, allowance.remaining, bounded(allowance.refreshMs));
+  const raw = serverWaitMs(result.status, result.headers, Date.now());
+  const wait = raw === undefined ? undefined : bounded(raw);
+  // Soracom limits per API path: keep every caller of this operation quiet as long as asked.
+  if (wait !== undefined || result.status === 429) ctx.limiter.pause(operation, wait ?? ctx.retry.baseDelayMs);
+  return wait;
 }
 
 /** isMutation: the operation changes something at Soracom (logging in and out do not). */
@@ -273,6 +367,7 @@ function parseBody(operation: OperationId, res: Exchange): unknown {
 }
 
 function failure(
+  ctx: CallContext,
   kind: FailureKind,
   operation: OperationId,
   result: Exchange | SoracomNetworkError,
@@ -281,12 +376,15 @@ function failure(
   if (result instanceof SoracomNetworkError) {
     return kind === "outcome-unknown" ? new SoracomOutcomeUnknownError(operation, result) : result;
   }
-  const details = apiErrorDetails(result);
+  const details = apiErrorDetails(result, ctx.secrets());
   switch (kind) {
     case "auth":
       return new SoracomAuthError(operation, details);
-    case "rate-limited":
-      return new SoracomRateLimitedError(operation, details, hint);
+    case "rate-limited": {
+      // observeAnswer cut this answer's hint (and reported it) when the cut pause is still running.
+      const capped = hint !== undefined && (ctx.cappedPause.get(operation) ?? 0) > Date.now();
+      return new SoracomRateLimitedError(operation, details, hint, capped);
+    }
     case "outcome-unknown":
       return new SoracomOutcomeUnknownError(operation, new SoracomApiError(operation, details));
     default:
@@ -294,20 +392,44 @@ function failure(
   }
 }
 
-/** apiErrorDetails reads the flat wire body `{code, message}`; a non-JSON body (a load balancer page) is kept short. */
-export function apiErrorDetails(res: Exchange): ApiErrorDetails {
+/** isSoracomError: the answer carries Soracom's own JSON error body `{code, message}` with a code. */
+function isSoracomError(res: Exchange): boolean {
+  try {
+    const body = JSON.parse(res.text) as { code?: unknown } | null;
+    return typeof body?.code === "string" && body.code !== "";
+  } catch {
+    return false;
+  }
+}
+
+/** Credential-like runs: Soracom API keys, auth keys and IDs, and any long token-ish string. */
+const TOKEN_LIKE = /\b(?:api|secret|keyId)-[A-Za-z0-9._-]+|[A-Za-z0-9+/_=.-]{32,}/g;
+
+/** scrubAnswerText removes the secrets in use, and anything that looks like a credential, from server text. */
+export function scrubAnswerText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.replaceAll(secret, "[redacted]");
+  return out.replace(TOKEN_LIKE, "[redacted]");
+}
+
+/**
+ * apiErrorDetails reads the flat wire body `{code, message}`; a non-JSON body (a load balancer page) is kept
+ * short. Server text is scrubbed of the secrets in use: an error page may echo the request's headers.
+ */
+export function apiErrorDetails(res: Exchange, secrets: readonly string[] = []): ApiErrorDetails {
   const details: ApiErrorDetails = { status: res.status, headers: res.headers };
   try {
     const body = JSON.parse(res.text) as { code?: unknown; message?: unknown };
-    if (typeof body?.code === "string") details.soracomCode = body.code;
-    if (typeof body?.message === "string") details.soracomMessage = body.message;
+    if (typeof body?.code === "string") details.soracomCode = scrubAnswerText(body.code, secrets).slice(0, 40);
+    if (typeof body?.message === "string")
+      details.soracomMessage = scrubAnswerText(body.message, secrets).slice(0, 500);
   } catch {
     const snippet = res.text
       .replace(/<[^>]*>/g, " ")
       .replace(/\s+/g, " ")
       .trim()
       .slice(0, 200);
-    if (snippet) details.soracomMessage = snippet;
+    if (snippet) details.soracomMessage = scrubAnswerText(snippet, secrets);
   }
   return details;
 }

@@ -2,12 +2,27 @@ import type { Logger } from "pino";
 import { Agent, type Dispatcher } from "undici";
 import { silentLogger } from "../log.js";
 import { TOKEN_TIMEOUT, TokenSource } from "./auth.js";
-import { type CallContext, type CallResult, call, type QueryValue, type RequestEvent } from "./call.js";
+import {
+  type CallContext,
+  type CallResult,
+  type ClientBounds,
+  call,
+  DEFAULT_BOUNDS,
+  type QueryValue,
+  type RequestEvent,
+} from "./call.js";
 import { type Coverage, resolveEndpoint } from "./endpoint.js";
-import { isNotFound, SoracomError, SoracomErrorCode } from "./errors.js";
-import { expectOrder, expectProfilesOf, expectSim, simCarries } from "./identity.js";
+import {
+  isNotFound,
+  SoracomError,
+  SoracomErrorCode,
+  type SoracomErrorCodeValue,
+  SoracomInvalidResponseError,
+  SoracomOutcomeUnknownError,
+} from "./errors.js";
+import { expectOrder, expectProfilesOf, expectSim, expectSubscriber, simCarries } from "./identity.js";
 import { RequestLimiter } from "./limiter.js";
-import type { OperationId } from "./operations.js";
+import { OPERATIONS, type OperationId } from "./operations.js";
 import { paginate } from "./pagination.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./retry.js";
 import type {
@@ -23,6 +38,7 @@ import type {
   Subscriber,
   TagUpdate,
 } from "./types.js";
+import { createAnswerMatches, terminatedAnswer, validAnswer } from "./validate.js";
 
 /** SoracomClientOptions configure one client; everything but credentials has a safe default. */
 export interface SoracomClientOptions {
@@ -58,6 +74,25 @@ export interface SoracomClientOptions {
   fence?: () => string | undefined;
   /** The User-Agent sent (default "soracom-esim-operator"); the controller adds its replica's identity. */
   userAgent?: string;
+  /** Longest pause a rate-limit header may impose (default 15 min); longer hints are cut and reported. */
+  maxServerWaitMs?: number;
+  /** Pages one list may have (default 1000). */
+  maxPages?: number;
+  /** Bytes one answer may have (default 4 MiB). */
+  maxResponseBytes?: number;
+  /** One call's total time from its first send, retries included (default twice requestTimeoutMs). */
+  callDeadlineMs?: number;
+  /**
+   * Called when a bound is reached or an answer refused, with the error code (SORACOM_ERR_INVALID_RESPONSE,
+   * _MISMATCH, _TOO_MANY_PAGES, _RESPONSE_TOO_LARGE, _WAIT_CAPPED, _DEADLINE): for a metric.
+   */
+  onGuard?: (event: GuardEvent) => void;
+}
+
+/** GuardEvent: the client refused an answer or hit one of its bounds. */
+export interface GuardEvent {
+  operation: OperationId;
+  code: SoracomErrorCodeValue;
 }
 
 /** MutationOptions bound one mutating call. */
@@ -144,50 +179,51 @@ export function createSoracomClient(opts: SoracomClientOptions): SoracomClient {
   const baseUrl = `${ctx.origin}${ctx.basePath}`;
 
   const run = (op: OperationId, args: Parameters<typeof call>[2] = {}): Promise<CallResult> => call(ctx, op, args);
-  const data = async <T>(op: OperationId, args: Parameters<typeof call>[2] = {}): Promise<T> => {
-    const res = await run(op, args);
-    if (res.data === undefined) {
-      throw new SoracomError(SoracomErrorCode.invalidResponse, op, `${op}: HTTP ${res.status} without a body`);
-    }
-    return res.data as T;
-  };
-  // Every answer about one order or SIM must be about that one (identity.ts): a mixed-up answer is an error.
-  const simOp = (op: OperationId) => async (simId: string) =>
-    expectSim(op, simId, await data<Sim>(op, { pathParams: { sim_id: simId } }));
-  const simWith = async (op: OperationId, simId: string, body: unknown) =>
-    expectSim(op, simId, await data<Sim>(op, { pathParams: { sim_id: simId }, body }));
+  // Every answer is checked (validate.ts) before use, then against what was asked (identity.ts).
+  const data = async <T>(op: OperationId, args: Parameters<typeof call>[2] = {}, expect?: (v: T) => T): Promise<T> =>
+    answered(ctx, op, await run(op, args), expect);
+  const simOp = (op: OperationId) => (simId: string) =>
+    data<Sim>(op, { pathParams: { sim_id: simId } }, (sim) => expectSim(op, simId, sim));
+  const simWith = (op: OperationId, simId: string, body: unknown) =>
+    data<Sim>(op, { pathParams: { sim_id: simId }, body }, (sim) => expectSim(op, simId, sim));
   const order = (profileOrderId: string) => ({ pathParams: { profile_order_id: profileOrderId } });
-  const orderOp = async (op: OperationId, id: string) => expectOrder(op, id, await data<ProfileOrder>(op, order(id)));
+  const orderOp = (op: OperationId, id: string) => data<ProfileOrder>(op, order(id), (o) => expectOrder(op, id, o));
 
   const client: SoracomClient = {
     baseUrl,
     createProfileOrder: (req, mutation = {}) =>
-      data<ProfileOrder>("createProfileOrder", {
-        body: req,
-        ...(mutation.sendBy !== undefined ? { sendBy: mutation.sendBy } : {}),
-      }),
+      data<ProfileOrder>(
+        "createProfileOrder",
+        { body: req, ...(mutation.sendBy !== undefined ? { sendBy: mutation.sendBy } : {}) },
+        (o) => createAnswerMatches(req, o),
+      ),
     confirmProfileOrder: (id) => orderOp("confirmProfileOrder", id),
     getProfileOrder: (id) => orderOp("getProfileOrder", id),
     deleteProfileOrder: async (id) => {
       await run("deleteProfileOrder", order(id));
     },
     listProfileOrders: (listOpts = {}) =>
-      paginate<ProfileOrder>("listProfileOrders", (key) =>
-        page<ProfileOrder>(run, "listProfileOrders", { limit: listOpts.limit, last_evaluated_key: key }),
+      pages<ProfileOrder>(ctx, "listProfileOrders", (key) => ({ limit: listOpts.limit, last_evaluated_key: key })),
+    listOrderedProfiles: (id) =>
+      data<OrderedProfile[]>("listOrderedProfiles", order(id), (list) =>
+        expectProfilesOf("listOrderedProfiles", id, list),
       ),
-    listOrderedProfiles: async (id) =>
-      expectProfilesOf("listOrderedProfiles", id, await data<OrderedProfile[]>("listOrderedProfiles", order(id))),
-    getSubscriber: (imsi) => data<Subscriber>("getSubscriber", { pathParams: { imsi } }),
+    getSubscriber: (imsi) =>
+      data<Subscriber>("getSubscriber", { pathParams: { imsi } }, (sub) =>
+        expectSubscriber("getSubscriber", imsi, sub),
+      ),
     searchSims: (query) =>
-      paginate<Sim>("searchSims", (key) =>
-        page<Sim>(run, "searchSims", { ...searchParams(query), last_evaluated_key: key }),
-      ),
+      pages<Sim>(ctx, "searchSims", (key) => ({ ...searchParams(query), last_evaluated_key: key })),
     findSimExact: (key) => findSimExact(client, key),
     resolveSimId: (profile) => resolveSimId(client, profile.imsi),
     getSim: simOp("getSim"),
     enableSimTermination: simOp("enableSimTermination"),
     disableSimTermination: simOp("disableSimTermination"),
-    terminateSim: simOp("terminateSim"),
+    // Counted as terminated only when the answer shows it; otherwise the caller must read the SIM again.
+    terminateSim: (simId) =>
+      data<Sim>("terminateSim", { pathParams: { sim_id: simId } }, (sim) =>
+        terminatedAnswer(expectSim("terminateSim", simId, sim)),
+      ),
     activateSim: simOp("activateSim"),
     deactivateSim: simOp("deactivateSim"),
     suspendSim: simOp("suspendSim"),
@@ -245,36 +281,78 @@ function buildContext(opts: SoracomClientOptions): CallContext {
   );
   const maxConcurrency = opts.maxConcurrency ?? 4;
   const requestsPerSecond = opts.requestsPerSecond ?? 5;
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+  const logger = opts.logger ?? silentLogger;
   const ctx: CallContext = {
     dispatcher: opts.dispatcher ?? new Agent({ connections: maxConcurrency }),
     origin: base.origin,
     basePath: base.pathname,
-    requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+    requestTimeoutMs,
     retry: { ...DEFAULT_RETRY, ...opts.retry },
     limiter: new RequestLimiter({ requestsPerSecond, burst: Math.ceil(requestsPerSecond), maxConcurrency }),
     // The login runs through the same call path as everything else (limiter, deadline, class "login").
     tokens: new TokenSource(() => login(ctx, authBody(opts, timeoutSeconds)), timeoutSeconds, opts.clock),
-    logger: opts.logger ?? silentLogger,
+    logger,
     onRequest: opts.onRequest,
     random: opts.random ?? Math.random,
     userAgent: opts.userAgent ?? "soracom-esim-operator",
     closed: () => false,
     fence: opts.fence,
     announced: new Map(),
+    bounds: bounds(opts, requestTimeoutMs),
+    guard: (operation, code) => {
+      logger.warn({ operation, code }, "soracom answer refused or bounded by the client");
+      try {
+        opts.onGuard?.({ operation, code });
+      } catch (err) {
+        logger.warn({ operation, err: (err as Error).message }, "onGuard hook threw; ignored");
+      }
+    },
+    secrets: () => secretsOf(opts.credentials, ctx.tokens.current),
+    cappedPause: new Map(),
   };
   return ctx;
 }
 
-async function login(ctx: CallContext, body: Record<string, unknown>): Promise<AuthResponse> {
-  const res = await call(ctx, "auth", { body });
-  const auth = res.data as Partial<AuthResponse> | undefined;
-  if (typeof auth?.apiKey !== "string" || typeof auth.token !== "string") {
-    throw new SoracomError(
-      SoracomErrorCode.invalidResponse,
-      "auth",
-      `auth: HTTP ${res.status} without apiKey and token`,
-    );
+function bounds(opts: SoracomClientOptions, requestTimeoutMs: number): ClientBounds {
+  const b: ClientBounds = {
+    maxServerWaitMs: opts.maxServerWaitMs ?? DEFAULT_BOUNDS.maxServerWaitMs,
+    maxPages: opts.maxPages ?? DEFAULT_BOUNDS.maxPages,
+    maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_BOUNDS.maxResponseBytes,
+    callDeadlineMs: opts.callDeadlineMs ?? 2 * requestTimeoutMs,
+  };
+  for (const [name, value] of Object.entries(b)) {
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number`);
   }
+  return b;
+}
+
+function secretsOf(c: SoracomCredentials, session: { apiKey: string; token: string } | undefined): string[] {
+  const own = "authKey" in c ? [c.authKey, c.authKeyId] : [c.password];
+  return session ? [...own, session.apiKey, session.token] : own;
+}
+
+/**
+ * answered checks an answer (validate.ts) and then what the caller expects of it. A never-repeated
+ * mutation (create, confirm, terminate) whose answer cannot be trusted was still sent and maybe applied:
+ * its outcome is unknown, and the caller must look before recording anything.
+ */
+function answered<T>(ctx: CallContext, op: OperationId, res: CallResult, expect?: (v: T) => T): T {
+  try {
+    if (res.data === undefined) throw new SoracomInvalidResponseError(op, "", `HTTP ${res.status} without a body`);
+    const value = validAnswer(op, res.data) as T;
+    return expect ? expect(value) : value;
+  } catch (err) {
+    if (!(err instanceof SoracomError)) throw err;
+    if (err.code === SoracomErrorCode.invalidResponse || err.code === SoracomErrorCode.mismatch)
+      ctx.guard(op, err.code);
+    if (OPERATIONS[op].retry === "never") throw new SoracomOutcomeUnknownError(op, err);
+    throw err;
+  }
+}
+
+async function login(ctx: CallContext, body: Record<string, unknown>): Promise<AuthResponse> {
+  const auth = answered<AuthResponse>(ctx, "auth", await call(ctx, "auth", { body }));
   return { apiKey: auth.apiKey, token: auth.token, operatorId: String(auth.operatorId ?? "") };
 }
 
@@ -292,16 +370,20 @@ function authBody(opts: SoracomClientOptions, tokenTimeoutSeconds: number): Reco
   return { operatorId: c.operatorId, userName: c.userName, password: c.password, tokenTimeoutSeconds };
 }
 
-async function page<T>(
-  run: (op: OperationId, args: Parameters<typeof call>[2]) => Promise<CallResult>,
+/** pages walks a paginated list, each page checked like any answer, at most maxPages pages. */
+function pages<T>(
+  ctx: CallContext,
   op: OperationId,
-  query: Record<string, QueryValue>,
-): Promise<{ items: T[]; headers: Record<string, string> }> {
-  const res = await run(op, { query });
-  if (!Array.isArray(res.data)) {
-    throw new SoracomError(SoracomErrorCode.invalidResponse, op, `${op}: HTTP ${res.status} without a JSON array`);
-  }
-  return { items: res.data as T[], headers: res.headers };
+  query: (key: string | undefined) => Record<string, QueryValue>,
+): AsyncGenerator<T, void, undefined> {
+  return paginate<T>(
+    op,
+    async (key) => {
+      const res = await call(ctx, op, { query: query(key) });
+      return { items: answered<T[]>(ctx, op, res), headers: res.headers };
+    },
+    { maxPages: ctx.bounds.maxPages, onTooMany: () => ctx.guard(op, SoracomErrorCode.tooManyPages) },
+  );
 }
 
 function searchParams(query: SearchSimsQuery): Record<string, QueryValue> {

@@ -17,8 +17,22 @@ export const SoracomErrorCode = {
   timeout: "SORACOM_ERR_TIMEOUT",
   /** A mutation that is never repeated blindly (an order!) may or may not have been applied. */
   outcomeUnknown: "SORACOM_ERR_OUTCOME_UNKNOWN",
-  /** A 2xx answer whose body is not the JSON the operation promises. */
+  /**
+   * A 2xx answer whose body is not what the operation promises: not JSON, not the vendor's schema, or not
+   * what the operator asked for (see validate.ts). The error's `path` names the JSON path that failed.
+   */
   invalidResponse: "SORACOM_ERR_INVALID_RESPONSE",
+  /** A list went on for more pages than the client's bound (maxPages): a broken or hostile pager. */
+  tooManyPages: "SORACOM_ERR_TOO_MANY_PAGES",
+  /** An answer's body was larger than the client's bound (maxResponseBytes); reading stopped there. */
+  responseTooLarge: "SORACOM_ERR_RESPONSE_TOO_LARGE",
+  /**
+   * Rate limited, and the server asked for a longer pause than the client's bound (maxServerWaitMs): the
+   * pause was cut to the bound (`retryAfterMs`). Like SORACOM_ERR_RATE_LIMITED, nothing was applied.
+   */
+  waitCapped: "SORACOM_ERR_WAIT_CAPPED",
+  /** The call's total deadline (callDeadlineMs, every attempt and wait included) passed; `cause` is the last failure. */
+  deadline: "SORACOM_ERR_DEADLINE",
   /** An exact lookup found more than one SIM: the account data is not what the caller assumed. */
   ambiguous: "SORACOM_ERR_AMBIGUOUS",
   /** The client was closed; no request is sent any more. */
@@ -86,14 +100,38 @@ export class SoracomAuthError extends SoracomApiError {
   }
 }
 
-/** SoracomRateLimitedError is a 429: the request was not applied; `retryAfterMs` is the server's hint. */
+/**
+ * SoracomRateLimitedError is a 429: the request was not applied; `retryAfterMs` is the server's hint, cut
+ * to the client's bound. When it was cut (`capped`), the code is SORACOM_ERR_WAIT_CAPPED.
+ */
 export class SoracomRateLimitedError extends SoracomApiError {
   override name = "SoracomRateLimitedError";
   readonly retryAfterMs: number | undefined;
+  readonly capped: boolean;
 
-  constructor(operation: string, details: ApiErrorDetails, retryAfterMs: number | undefined) {
-    super(operation, details, SoracomErrorCode.rateLimited);
+  constructor(operation: string, details: ApiErrorDetails, retryAfterMs: number | undefined, capped = false) {
+    super(operation, details, capped ? SoracomErrorCode.waitCapped : SoracomErrorCode.rateLimited);
     this.retryAfterMs = retryAfterMs;
+    this.capped = capped;
+  }
+}
+
+/**
+ * SoracomInvalidResponseError: an answer failed the vendor's schema or the operator's expectations.
+ * `path` is the JSON pointer that failed ("" for the whole body, "/0/status" for a list's first status);
+ * the message names the operation and the path, never the body's values.
+ */
+export class SoracomInvalidResponseError extends SoracomError {
+  override name = "SoracomInvalidResponseError";
+  readonly path: string;
+
+  constructor(operation: string, path: string, problem: string) {
+    super(
+      SoracomErrorCode.invalidResponse,
+      operation,
+      `${operation}: invalid answer at ${path === "" ? "the body" : path}: ${problem}`,
+    );
+    this.path = path;
   }
 }
 
@@ -169,6 +207,8 @@ export function isRetryable(err: unknown): boolean {
   if (!(err instanceof SoracomError)) return false;
   switch (err.code) {
     case SoracomErrorCode.rateLimited:
+    case SoracomErrorCode.waitCapped:
+    case SoracomErrorCode.deadline:
     case SoracomErrorCode.network:
     case SoracomErrorCode.timeout:
       return true;
@@ -179,9 +219,12 @@ export function isRetryable(err: unknown): boolean {
   }
 }
 
-/** isNotFound is true for a 404 answer: the order, SIM, subscriber or tag does not exist. */
+/**
+ * isNotFound is true for Soracom's own 404 answer (a JSON error body with a code): the order, SIM,
+ * subscriber or tag does not exist. A 404 page of a proxy or load balancer says nothing about Soracom.
+ */
 export function isNotFound(err: unknown): boolean {
-  return err instanceof SoracomApiError && err.status === 404;
+  return err instanceof SoracomApiError && err.status === 404 && err.soracomCode !== undefined;
 }
 
 /** isOutcomeUnknown is true when a non-repeatable mutation may or may not have been applied. */
@@ -189,7 +232,10 @@ export function isOutcomeUnknown(err: unknown): err is SoracomOutcomeUnknownErro
   return err instanceof SoracomError && err.code === SoracomErrorCode.outcomeUnknown;
 }
 
-/** isRateLimited is true for a 429; the error's `retryAfterMs` says how long the server wants a pause. */
+/** isRateLimited is true for a 429 (capped or not); the error's `retryAfterMs` says how long to pause. */
 export function isRateLimited(err: unknown): err is SoracomRateLimitedError {
-  return err instanceof SoracomError && err.code === SoracomErrorCode.rateLimited;
+  return (
+    err instanceof SoracomError &&
+    (err.code === SoracomErrorCode.rateLimited || err.code === SoracomErrorCode.waitCapped)
+  );
 }

@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
-import { SoracomNetworkError, SoracomTimeoutError } from "./errors.js";
+import { SoracomError, SoracomErrorCode, SoracomNetworkError, SoracomTimeoutError } from "./errors.js";
 
-/** Exchange is one HTTP answer, body read in full (Soracom bodies are small JSON documents). */
+/** Exchange is one HTTP answer, body read in full (Soracom bodies are small JSON documents, bounded by maxBytes). */
 export interface Exchange {
   status: number;
   headers: Record<string, string>;
@@ -35,9 +35,25 @@ const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEO
 /** TimeoutMarker is the abort reason of our own deadline, told apart from any other abort. */
 class TimeoutMarker extends Error {}
 
+/** ResponseTooLargeError: the answer's body passed the client's bound; reading stopped there. */
+export class ResponseTooLargeError extends SoracomError {
+  override name = "ResponseTooLargeError";
+  readonly status: number;
+
+  constructor(operation: string, status: number, maxBytes: number) {
+    super(
+      SoracomErrorCode.responseTooLarge,
+      operation,
+      `${operation}: HTTP ${status} with a body over ${maxBytes} bytes; not read further`,
+    );
+    this.status = status;
+  }
+}
+
 /**
  * sendOnce performs one HTTP exchange with a deadline covering headers and body. It never retries
- * and never interprets the status: it throws only when no complete answer arrived.
+ * and never interprets the status: it throws only when no complete answer arrived, or when the body
+ * is larger than maxBytes (ResponseTooLargeError, the connection dropped).
  */
 export async function sendOnce(
   dispatcher: Dispatcher,
@@ -45,6 +61,7 @@ export async function sendOnce(
   operation: string,
   req: WireRequest,
   timeoutMs: number,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<Exchange> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new TimeoutMarker(`no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -59,13 +76,38 @@ export async function sendOnce(
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    const text = await res.body.text();
+    const text = await readBounded(operation, res, maxBytes, abort);
     return { status: res.statusCode, headers: flattenHeaders(res.headers), text };
   } catch (err) {
+    if (err instanceof ResponseTooLargeError) throw err;
     throw toNetworkError(operation, err, abort.signal.reason instanceof TimeoutMarker);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** readBounded reads the body as UTF-8 text, aborting the exchange once it passes maxBytes. */
+async function readBounded(
+  operation: string,
+  res: Dispatcher.ResponseData,
+  maxBytes: number,
+  abort: AbortController,
+): Promise<string> {
+  const tooLarge = () => {
+    const err = new ResponseTooLargeError(operation, res.statusCode, maxBytes);
+    abort.abort(err);
+    return err;
+  };
+  const declared = Number(res.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -1,5 +1,5 @@
 import { SoracomError, SoracomErrorCode } from "./errors.js";
-import type { OrderedProfile, ProfileOrder, Sim } from "./types.js";
+import type { OrderedProfile, ProfileOrder, Sim, Subscriber } from "./types.js";
 
 /**
  * Answers must be about what was asked. A proxy, a misrouted endpoint or a crafted server could answer a
@@ -8,11 +8,13 @@ import type { OrderedProfile, ProfileOrder, Sim } from "./types.js";
  * mismatch is an error (SORACOM_ERR_MISMATCH), never data.
  */
 
+/** mismatch names what was asked, never the answer's value (an answer's text is not copied into messages). */
 function mismatch(operation: string, what: string, asked: string, got: unknown): SoracomError {
+  const other = got === undefined || got === null ? "names none" : "is about another one";
   return new SoracomError(
     SoracomErrorCode.mismatch,
     operation,
-    `${operation}: asked for ${what} ${asked} but the answer is about ${JSON.stringify(got ?? null).slice(0, 80)}; rejected`,
+    `${operation}: asked for ${what} ${asked} but the answer ${other}; rejected`,
   );
 }
 
@@ -34,6 +36,12 @@ export function expectProfilesOf(operation: string, profileOrderId: string, list
 export function expectSim(operation: string, simId: string, sim: Sim): Sim {
   if (sim?.simId !== undefined && sim.simId !== simId) throw mismatch(operation, "SIM", simId, sim.simId);
   return sim;
+}
+
+/** expectSubscriber returns the subscriber when it has the IMSI asked for (its SIM ID is checked by the schema). */
+export function expectSubscriber(operation: string, imsi: string, sub: Subscriber): Subscriber {
+  if (sub?.imsi !== imsi) throw mismatch(operation, "IMSI", imsi, sub?.imsi);
+  return sub;
 }
 
 /** simCarries: the SIM has a profile with exactly this ICCID, or a subscriber with exactly this IMSI. */

@@ -24,18 +24,36 @@ export function nextPageKey(headers: HeaderBag): string | undefined {
   return undefined;
 }
 
+/** PageBound caps a list: past maxPages pages it fails with SORACOM_ERR_TOO_MANY_PAGES (after onTooMany). */
+export interface PageBound {
+  maxPages: number;
+  onTooMany?: () => void;
+}
+
 /**
  * paginate walks every page: `fetchPage(key)` returns the items and response headers of one page.
- * A next key equal to one already seen means a broken server: stop with an error, never loop forever.
+ * A next key equal to one already seen means a broken server: stop with an error, never loop forever;
+ * neither does a pager that hands out new keys without end (bound.maxPages).
  */
 export async function* paginate<T>(
   operation: string,
   fetchPage: (key: string | undefined) => Promise<{ items: T[]; headers: HeaderBag }>,
+  bound: PageBound = { maxPages: Number.POSITIVE_INFINITY },
 ): AsyncGenerator<T, void, undefined> {
   const seen = new Set<string>();
   let key: string | undefined;
+  let fetched = 0;
   do {
+    if (fetched >= bound.maxPages) {
+      bound.onTooMany?.();
+      throw new SoracomError(
+        SoracomErrorCode.tooManyPages,
+        operation,
+        `${operation}: the list goes on past ${bound.maxPages} pages; stopped`,
+      );
+    }
     const page = await fetchPage(key);
+    fetched++;
     yield* page.items;
     key = nextPageKey(page.headers);
     if (key !== undefined) {
@@ -43,7 +61,7 @@ export async function* paginate<T>(
         throw new SoracomError(
           SoracomErrorCode.invalidResponse,
           operation,
-          `pagination loop: next key ${key} was already returned`,
+          `${operation}: pagination loop: a next key was returned twice`,
         );
       seen.add(key);
     }

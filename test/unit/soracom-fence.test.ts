@@ -99,21 +99,40 @@ describe("answers about another object are rejected", () => {
     return c;
   };
 
+  const order = (id: string, status: string) => ({
+    profileOrderId: id,
+    subscription: "plan01s",
+    status,
+    quantity: 1,
+    orderedTime: 1,
+  });
+  const profile = (orderId: string, iccid: string) => ({
+    profileOrderId: orderId,
+    iccid,
+    imsi: `44010${iccid}`,
+    matchingId: "m",
+    smdpAddress: "smdp.example",
+    activationCode: "LPA:1$smdp.example$m",
+    profileStatus: "SUBSCRIBER_REGISTRATION_SUCCEEDED",
+    createdTime: 1,
+    lastModifiedTime: 1,
+  });
+
   it("a GET of order A answered with order B", async () => {
-    answers["/v1/sim_profile_orders/A"] = { profileOrderId: "B", status: "DRAFT", quantity: 1 };
+    answers["/v1/sim_profile_orders/A"] = order("B", "DRAFT");
     await expect(crafted().getProfileOrder("A")).rejects.toMatchObject({ code: SoracomErrorCode.mismatch });
   });
 
-  it("a confirm of order A answered with order B", async () => {
-    answers["/v1/sim_profile_orders/A/confirm"] = { profileOrderId: "B", status: "CONFIRMED", quantity: 1 };
-    await expect(crafted().confirmProfileOrder("A")).rejects.toMatchObject({ code: SoracomErrorCode.mismatch });
+  it("a confirm of order A answered with order B: its outcome is unknown (the confirm was sent)", async () => {
+    answers["/v1/sim_profile_orders/A/confirm"] = order("B", "CONFIRMED");
+    await expect(crafted().confirmProfileOrder("A")).rejects.toMatchObject({
+      code: SoracomErrorCode.outcomeUnknown,
+      cause: { code: SoracomErrorCode.mismatch },
+    });
   });
 
   it("the profiles of order A listing a profile of order B", async () => {
-    answers["/v1/sim_profile_orders/A/profiles"] = [
-      { profileOrderId: "A", iccid: "1" },
-      { profileOrderId: "B", iccid: "2" },
-    ];
+    answers["/v1/sim_profile_orders/A/profiles"] = [profile("A", "1"), profile("B", "2")];
     await expect(crafted().listOrderedProfiles("A")).rejects.toMatchObject({ code: SoracomErrorCode.mismatch });
   });
 
@@ -123,7 +142,7 @@ describe("answers about another object are rejected", () => {
   });
 
   it("an answer about the object asked for is data, as ever", async () => {
-    answers["/v1/sim_profile_orders/C"] = { profileOrderId: "C", status: "DRAFT", quantity: 1 };
+    answers["/v1/sim_profile_orders/C"] = order("C", "DRAFT");
     await expect(crafted().getProfileOrder("C")).resolves.toMatchObject({ profileOrderId: "C" });
   });
 });

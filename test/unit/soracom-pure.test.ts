@@ -131,7 +131,16 @@ describe("error classification", () => {
   const api = (status: number) => new SoracomApiError("getSim", { status, headers: {} });
   const cases: Record<string, { err: unknown; retryable: boolean; notFound: boolean }> = {
     "a 500 is retryable": { err: api(500), retryable: true, notFound: false },
-    "a 404 is not retryable and is not-found": { err: api(404), retryable: false, notFound: true },
+    "Soracom's 404 is not retryable and is not-found": {
+      err: new SoracomApiError("getSim", { status: 404, headers: {}, soracomCode: "SEM0004" }),
+      retryable: false,
+      notFound: true,
+    },
+    "a 404 without Soracom's error code (a proxy's page) is not not-found": {
+      err: api(404),
+      retryable: false,
+      notFound: false,
+    },
     "a 400 is neither": { err: api(400), retryable: false, notFound: false },
     "a 429 is retryable": {
       err: new SoracomRateLimitedError("getSim", { status: 429, headers: {} }, 1000),
