@@ -7,6 +7,7 @@ import type { ApiResult } from "./context.js";
 import { handleControl } from "./control.js";
 import { SimulatorEngine } from "./engine.js";
 import { SimErrorCode, SimulatorHttpError } from "./errors.js";
+import { type RawAnswer, shapeAnswer } from "./faults.js";
 import { loadStateFile, StatePersister } from "./persist.js";
 
 export type { SimulatorOptions } from "./config.js";
@@ -106,7 +107,9 @@ async function handleApi(engine: SimulatorEngine, req: http.IncomingMessage, res
   };
   const result = runApiCall(engine, apiReq, plan);
   engine.onChange();
-  record(result.status);
+  // An "answer" fault: the call was applied; what goes back is the bad answer asked for.
+  const shaped = plan.fault?.answer ? shapeAnswer(result, plan.fault.answer, plan.fault.served ?? 1) : undefined;
+  record(shaped?.status ?? result.status);
   engine.logger.debug(
     {
       operation: plan.operation,
@@ -122,7 +125,13 @@ async function handleApi(engine: SimulatorEngine, req: http.IncomingMessage, res
     req.socket.destroy();
     return;
   }
-  send(res, result);
+  if (shaped) sendRaw(res, shaped);
+  else send(res, result);
+}
+
+function sendRaw(res: http.ServerResponse, answer: RawAnswer): void {
+  // A status without a body (204, 304) cannot carry text: node drops it.
+  res.writeHead(answer.status, answer.headers).end(answer.text === "" ? undefined : answer.text);
 }
 
 async function handleControlRequest(
