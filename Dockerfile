@@ -3,7 +3,8 @@
 # The builder compiles each program from its own tsconfig with the dev dependencies; each runtime image has
 # only Node, its own production dependencies and compiled code, and runs as a numeric non-root user (the
 # chart's runAsUser) on a read-only root filesystem. The controller image carries no simulator, plugin,
-# third_party/ or simulator-only package (ajv: the simulator's npm workspace).
+# third_party/ or simulator-only package: the Soracom answer schemas it checks are compiled in
+# (controller/soracom/schemas.generated.ts, generated from third_party/ by scripts/gen-soracom-schemas.mjs).
 ARG NODE_IMAGE=node:24-slim
 
 # What every runtime image keeps of the base: Node alone. npm, npx, corepack and yarn are never run there.
