@@ -41,6 +41,14 @@ export interface ControllerConfig {
   soracomRequestsPerSecond: number;
   soracomMaxConcurrency: number;
   soracomRequestTimeoutMs: number;
+  /** Longest pause a Soracom rate-limit header may impose; longer hints are cut (and counted). */
+  soracomMaxServerWaitMs: number;
+  /** Pages one Soracom list may have. */
+  soracomMaxPages: number;
+  /** Bytes one Soracom answer may have. */
+  soracomMaxResponseBytes: number;
+  /** One Soracom call's total time, retries included. */
+  soracomCallDeadlineMs: number;
   /** Soracom calls per minute polling may spend per account (null: no budget); an account's spec may set its own. */
   soracomPollBudget: number | null;
   credentials?: { authKeyId: string; authKey: string };
@@ -155,6 +163,22 @@ const FLAGS = {
   "soracom-requests-per-second": { type: "string", default: "10", help: "client-side rate limit of Soracom calls" },
   "soracom-max-concurrency": { type: "string", default: "8", help: "Soracom calls in flight at once" },
   "soracom-request-timeout": { type: "string", default: "30s", help: "timeout of one Soracom call" },
+  "soracom-call-deadline": {
+    type: "string",
+    default: "60s",
+    help: "total time of one Soracom call, retries and body read included (at least the request timeout)",
+  },
+  "soracom-max-server-wait": {
+    type: "string",
+    default: "15m",
+    help: "longest pause a Soracom Retry-After or rate-limit header may impose; longer hints are cut",
+  },
+  "soracom-max-pages": { type: "string", default: "1000", help: "pages one Soracom list may have" },
+  "soracom-max-response-size": {
+    type: "string",
+    default: "4MiB",
+    help: "largest Soracom answer read (bytes, or with KiB/MiB)",
+  },
   "soracom-poll-budget": {
     type: "string",
     default: "300",
@@ -203,6 +227,14 @@ function parseCount(text: string, flag: string, opts: { min: number; unlimited?:
     );
   }
   return Number(text);
+}
+
+/** parseSize reads a byte count: 4194304, 512KiB, 4MiB. */
+function parseSize(text: string, flag: string): number {
+  const m = /^(\d+)(KiB|MiB)?$/.exec(text);
+  if (!m || Number(m[1]) <= 0)
+    throw new ConfigError(`--${flag}: "${text}" must be a size such as 4MiB, 512KiB or 65536`);
+  return Number(m[1]) * (m[2] === "MiB" ? 1024 * 1024 : m[2] === "KiB" ? 1024 : 1);
 }
 
 /** parseRate reads a positive rate such as 10 or 0.5 (one call every two seconds). */
@@ -295,6 +327,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     soracomRequestsPerSecond: parseRate(str("soracom-requests-per-second"), "soracom-requests-per-second"),
     soracomMaxConcurrency: parseCount(str("soracom-max-concurrency"), "soracom-max-concurrency", { min: 1 })!,
     soracomRequestTimeoutMs: dur("soracom-request-timeout"),
+    soracomCallDeadlineMs: dur("soracom-call-deadline"),
+    soracomMaxServerWaitMs: dur("soracom-max-server-wait"),
+    soracomMaxPages: parseCount(str("soracom-max-pages"), "soracom-max-pages", { min: 1 })!,
+    soracomMaxResponseBytes: parseSize(str("soracom-max-response-size"), "soracom-max-response-size"),
     soracomPollBudget: parseCount(str("soracom-poll-budget"), "soracom-poll-budget", { min: 1, unlimited: true }),
     ...(authKeyId && authKey ? { credentials: { authKeyId, authKey } } : {}),
     // With credentials in the environment (single-tenant mode) objects without an account use them.
@@ -327,6 +363,12 @@ function checkTimings(cfg: ControllerConfig): void {
   if (cfg.pollIntervalActiveMs > cfg.pollIntervalStableMs)
     throw new ConfigError("--poll-interval-active must not be longer than --poll-interval-stable");
   if (cfg.pollIntervalActiveMs < 100) throw new ConfigError("--poll-interval-active must be at least 100ms");
+  if (cfg.soracomCallDeadlineMs < cfg.soracomRequestTimeoutMs) {
+    throw new ConfigError(
+      `--soracom-call-deadline (${cfg.soracomCallDeadlineMs / 1000}s) must be at least --soracom-request-timeout (${cfg.soracomRequestTimeoutMs / 1000}s)`,
+    );
+  }
+  if (cfg.soracomMaxServerWaitMs <= 0) throw new ConfigError("--soracom-max-server-wait must be longer than 0");
   if (cfg.createGracePeriodMs <= cfg.soracomRequestTimeoutMs) {
     // A create still in flight when the order list is read could be applied after it: the list would not
     // show it, and the order would be created twice.

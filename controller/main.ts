@@ -327,7 +327,12 @@ function createClients(
       requestsPerSecond: cfg.soracomRequestsPerSecond,
       maxConcurrency: cfg.soracomMaxConcurrency,
       requestTimeoutMs: cfg.soracomRequestTimeoutMs,
+      callDeadlineMs: cfg.soracomCallDeadlineMs,
+      maxServerWaitMs: cfg.soracomMaxServerWaitMs,
+      maxPages: cfg.soracomMaxPages,
+      maxResponseBytes: cfg.soracomMaxResponseBytes,
       onRequest: (e) => observeSoracomRequest(metrics, e),
+      onGuard: (e) => metrics.apiGuards.inc({ operation: e.operation, code: e.code }),
       // Names the replica, so that Soracom's support (and the simulator's call log) can tell callers apart.
       userAgent: `soracom-esim-operator (${elector?.identity ?? process.env.POD_NAME ?? hostname()})`,
       // Fencing: a replica that lost (or cannot renew) its lease sends no mutation, queued ones included.

@@ -77,6 +77,12 @@ function buildMetrics(registry: Registry) {
       "operation",
       "code",
     ]),
+    apiGuards: counter(
+      registry,
+      "soracom_api_answers_refused_total",
+      "Soracom answers the client refused or cut short (invalid, mismatched, too large, too many pages, wait capped, deadline), by error code",
+      ["operation", "code"],
+    ),
     apiRequestDuration: histogram(
       registry,
       "soracom_api_request_duration_seconds",
