@@ -144,7 +144,7 @@ export async function call(ctx: CallContext, operation: OperationId, args: CallA
         return {
           status: status ?? 0,
           headers: (result as Exchange).headers,
-          data: parseBody(operation, result as Exchange),
+          data: parseBody(ctx, operation, result as Exchange),
         };
       case "already-done":
         return { status: status ?? 0, headers: (result as Exchange).headers, data: undefined };
@@ -350,7 +350,7 @@ export function queryString(query: Record<string, QueryValue> | undefined): stri
   return text ? `?${text}` : "";
 }
 
-function parseBody(operation: OperationId, res: Exchange): unknown {
+function parseBody(ctx: CallContext, operation: OperationId, res: Exchange): unknown {
   if (res.text.trim() === "") return undefined;
   try {
     return JSON.parse(res.text);
@@ -360,6 +360,7 @@ function parseBody(operation: OperationId, res: Exchange): unknown {
       operation,
       `${operation}: HTTP ${res.status} with a body that is not JSON`,
     );
+    ctx.guard(operation, SoracomErrorCode.invalidResponse);
     // A never-repeated mutation that answered 2xx was applied, but we cannot read what it made.
     if (OPERATIONS[operation].retry === "never") throw new SoracomOutcomeUnknownError(operation, err);
     throw err;

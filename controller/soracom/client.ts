@@ -382,7 +382,7 @@ function pages<T>(
       const res = await call(ctx, op, { query: query(key) });
       return { items: answered<T[]>(ctx, op, res), headers: res.headers };
     },
-    { maxPages: ctx.bounds.maxPages, onTooMany: () => ctx.guard(op, SoracomErrorCode.tooManyPages) },
+    { maxPages: ctx.bounds.maxPages, onRefused: (code) => ctx.guard(op, code) },
   );
 }
 

@@ -1,4 +1,4 @@
-import { SoracomError, SoracomErrorCode } from "./errors.js";
+import { SoracomError, SoracomErrorCode, type SoracomErrorCodeValue } from "./errors.js";
 
 type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -24,10 +24,11 @@ export function nextPageKey(headers: HeaderBag): string | undefined {
   return undefined;
 }
 
-/** PageBound caps a list: past maxPages pages it fails with SORACOM_ERR_TOO_MANY_PAGES (after onTooMany). */
+/** PageBound caps a list: past maxPages pages it fails with SORACOM_ERR_TOO_MANY_PAGES. */
 export interface PageBound {
   maxPages: number;
-  onTooMany?: () => void;
+  /** Told the code before the list fails for a bound or a broken pager. */
+  onRefused?: (code: SoracomErrorCodeValue) => void;
 }
 
 /**
@@ -45,7 +46,7 @@ export async function* paginate<T>(
   let fetched = 0;
   do {
     if (fetched >= bound.maxPages) {
-      bound.onTooMany?.();
+      bound.onRefused?.(SoracomErrorCode.tooManyPages);
       throw new SoracomError(
         SoracomErrorCode.tooManyPages,
         operation,
@@ -57,12 +58,14 @@ export async function* paginate<T>(
     yield* page.items;
     key = nextPageKey(page.headers);
     if (key !== undefined) {
-      if (seen.has(key))
+      if (seen.has(key)) {
+        bound.onRefused?.(SoracomErrorCode.invalidResponse);
         throw new SoracomError(
           SoracomErrorCode.invalidResponse,
           operation,
           `${operation}: pagination loop: a next key was returned twice`,
         );
+      }
       seen.add(key);
     }
   } while (key !== undefined);
