@@ -55,6 +55,10 @@ const CONTROLLER_FLAGS = new Set([
   "--soracom-coverage",
   "--soracom-sandbox",
   "--soracom-poll-budget",
+  "--soracom-max-server-wait",
+  "--soracom-max-pages",
+  "--soracom-max-response-size",
+  "--soracom-call-deadline",
   "--shard-name",
   "--shard-selector",
 ]);
