@@ -403,6 +403,16 @@ function isSoracomError(res: Exchange): boolean {
   }
 }
 
+/** supportHeaders keeps the headers an error may carry (rate limits, request IDs), scrubbed: no echo of ours. */
+function supportHeaders(headers: Record<string, string>, secrets: readonly string[]): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (/^(x-soracom-ratelimit-|retry-after$|x-soracom-request-id$|x-request-id$|content-type$)/.test(name))
+      kept[name] = scrubAnswerText(value, secrets).slice(0, 200);
+  }
+  return kept;
+}
+
 /** Credential-like runs: Soracom API keys, auth keys and IDs, and any long token-ish string. */
 const TOKEN_LIKE = /\b(?:api|secret|keyId)-[A-Za-z0-9._-]+|[A-Za-z0-9+/_=.-]{32,}/g;
 
@@ -418,7 +428,7 @@ export function scrubAnswerText(text: string, secrets: readonly string[]): strin
  * short. Server text is scrubbed of the secrets in use: an error page may echo the request's headers.
  */
 export function apiErrorDetails(res: Exchange, secrets: readonly string[] = []): ApiErrorDetails {
-  const details: ApiErrorDetails = { status: res.status, headers: res.headers };
+  const details: ApiErrorDetails = { status: res.status, headers: supportHeaders(res.headers, secrets) };
   try {
     const body = JSON.parse(res.text) as { code?: unknown; message?: unknown };
     if (typeof body?.code === "string") details.soracomCode = scrubAnswerText(body.code, secrets).slice(0, 40);

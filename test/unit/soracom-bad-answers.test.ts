@@ -363,6 +363,7 @@ const ROWS: Row[] = [
     name: "an error message echoing the session's secrets",
     answer: (_fx, secrets) => ({
       status: 400,
+      headers: { "x-echo": secrets.join(" ") },
       body: JSON.stringify({
         code: "COM0008",
         message: `bad request; headers were ${secrets.join(" ")} token=abcdefghijklmnopqrstuvwxyz0123456789ABCD`,
