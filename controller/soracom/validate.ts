@@ -53,14 +53,33 @@ const EXPECTATIONS: Partial<Record<OperationId, object>> = {
 };
 
 /**
- * The spec's SimplifiedSubscriber.status enum lacks inactive, standby and suspended, although its own
- * description says a primary subscription reports the SIM's status: the SIM statuses are allowed there.
+ * The statuses the operator decides on: only the vendor's values pass. Every other enum in the spec
+ * describes fields the operator never reads (radio type, region, module type, expiry action); a value
+ * Soracom adds there later must not stop every SIM read, so those are checked for their type only.
+ */
+const DECIDING_ENUMS = new Set([
+  "SimProfileOrderResponse.status",
+  "OrderedSimProfileResponse.profileStatus",
+  "Sim.status",
+  "Subscriber.status",
+  "SimplifiedSubscriber.status",
+]);
+
+/**
+ * The compiled copy of the spec's components: enums narrowed to DECIDING_ENUMS. The spec's
+ * SimplifiedSubscriber.status enum lacks inactive, standby and suspended, although its own description
+ * says a primary subscription reports the SIM's status: the SIM statuses are allowed there.
  */
 function answerComponents(): { schemas: Record<string, unknown> } {
   const schemas = structuredClone(COMPONENT_SCHEMAS) as Record<
     string,
     { properties?: Record<string, { enum?: string[] }> }
   >;
+  for (const [name, schema] of Object.entries(schemas)) {
+    for (const [field, property] of Object.entries(schema.properties ?? {})) {
+      if (property.enum && !DECIDING_ENUMS.has(`${name}.${field}`)) delete property.enum;
+    }
+  }
   const status = schemas.SimplifiedSubscriber?.properties?.status;
   if (status?.enum) status.enum = [...new Set([...status.enum, ...SIM_STATUSES])];
   return { schemas };

@@ -39,4 +39,14 @@ describe("the answer schemas the controller compiles in", () => {
     expect(validAnswer("getProfileOrder", { ...order, speedClass: null })).toEqual(order);
     expect(() => validAnswer("getProfileOrder", { ...order, status: null })).toThrow(/\/status/);
   });
+
+  it("accept a value Soracom adds to a field the operator never reads, never an unknown status", () => {
+    const sim = { simId: "s1", status: "active", moduleType: "someNewModule", placement: { region: "sa-east-1" } };
+    expect(validAnswer("getSim", sim)).toEqual(sim);
+    expect(() => validAnswer("getSim", { ...sim, status: "Cancelled" })).toThrow(/\/status/);
+    const sub = { simId: "s1", status: "suspended" };
+    expect(() => validAnswer("getSim", { simId: "s1", profiles: { i1: { subscribers: { x: sub } } } })).not.toThrow();
+    const bad = { simId: "s1", profiles: { i1: { subscribers: { x: { ...sub, status: "gone" } } } } };
+    expect(() => validAnswer("getSim", bad)).toThrow(/\/profiles\/i1\/subscribers\/x\/status/);
+  });
 });
