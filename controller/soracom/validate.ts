@@ -137,13 +137,15 @@ export function validAnswer(operation: OperationId, body: unknown): unknown {
   return data;
 }
 
-/** createAnswerMatches: the order made is the one asked for (quantity, plan, speed class, bundles). */
+/** createAnswerMatches: the order made is the one asked for (quantity, plan, speed class, bundles, description). */
 export function createAnswerMatches(req: CreateProfileOrderRequest, order: ProfileOrder): ProfileOrder {
   const differs = (field: string) =>
     new SoracomInvalidResponseError("createProfileOrder", `/${field}`, "differs from what was ordered");
   if (order.quantity !== req.quantity) throw differs("quantity");
   if (order.subscription !== req.subscription) throw differs("subscription");
   if (req.speedClass !== undefined && order.speedClass !== req.speedClass) throw differs("speedClass");
+  // The operator finds its orders again by the marker in the description.
+  if (req.description !== undefined && order.description !== req.description) throw differs("description");
   const asked = [...(req.bundles ?? [])].sort().join(",");
   if (asked !== "" && [...(order.bundles ?? [])].sort().join(",") !== asked) throw differs("bundles");
   return order;

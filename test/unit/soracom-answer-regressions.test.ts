@@ -139,10 +139,11 @@ describe("6: terminate and create answers are checked", () => {
     ["a numeric order ID", { patch: { profileOrderId: 123 } }],
     ["another quantity", { patch: { quantity: 6 } }],
     ["another plan", { patch: { subscription: "planX3" } }],
+    ["another description (the operator's marker)", { patch: { description: "someone else's" } }],
   ] as const) {
     it(`a create answered with ${name} is outcome unknown, never repeated`, async () => {
       await answer("createProfileOrder", a);
-      const err = await caught(client().createProfileOrder({ subscription: "plan01s", quantity: 3 }));
+      const err = await caught(client().createProfileOrder({ subscription: "plan01s", quantity: 3, description: "m" }));
       expect(err?.code).toBe(C.outcomeUnknown);
       expect(await control.count("createProfileOrder")).toBe(1);
     });
