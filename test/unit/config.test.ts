@@ -54,6 +54,23 @@ describe("controller configuration", () => {
     expect(parseDuration(text, "x")).toBe(ms);
   });
 
+  it("bounds what Soracom's answers can make the client do, by default and by flag", () => {
+    expect(load([])).toMatchObject({
+      soracomMaxServerWaitMs: 15 * 60_000,
+      soracomMaxPages: 1000,
+      soracomMaxResponseBytes: 4 * 1024 * 1024,
+      soracomCallDeadlineMs: 60_000,
+    });
+    const argv = ["--soracom-max-server-wait", "2m", "--soracom-max-pages", "50"];
+    argv.push("--soracom-max-response-size", "512KiB", "--soracom-call-deadline", "45s");
+    expect(load(argv)).toMatchObject({
+      soracomMaxServerWaitMs: 120_000,
+      soracomMaxPages: 50,
+      soracomMaxResponseBytes: 512 * 1024,
+      soracomCallDeadlineMs: 45_000,
+    });
+  });
+
   it("a Soracom rate may be below one call a second", () => {
     expect(
       (loadConfig(["--soracom-requests-per-second", "0.5"]) as { soracomRequestsPerSecond: number })
@@ -130,6 +147,10 @@ describe("controller configuration", () => {
       {},
       "must be longer than --soracom-request-timeout (30s)",
     ],
+    ["a call deadline shorter than one attempt", ["--soracom-call-deadline", "10s"], {}, "--soracom-call-deadline"],
+    ["a page bound of zero", ["--soracom-max-pages", "0"], {}, "--soracom-max-pages"],
+    ["an answer size in gigabytes", ["--soracom-max-response-size", "1GiB"], {}, "--soracom-max-response-size"],
+    ["a server wait of zero", ["--soracom-max-server-wait", "0s"], {}, "--soracom-max-server-wait"],
   ])("refuses %s with a message naming it", (_what, argv, env, words) => {
     expect(() => loadConfig(argv as string[], env as Record<string, string>)).toThrow(ConfigError);
     expect(() => loadConfig(argv as string[], env as Record<string, string>)).toThrow(words as string);
