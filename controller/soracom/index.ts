@@ -1,8 +1,10 @@
 /** The Soracom API client: one import for the controller. */
 export { renewalMarginMs, TOKEN_TIMEOUT } from "./auth.js";
 export type { RequestEvent } from "./call.js";
+export { type ClientBounds, DEFAULT_BOUNDS } from "./call.js";
 export {
   createSoracomClient,
+  type GuardEvent,
   type MutationOptions,
   type SoracomClient,
   type SoracomClientOptions,
