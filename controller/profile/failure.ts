@@ -1,3 +1,4 @@
+import { type Refusal, reasonOf, refusalOf } from "../answers.js";
 import { CONDITIONS, EVENTS, REASONS } from "../api/vocabulary.js";
 import { TerminationBudgetExhaustedError } from "../budget.js";
 import { CredentialsError } from "../credentials.js";
@@ -24,6 +25,8 @@ export interface Failure {
   syncFailed: boolean;
   /** When to look again; undefined: rethrow, so the queue backs off. */
   requeueAfterMs?: number;
+  /** The failure is a refused answer or a bound reached (counted in soracom_esim_answers_refused_total). */
+  refusal?: Refusal;
 }
 
 /** Credentials need a person; a rotated Secret is picked up at this pace (profiles do not watch Secrets). */
@@ -90,6 +93,18 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
       event: { type: "Warning", reason: EVENTS.SoracomError },
       syncFailed: sync,
       requeueAfterMs: REJECTED_RETRY_MS,
+    };
+  }
+  const refusal = refusalOf(err);
+  if (refusal) {
+    // Nothing was decided from the answer: shown, counted, and tried again with the queue's backoff.
+    return {
+      stalled: false,
+      reason: reasonOf(refusal),
+      message: refusal.message,
+      event: { type: "Warning", reason: reasonOf(refusal) },
+      syncFailed: false,
+      refusal,
     };
   }
   if (err instanceof SoracomError && err.code === SoracomErrorCode.ambiguous) {
