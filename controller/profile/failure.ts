@@ -95,6 +95,25 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
       requeueAfterMs: REJECTED_RETRY_MS,
     };
   }
+  const answer = answerFailure(err);
+  if (answer) return answer;
+  if (err instanceof SoracomError) {
+    return {
+      stalled: false,
+      reason: action?.type === "terminateSim" ? REASONS.Terminating : REASONS.SyncFailed,
+      message: `Soracom did not answer ${what} (${err.code}); trying again.`,
+      syncFailed: sync,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * answerFailure: an answer that cannot be used. A refused answer or a bound reached is shown, counted and
+ * tried again with the queue's backoff (nothing was decided from it); more than one SIM matching an exact
+ * identifier needs a person.
+ */
+function answerFailure(err: unknown): Failure | undefined {
   const refusal = refusalOf(err);
   if (refusal) {
     // Nothing was decided from the answer: shown, counted, and tried again with the queue's backoff.
@@ -115,14 +134,6 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
       event: { type: "Warning", reason: EVENTS.SoracomError },
       syncFailed: false,
       requeueAfterMs: REJECTED_RETRY_MS,
-    };
-  }
-  if (err instanceof SoracomError) {
-    return {
-      stalled: false,
-      reason: action?.type === "terminateSim" ? REASONS.Terminating : REASONS.SyncFailed,
-      message: `Soracom did not answer ${what} (${err.code}); trying again.`,
-      syncFailed: sync,
     };
   }
   return undefined;
