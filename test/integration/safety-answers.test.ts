@@ -212,8 +212,6 @@ describe("a fraction of Soracom's read answers corrupted for a while, then good 
       "SIMs terminated that no deleted profile held",
     ).toEqual([]);
     expect(terminated(calls)).toContain(adopted.simId);
-    const warnings = (await h.events()).filter((e) => e.type === "Warning").map((e) => e.reason);
-    expect(warnings).toContain("SoracomAnswerInvalid");
     await h.finish(control, "a third of read answers corrupted for 75 s", {
       started,
       faults: proxy.corrupted.length,
@@ -223,5 +221,7 @@ describe("a fraction of Soracom's read answers corrupted for a while, then good 
         ...(child ? { gone: new Set([child.spec.iccid ?? child.status?.iccid ?? ""]) } : {}),
       },
     });
+    const warnings = (await h.events()).filter((e) => e.type === "Warning").map((e) => e.reason);
+    expect(warnings).toContain("SoracomAnswerInvalid");
   });
 });
