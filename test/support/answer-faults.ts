@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Rng } from "./safety-random.js";
 
 /**
  * AnswerFaults is a small HTTP proxy between the controller and the simulator that corrupts chosen
@@ -71,22 +72,10 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-/** A small seeded generator (mulberry32): a run's corruptions are the same for the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class AnswerFaults {
   readonly corrupted: Corrupted[] = [];
   private rules: Array<AnswerRule & { used: number }> = [];
-  private random: () => number;
+  private readonly random: Rng;
   private server: http.Server | undefined;
   url = "";
 
@@ -94,7 +83,7 @@ export class AnswerFaults {
     private readonly upstream: string,
     seed = 23,
   ) {
-    this.random = rng(seed);
+    this.random = new Rng(seed);
   }
 
   /** start listens on loopback; `url` is then the endpoint to give the controller. */
@@ -177,9 +166,9 @@ export class AnswerFaults {
         }
         if (!rule.when(json)) continue;
       }
-      if (this.random() >= (rule.probability ?? 1)) continue;
+      if (!this.random.chance(rule.probability ?? 1)) continue;
       rule.used += 1;
-      return rule.answers[Math.floor(this.random() * rule.answers.length)];
+      return this.random.pick(rule.answers);
     }
     return undefined;
   }

@@ -6,6 +6,7 @@ import { countSlots, planOrder } from "../../controller/order/plan.js";
 import { recordResults } from "../../controller/order/results.js";
 import { orderToken } from "../../controller/order/tokens.js";
 import type { ProfileOrder } from "../../controller/soracom/types.js";
+import { Rng } from "../support/safety-random.js";
 
 /**
  * Soracom's answers about orders are input (issue 23, defect 1): whatever one answer says, an order that
@@ -212,18 +213,6 @@ describe("create and confirm answers are checked before they are recorded", () =
   }
 });
 
-/** A small seeded generator (mulberry32): the battery is the same on every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("a battery of random answers never buys profiles over an order that holds them", () => {
   const STATUSES = ["DRAFT", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "FAILED", "Cancelled", "Expired", "NotCreated"];
   const WEIRD = [...STATUSES, "Rejected", "Pending", "ON_HOLD", "", null, 0, "completed"];
@@ -239,12 +228,14 @@ describe("a battery of random answers never buys profiles over an order that hol
   const STEP: Record<string, number> = { DRAFT: 0, CONFIRMED: 1, IN_PROGRESS: 2, COMPLETED: 3, FAILED: 3 };
 
   it("2,000 answers: no create, the quantity never changes, the status only moves forward in the vendor's words", () => {
-    const random = rng(23);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const random = new Rng(23);
+    const pick = <T>(xs: readonly T[]) => random.pick(xs);
     for (let i = 0; i < 2_000; i++) {
       const before = pick(HOLDING);
       const bad = answer(pick(WEIRD) as string, { quantity: pick(QUANTITIES), profileOrderId: pick(IDS) });
-      const plan = planOrder(input(order([before]), { orders: { "po-1": random() < 0.1 ? null : bad }, listed: [] }));
+      const plan = planOrder(
+        input(order([before]), { orders: { "po-1": random.chance(0.1) ? null : bad }, listed: [] }),
+      );
       const after = plan.status.orders?.[0];
       const why = `${before.status} answered ${JSON.stringify(bad)}`;
       expect(creates(plan), why).toEqual([]);

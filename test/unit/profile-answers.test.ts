@@ -173,16 +173,12 @@ describe("planProfile refuses a SIM read that does not carry the identifiers the
     status,
   });
   const budget = { allowed: true, remaining: 20, limit: 20, windowMs: 3_600_000 } as const;
+  const planWith = (p: EsimProfile, read: Sim) =>
+    planProfile({ profile: p, sim: read, now: NOW, terminationBudget: budget, dryRun: false });
 
   it("an order-created profile whose recorded SIM ID now reads as another SIM terminates nothing", () => {
     const p = deleting({ simId: "sim-b", iccid: "8981A", imsi: "44010A", profileStatus: "INSTALLATION_SUCCEEDED" });
-    const plan = planProfile({
-      profile: p,
-      sim: sim("8981B", "44010B"),
-      now: NOW,
-      terminationBudget: budget,
-      dryRun: false,
-    });
+    const plan = planWith(p, sim("8981B", "44010B"));
     expect(plan.actions).toEqual([]);
     expect(plan.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ reason: "SoracomAnswerInvalid" });
     expect(plan.events.map((e) => e.reason)).toEqual(["SoracomAnswerInvalid"]);
@@ -190,13 +186,7 @@ describe("planProfile refuses a SIM read that does not carry the identifiers the
 
   it("the same SIM carrying the recorded identifiers is terminated (the control)", () => {
     const p = deleting({ simId: "sim-b", iccid: "8981B", imsi: "44010B", profileStatus: "INSTALLATION_SUCCEEDED" });
-    const plan = planProfile({
-      profile: p,
-      sim: sim("8981B", "44010B"),
-      now: NOW,
-      terminationBudget: budget,
-      dryRun: false,
-    });
+    const plan = planWith(p, sim("8981B", "44010B"));
     expect(plan.actions.map((a) => a.type)).toContain("terminateSim");
   });
 });
