@@ -130,6 +130,36 @@ describe("regression (issue 23, defect 2): a SIM found by IMSI is acted on only 
   });
 });
 
+describe("an answer the client refuses is shown on the order, and the order recovers", () => {
+  it("getProfileOrder answers null for a while: Reconciling SoracomAnswerInvalid and a Warning, then Ready", async () => {
+    const started = Date.now();
+    const { sim, control } = await h.simulator({ inProgressDelayMs: 4_000 });
+    const proxy = await faultLayer(sim.url);
+    await h.spawn({ url: proxy.url }, { args: FAST });
+    await h.applyOrder("fleet", { subscription: "planX3", quantity: 3 });
+    await eventually(async () => (await h.order("fleet")).status?.orders?.[0]?.status === "IN_PROGRESS", {
+      what: "the order In Progress",
+    });
+    proxy.add({ operation: "getProfileOrder", answers: [{ name: "null body", body: "null" }] });
+    const shown = await eventually(
+      async () => {
+        const o = await h.order("fleet");
+        const c = condition(o, "Reconciling");
+        return c?.status === "True" && c.reason === "SoracomAnswerInvalid" ? c : undefined;
+      },
+      { what: "Reconciling SoracomAnswerInvalid" },
+    );
+    expect(shown.message).toContain("getProfileOrder");
+    const warned = (await h.events()).filter((e) => e.type === "Warning" && e.reason === "SoracomAnswerInvalid");
+    expect(warned.length).toBeGreaterThan(0);
+    proxy.clear();
+    await h.ready("fleet", 60_000);
+    await h.materialized("fleet", 3, 60_000);
+    expect(await control.count("createProfileOrder")).toBe(1);
+    await h.finish(control, "getProfileOrder answers null for a while", { started, faults: proxy.corrupted.length });
+  });
+});
+
 /** The corruptions of the fault scenario, per operation: each a way a broken Soracom or proxy answers. */
 function corruptions(otherSimId: string): Record<string, AnswerFault[]> {
   const html200: AnswerFault = { name: "HTML 200", headers: { "content-type": "text/html" }, body: "<html></html>" };
