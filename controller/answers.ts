@@ -29,16 +29,14 @@ export class AnswerRefusedError extends Error {
 }
 
 /**
- * The client's codes for a bound reached. Matched by code string: the client names them, the controller
- * only needs to tell them from an invalid answer.
+ * The client's codes for a bound reached: too many pages, an answer too large, a rate-limit wait cut to
+ * the client's cap, a call's total deadline. Matched by code string, as the client names them.
  */
 const LIMIT_CODES: ReadonlySet<string> = new Set([
   "SORACOM_ERR_TOO_MANY_PAGES",
   "SORACOM_ERR_RESPONSE_TOO_LARGE",
-  "SORACOM_ERR_WAIT_TOO_LONG",
-  "SORACOM_ERR_RATE_LIMIT_WAIT_TOO_LONG",
+  "SORACOM_ERR_WAIT_CAPPED",
   "SORACOM_ERR_DEADLINE",
-  "SORACOM_ERR_DEADLINE_EXCEEDED",
 ]);
 
 /** refusalOf says whether err is a refused answer or a bound reached, and why; undefined for anything else. */

@@ -2,7 +2,14 @@ import { type Refusal, reasonOf, refusalOf } from "../answers.js";
 import { CONDITIONS, EVENTS, REASONS } from "../api/vocabulary.js";
 import { TerminationBudgetExhaustedError } from "../budget.js";
 import { CredentialsError } from "../credentials.js";
-import { isOutcomeUnknown, isRateLimited, SoracomApiError, SoracomError, SoracomErrorCode } from "../soracom/errors.js";
+import {
+  isOutcomeUnknown,
+  isRateLimited,
+  SoracomApiError,
+  SoracomError,
+  SoracomErrorCode,
+  SoracomRateLimitedError,
+} from "../soracom/errors.js";
 import { describeAction, isSoracomMutation, type ProfileAction } from "./actions.js";
 import { type ConditionInput, kstatusConditions, mergeConditions } from "./conditions.js";
 import type { OwnedStatus } from "./status.js";
@@ -66,6 +73,9 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
   if (err instanceof SoracomError && err.code === SoracomErrorCode.auth) {
     return credentials(REASONS.CredentialsInvalid, `Soracom refused the credentials: ${err.message}`);
   }
+  // Before the rate limit and the 4xx: a wait the client cut to its cap is a bound reached, shown as one.
+  const answer = answerFailure(err);
+  if (answer) return answer;
   if (isOutcomeUnknown(err)) {
     return {
       stalled: false,
@@ -95,8 +105,6 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
       requeueAfterMs: REJECTED_RETRY_MS,
     };
   }
-  const answer = answerFailure(err);
-  if (answer) return answer;
   if (err instanceof SoracomError) {
     return {
       stalled: false,
@@ -124,6 +132,8 @@ function answerFailure(err: unknown): Failure | undefined {
       event: { type: "Warning", reason: reasonOf(refusal) },
       syncFailed: false,
       refusal,
+      // A capped rate-limit wait says when to look again; anything else backs off in the queue.
+      ...(err instanceof SoracomRateLimitedError && err.retryAfterMs ? { requeueAfterMs: err.retryAfterMs } : {}),
     };
   }
   if (err instanceof SoracomError && err.code === SoracomErrorCode.ambiguous) {

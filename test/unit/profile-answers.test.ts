@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { EsimProfile, EsimProfileSpec } from "../../controller/api/types.js";
 import { API_VERSION, PROFILE_FINALIZER, PROFILE_KIND } from "../../controller/api/vocabulary.js";
+import { classifyFailure } from "../../controller/profile/failure.js";
 import { planProfile } from "../../controller/profile/plan.js";
 import type { SimOps } from "../../controller/profile/ports.js";
 import { createProfileReconciler } from "../../controller/profile/reconciler.js";
+import { SoracomError, type SoracomErrorCodeValue } from "../../controller/soracom/errors.js";
 import { createSoracomClient, type SoracomClient } from "../../controller/soracom/index.js";
 import type { Sim } from "../../controller/soracom/types.js";
 import { type Simulator, startSimulator } from "../../simulator/index.js";
@@ -189,4 +191,23 @@ describe("planProfile refuses a SIM read that does not carry the identifiers the
     const plan = planWith(p, sim("8981B", "44010B"));
     expect(plan.actions.map((a) => a.type)).toContain("terminateSim");
   });
+});
+
+describe("the client's refusals take the one failure path: Reconciling with a reason, a Warning, backoff", () => {
+  const rows: Array<[string, string, string]> = [
+    ["an invalid answer", "SORACOM_ERR_INVALID_RESPONSE", "SoracomAnswerInvalid"],
+    ["an answer about another object", "SORACOM_ERR_MISMATCH", "SoracomAnswerInvalid"],
+    ["too many pages", "SORACOM_ERR_TOO_MANY_PAGES", "SoracomLimitReached"],
+    ["an answer too large", "SORACOM_ERR_RESPONSE_TOO_LARGE", "SoracomLimitReached"],
+    ["a call's deadline", "SORACOM_ERR_DEADLINE", "SoracomLimitReached"],
+  ];
+  for (const [what, code, reason] of rows) {
+    it(what, () => {
+      const err = new SoracomError(code as SoracomErrorCodeValue, "getSim", `getSim: ${what}`);
+      const failure = classifyFailure(err, undefined);
+      expect(failure).toMatchObject({ stalled: false, reason, event: { type: "Warning", reason } });
+      // No requeue time: the error goes back to the queue, which backs off.
+      expect(failure?.requeueAfterMs).toBeUndefined();
+    });
+  }
 });
