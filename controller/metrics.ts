@@ -67,6 +67,12 @@ function buildMetrics(registry: Registry) {
     ordersFailed: counter(registry, "soracom_esim_orders_failed_total", "Soracom profile orders that ended FAILED", [
       "namespace",
     ]),
+    answersRefused: counter(
+      registry,
+      "soracom_esim_answers_refused_total",
+      "Soracom answers the controllers refused (nothing was done from them), by resource kind and cause",
+      ["kind", "reason"],
+    ),
     orphanOrders: gauge(
       registry,
       "soracom_esim_orphan_orders",

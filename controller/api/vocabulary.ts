@@ -132,6 +132,9 @@ export const REASONS = {
   SoracomRejected: "SoracomRejected",
   SimNotFound: "SimNotFound",
   UnknownOrderStatus: "UnknownOrderStatus",
+  // Reconciling (retried with backoff): an answer of Soracom's was refused, or a bound on answers was reached
+  SoracomAnswerInvalid: "SoracomAnswerInvalid",
+  SoracomLimitReached: "SoracomLimitReached",
   // Stalled: authority (which account, for whom)
   NoAccount: "NoAccount",
   AccountNotFound: "AccountNotFound",
@@ -182,6 +185,8 @@ export const EVENTS = {
   UnknownOrderStatus: "UnknownOrderStatus",
   OrphanOrder: "OrphanOrder",
   SoracomError: "SoracomError",
+  SoracomAnswerInvalid: "SoracomAnswerInvalid",
+  SoracomLimitReached: "SoracomLimitReached",
   CredentialsError: "CredentialsError",
 } as const;
 
@@ -198,11 +203,43 @@ export const ORDER_PHASES = [
 ] as const;
 export type OrderPhase = (typeof ORDER_PHASES)[number];
 
-/** Soracom order statuses, plus the controller's own for orders without an ID yet or gone. */
+/**
+ * Soracom's order statuses (the vendor's enum, its words) and the operator's own states for an order
+ * without an ID yet or gone. The two never share a word: a status Soracom sends that is not in its enum is
+ * Unknown, never one of the operator's states, and never releases anything.
+ */
 export const SORACOM_ORDER_STATUSES = ["DRAFT", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "FAILED"] as const;
 export type SoracomOrderStatus = (typeof SORACOM_ORDER_STATUSES)[number];
 /** Pending: created or being created, ID unknown; NotCreated: its create proved not to have happened. */
-export type TrackedOrderStatus = SoracomOrderStatus | "Pending" | "NotCreated" | "Expired" | "Cancelled" | "Rejected";
+export const OPERATOR_ORDER_STATES = ["Pending", "NotCreated", "Expired", "Cancelled", "Rejected"] as const;
+export type OperatorOrderState = (typeof OPERATOR_ORDER_STATES)[number];
+export type TrackedOrderStatus = SoracomOrderStatus | OperatorOrderState;
+
+/**
+ * Why the controller refused an answer of Soracom's (the soracom_esim_answers_refused_total `cause` label;
+ * bounded). An answer refused changes nothing: no status recorded, no slot freed, no call decided from it.
+ */
+export const REFUSAL_CAUSES = [
+  // The client found the answer invalid: not the vendor's schema, or about another object than asked.
+  "InvalidAnswer",
+  // A bound was reached: too many pages, an answer too large, a rate-limit wait over the cap.
+  "LimitReached",
+  // A status outside the vendor's enum.
+  "UnknownStatus",
+  // A status transition the vendor's state machine does not allow (nothing goes back).
+  "ImpossibleTransition",
+  // A quantity other than the one ordered, or not a positive whole number.
+  "QuantityMismatch",
+  // An answer naming another order than the one asked for, or malformed fields.
+  "WrongOrder",
+  // An order Soracom said is gone (404) while it may be confirmed, or while its list still shows it.
+  "OrderVanished",
+  // A profile list longer than the order's quantity, or listing an ICCID twice.
+  "ProfileListInvalid",
+  // The SIM found for an IMSI or ICCID does not carry it.
+  "WrongSim",
+] as const;
+export type RefusalCause = (typeof REFUSAL_CAUSES)[number];
 
 /** Profile phases: the vendor's words for profileStatus, plus the SIM's end of life. */
 export const PROFILE_PHASES = [

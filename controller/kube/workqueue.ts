@@ -11,7 +11,10 @@ import { counter, exponentialBuckets, gauge, histogram, perRegistry } from "./pr
  * - a key is never processed by two workers at once: added while in flight, it waits in the dirty set
  *   and goes back on the queue when done() is called (the processing set);
  * - addRateLimited() requeues with per-key exponential backoff (base doubling to max) until forget();
- * - addAfter() requeues later for polling; when a key is already waiting, the earliest time wins.
+ * - addAfter() requeues later for polling; when a key is already waiting, the earliest time wins. The
+ *   delay is capped (maxAfterMs, 15 min): a reconcile handing back an absurd wait (a server's rate-limit
+ *   hint of years) is looked at again then, and no timer is ever armed past what setTimeout can hold
+ *   (Node runs a longer one after 1 ms, which re-arms it every millisecond).
  * Keys are opaque strings ("namespace/name" by convention).
  */
 export class WorkQueue {
@@ -19,6 +22,7 @@ export class WorkQueue {
   private readonly clock: Clock;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly maxAfterMs: number;
   private readonly logger: Logger;
   private readonly labels: { name: string; controller: string };
   private readonly metrics: WorkQueueMetrics | undefined;
@@ -42,7 +46,8 @@ export class WorkQueue {
     this.name = opts.name;
     this.clock = opts.clock ?? systemClock;
     this.baseDelayMs = opts.baseDelayMs ?? 5;
-    this.maxDelayMs = opts.maxDelayMs ?? 1_000_000;
+    this.maxDelayMs = Math.min(opts.maxDelayMs ?? 1_000_000, MAX_TIMER_MS);
+    this.maxAfterMs = Math.min(opts.maxAfterMs ?? DEFAULT_MAX_AFTER_MS, MAX_TIMER_MS);
     this.logger = opts.logger ?? silentLogger;
     this.labels = { name: opts.name, controller: opts.controller ?? opts.name };
     this.metrics = opts.registry ? workQueueMetrics(opts.registry) : undefined;
@@ -63,6 +68,11 @@ export class WorkQueue {
   /** addAfter adds key once ms have passed; if it is already scheduled, the earlier time is kept. */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
+    // A wait that is not a number, or longer than the cap, is the cap.
+    if (!(ms <= this.maxAfterMs)) {
+      this.logger.warn({ key, requestedMs: String(ms), cappedMs: this.maxAfterMs }, "requeue delay capped");
+      ms = this.maxAfterMs;
+    }
     if (ms <= 0) {
       this.add(key);
       return;
@@ -223,7 +233,7 @@ export class WorkQueue {
     if (!next || next.at >= this.timerAt) return;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timerAt = next.at;
-    this.timer = this.clock.setTimeout(() => this.fireDue(), next.at - this.clock.now());
+    this.timer = this.clock.setTimeout(() => this.fireDue(), Math.min(next.at - this.clock.now(), MAX_TIMER_MS));
   }
 
   private fireDue(): void {
@@ -257,10 +267,17 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   /** maxDelayMs caps the backoff (client-go: 1000 s). */
   maxDelayMs?: number;
+  /** maxAfterMs caps an addAfter delay (15 min): a poll is never further away than that. */
+  maxAfterMs?: number;
   /** registry receives the workqueue_* metrics; omit for none. */
   registry?: Registry;
   logger?: Logger;
 }
+
+/** The longest delay setTimeout holds (2^31 - 1 ms); Node fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** The default cap of an addAfter delay. */
+export const DEFAULT_MAX_AFTER_MS = 15 * 60_000;
 
 /** Buckets of client-go's workqueue histograms: 10 ns to 1000 s, by tens. */
 const DURATION_BUCKETS = exponentialBuckets(1e-8, 10, 12);

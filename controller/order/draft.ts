@@ -1,3 +1,4 @@
+import type { Refusal } from "../answers.js";
 import type { TrackedOrder } from "../api/types.js";
 import type { OrderAction, OrderInput, PlannedEvent, PlannedSpend, TerminationRequest } from "./model.js";
 import type { DefaultedSpec } from "./slots.js";
@@ -40,4 +41,6 @@ export interface Draft {
   recheckSoon?: boolean;
   surplus: number;
   paused: boolean;
+  /** Soracom answers this round refused: each changed nothing; the resource shows them. */
+  refused: Refusal[];
 }

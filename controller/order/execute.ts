@@ -10,6 +10,7 @@ import { simFields } from "../profile/status.js";
 import { isFenced, isOutcomeUnknown, SoracomApiError, type SoracomClient } from "../soracom/index.js";
 import type { OrderedProfile, Sim } from "../soracom/types.js";
 import { terminateSim } from "../termination.js";
+import { checkOrderAnswer } from "./answers.js";
 import { initialStatus } from "./initial-status.js";
 import type { OrderAction } from "./model.js";
 import { buildProfile } from "./profiles.js";
@@ -88,7 +89,7 @@ export async function executeOrderActions(
           results.push(created);
           crashPoint("after-create");
           // Automatic confirmation follows the create at once: its answer is a fresh read of the new DRAFT.
-          if (a.confirm && created.type === "created" && created.order.status === "DRAFT" && !stopped()) {
+          if (a.confirm && confirmable(a, created) && !stopped()) {
             crashPoint("before-confirm");
             results.push(await confirmOrder(need(soracom), created.order.profileOrderId));
             crashPoint("after-confirm");
@@ -171,6 +172,18 @@ async function createProfiles(
   if (errors.length > 0) throw errors[0];
 }
 
+/**
+ * confirmable: the create's answer is a DRAFT of the quantity asked for, and passes every check an answer
+ * does; any other answer is recorded (or refused) and the order is read before a confirm.
+ */
+function confirmable(a: Extract<OrderAction, { type: "createOrder" }>, r: ActionResult): r is CreatedResult {
+  if (r.type !== "created" || r.order?.status !== "DRAFT") return false;
+  const intent = { sequence: a.sequence, token: a.token, quantity: a.request.quantity, status: "Pending" };
+  return checkOrderAnswer(intent, r.order) === undefined;
+}
+
+type CreatedResult = Extract<ActionResult, { type: "created" }>;
+
 function need(client: SoracomClient | undefined): SoracomClient {
   if (!client) throw new Error("a Soracom action was planned without a Soracom client");
   return client;
@@ -213,13 +226,13 @@ async function createOrder(
  */
 async function confirmOrder(client: SoracomClient, id: string): Promise<ActionResult> {
   try {
-    return { type: "confirmed", order: await client.confirmProfileOrder(id) };
+    return { type: "confirmed", profileOrderId: id, order: await client.confirmProfileOrder(id) };
   } catch (err) {
     if (isOutcomeUnknown(err) || isFenced(err))
       return { type: "confirmUnknown", profileOrderId: id, message: err.message };
     if (err instanceof SoracomApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
       const now = await client.getProfileOrder(id);
-      if (now.status !== "DRAFT") return { type: "confirmed", order: now };
+      if (now.status !== "DRAFT") return { type: "confirmed", profileOrderId: id, order: now };
     }
     return { type: "failed", action: `confirm ${id}`, message: (err as Error).message };
   }

@@ -1,5 +1,13 @@
+import type { Refusal } from "../answers.js";
 import type { EsimProfileOrder, EsimProfileOrderStatus, TrackedOrder } from "../api/types.js";
-import type { ProfilePhase, TerminationReason } from "../api/vocabulary.js";
+import {
+  OPERATOR_ORDER_STATES,
+  type OperatorOrderState,
+  type ProfilePhase,
+  SORACOM_ORDER_STATUSES,
+  type SoracomOrderStatus,
+  type TerminationReason,
+} from "../api/vocabulary.js";
 import type { SpendState, TerminationCheck } from "../budget.js";
 import type { CreateProfileOrderRequest, OrderedProfile, ProfileOrder, Sim } from "../soracom/types.js";
 
@@ -161,27 +169,33 @@ export interface OrderPlan {
   actions: OrderAction[];
   events: PlannedEvent[];
   requeueAfterMs: number;
+  /** Soracom answers this round refused (counted in soracom_esim_answers_refused_total). */
+  refused?: Refusal[];
 }
 
-/** The tracked-order statuses this controller knows; any other Soracom status fails closed. */
-export const KNOWN_STATUSES: ReadonlySet<string> = new Set([
-  "Pending",
-  "DRAFT",
-  "CONFIRMED",
-  "IN_PROGRESS",
-  "COMPLETED",
-  "FAILED",
+/**
+ * The tracked-order statuses this controller knows: the vendor's (SORACOM_ORDER_STATUSES) and its own
+ * (OPERATOR_ORDER_STATES), two vocabularies that share no word. Anything else in status (written by an
+ * earlier version) is Unknown: it holds its whole quantity and stalls the resource.
+ */
+export const KNOWN_STATUSES: ReadonlySet<string> = new Set<string>([
+  ...SORACOM_ORDER_STATUSES,
+  ...OPERATOR_ORDER_STATES,
+]);
+
+/**
+ * Statuses that hold no profile: the operator's own conclusions that a create did not happen or was refused,
+ * or a draft is gone (each reached only on evidence, track.ts), and FAILED, whose released places are
+ * ordered again only once a person acknowledged it (plan.ts creationBlocked). Every other status, an
+ * unknown one included, holds its whole quantity: what the controller does not understand is never
+ * ordered again.
+ */
+export const RELEASED: ReadonlySet<string> = new Set<OperatorOrderState | SoracomOrderStatus>([
   "NotCreated",
   "Expired",
   "Cancelled",
   "Rejected",
+  "FAILED",
 ]);
-
-/**
- * Statuses that hold no profile: a create that did not happen or was refused, a draft gone, a FAILED
- * order (new orders wait until a person acknowledges it). Every other status, an unknown one included,
- * holds its whole quantity: what the controller does not understand is never ordered again.
- */
-export const RELEASED: ReadonlySet<string> = new Set(["NotCreated", "Expired", "Cancelled", "Rejected", "FAILED"]);
 
 export type { ProfileOrder, TrackedOrder };

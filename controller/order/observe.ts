@@ -127,8 +127,13 @@ export async function readSoracom(
     }
   };
   const chains = reads.map(chainOf);
+  // A 404 alone never releases a draft: the list of orders must agree, so it is read in the same round.
+  const confirmVanished = async () => {
+    if (!view.listed && Object.values(view.orders).some((o) => o === null)) await chainOf({ type: "listOrders" })();
+  };
   try {
     await forEachLimited(chains, parallelism, (chain) => chain(), { stopOnError: true });
+    await confirmVanished();
   } catch (err) {
     if (!(err instanceof SoracomAuthError)) throw err;
     return {

@@ -3,6 +3,7 @@ import type { EsimProfileOrderStatus } from "../api/types.js";
 import { ANNOTATIONS, CONDITIONS, EVENTS, ORDER_FINALIZER, REASONS } from "../api/vocabulary.js";
 import { toKubeTime } from "../kube/status.js";
 import type { CreateProfileOrderRequest, OrderBundle, OrderedProfile, OrderSpeedClass } from "../soracom/types.js";
+import { checkProfileList, refusalEvent } from "./answers.js";
 import type { Draft } from "./draft.js";
 import { guard, spendAllowance } from "./guard.js";
 import {
@@ -78,6 +79,7 @@ function newDraft(input: OrderInput, spec: DefaultedSpec): Draft {
     short: [],
     surplus: 0,
     paused: spec.paused,
+    refused: [],
   };
 }
 
@@ -124,6 +126,7 @@ function track(d: Draft): void {
   const tracked = trackOrders(d.input, d.orders);
   d.orders = tracked.orders;
   d.events.push(...tracked.events);
+  d.refused.push(...tracked.refusals);
   if (tracked.graceEndsAt !== undefined) d.graceEndsAt = tracked.graceEndsAt;
 }
 
@@ -158,6 +161,11 @@ function materialize(d: Draft): void {
     const fresh = id ? input.soracom?.profiles[id] : undefined;
     const listed = fresh ?? (id ? input.remembered?.[id] : undefined);
     if (!id || t.status !== "COMPLETED" || !listed) return t;
+    const refused = checkProfileList(t, listed);
+    if (refused) {
+      d.refused.push(refused);
+      return t;
+    }
     const next: TrackedOrder = fresh ? { ...t, listedQuantity: fresh.length } : t;
     const byIccid = new Map(childrenOfOrder(input.children, id).map((c) => [c.iccid, c]));
     const deleted = new Set(t.deletedProfiles ?? []);
@@ -387,7 +395,7 @@ function planDeletion(input: OrderInput): OrderPlan {
     return { ...base, reads, actions: [], requeueAfterMs: input.config.pollActiveMs };
   const tracked = trackOrders(input);
   const actions: OrderAction[] = [];
-  const events: PlannedEvent[] = [...tracked.events];
+  const events: PlannedEvent[] = [...tracked.events, ...tracked.refusals.map(refusalEvent)];
   let waiting = false;
   for (const t of tracked.orders) {
     if (t.status === "DRAFT" && t.profileOrderId && !input.config.dryRun) {
@@ -408,6 +416,7 @@ function planDeletion(input: OrderInput): OrderPlan {
     status: { ...status, orders: tracked.orders },
     actions,
     events,
+    refused: tracked.refusals,
     requeueAfterMs: waiting ? 5_000 : input.config.pollActiveMs,
   };
 }

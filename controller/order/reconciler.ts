@@ -1,6 +1,7 @@
+import { type Refusal, reasonOf, refusalOf } from "../answers.js";
 import { splitList } from "../api/annotations.js";
 import type { EsimProfileOrder } from "../api/types.js";
-import { ANNOTATIONS, EVENTS, ORDER_REF, type TerminationReason } from "../api/vocabulary.js";
+import { ANNOTATIONS, CONDITIONS, EVENTS, ORDER_KIND, ORDER_REF, type TerminationReason } from "../api/vocabulary.js";
 import { crashPoint } from "../crashpoints.js";
 import { isConflict } from "../kube/errors.js";
 import { splitKey } from "../kube/object.js";
@@ -14,6 +15,7 @@ import { PollPacer } from "./pacing.js";
 import { planOrder } from "./plan.js";
 import type { AccountAccess, OrderReconcilerDeps } from "./ports.js";
 import { type ActionResult, recordResults } from "./results.js";
+import { refusedStatus } from "./summary.js";
 
 /**
  * The EsimProfileOrder reconciler: observe (caches, then the Soracom reads the plan asks for), plan
@@ -42,7 +44,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     if (deps.synced && !deps.synced()) return { requeueAfterMs: 1_000 };
     const log = deps.logger.child({ order: key });
     const account = await deps.accountFor(cached);
-    const plan = await decide(cached, account);
+    const plan = await decide(cached, account).catch((err) => showRefusal(deps, cached, err, now()));
     if (!plan) return { requeueAfterMs: 1_000 };
 
     let order = cached;
@@ -57,10 +59,10 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     order = own.wrote(key, order, executed.order);
     noteAnswers(pacer, account.key, executed.results, plan, now(), deps.metrics);
     const generation = order.metadata.generation ?? 0;
-    const { status, events } = recordResults(plan.status, executed.results, now(), generation);
+    const { status, events, refused } = recordResults(plan.status, executed.results, now(), generation);
     // Events and metrics first: a 409 on the status write below must not lose what happened at Soracom.
     for (const e of [...plan.events, ...events]) deps.events.record(order, e.type, e.reason, e.message);
-    recordMetrics(deps, cached, plan, executed.results, status);
+    recordMetrics(deps, cached, plan, executed.results, status, [...(plan.refused ?? []), ...refused]);
     if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status)) {
       order = own.wrote(key, order, await writeStatus(deps, order, status));
     }
@@ -99,6 +101,30 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
       deps.logger.info({ order: order.metadata.name }, "spend budget changed while planning; planning again");
     return recorded ? plan : undefined;
   }
+}
+
+/**
+ * showRefusal is the failure path of a round whose reads ended on an answer the client refused or a bound it
+ * reached: nothing was decided; the order shows it (Ready False, Reconciling True, a Warning Event once per
+ * new message), it is counted, and the error goes back to the queue, which backs off. Any other error goes
+ * back as it is.
+ */
+async function showRefusal(
+  deps: OrderReconcilerDeps,
+  order: EsimProfileOrder,
+  err: unknown,
+  t: number,
+): Promise<never> {
+  const refusal = refusalOf(err);
+  if (!refusal) throw err;
+  const finding = { reason: reasonOf(refusal), message: refusal.message };
+  deps.metrics.answersRefused.inc({ kind: ORDER_KIND, reason: refusal.cause });
+  deps.logger.warn({ order: order.metadata.name, err, cause: refusal.cause }, refusal.message);
+  const before = order.status?.conditions?.find((c) => c.type === CONDITIONS.reconciling);
+  if (before?.message !== finding.message) deps.events.record(order, "Warning", finding.reason, finding.message);
+  const status = refusedStatus(order.status, finding, order.metadata.generation ?? 0, t);
+  if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status)) await writeStatus(deps, order, status);
+  throw err;
 }
 
 /** observedInput is the planner's input from the caches and the account's ledgers (no Soracom read). */
@@ -176,7 +202,9 @@ function noteAnswers(
 ): void {
   recordPolling(metrics, pacer, account);
   for (const r of results)
-    if (r.type === "created" || r.type === "confirmed") pacer.sawOrder(account, r.order.profileOrderId, at);
+    if (r.type === "confirmed") pacer.sawOrder(account, r.profileOrderId, at);
+    else if (r.type === "created" && typeof r.order?.profileOrderId === "string")
+      pacer.sawOrder(account, r.order.profileOrderId, at);
   for (const t of plan.status.orders ?? []) {
     if (!t.profileOrderId) continue;
     if (t.materialized) pacer.materialized(account, t.profileOrderId);
@@ -239,6 +267,7 @@ function recordMetrics(
   plan: OrderPlan,
   results: readonly ActionResult[],
   status: EsimProfileOrder["status"],
+  refused: readonly Refusal[],
 ): void {
   const ns = order.metadata.namespace ?? "";
   const name = order.metadata.name ?? "";
@@ -261,9 +290,14 @@ function recordMetrics(
     else deps.metrics.profilesMissing.remove(labels);
   }
   for (const e of plan.events) if (e.reason === EVENTS.OrderFailed) deps.metrics.ordersFailed.inc({ namespace: ns });
+  for (const r of refused) deps.metrics.answersRefused.inc({ kind: ORDER_KIND, reason: r.cause });
+  const quantity = new Map((status?.orders ?? []).map((t) => [t.profileOrderId, t]));
   for (const r of results) {
-    if (r.type === "confirmed") deps.metrics.profilesOrdered.inc({ namespace: ns }, r.order.quantity);
-    if (r.type === "terminated")
+    // Counted from what was recorded: a refused confirm answer's quantity is not a count.
+    const confirmed = r.type === "confirmed" ? quantity.get(r.profileOrderId) : undefined;
+    const recorded = r.type === "confirmed" && confirmed?.status === r.order.status && confirmed.status !== "DRAFT";
+    if (recorded) deps.metrics.profilesOrdered.inc({ namespace: ns }, confirmed.quantity);
+    else if (r.type === "terminated")
       deps.metrics.simsTerminated.inc({ namespace: ns, reason: r.reason satisfies TerminationReason });
   }
 }

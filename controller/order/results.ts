@@ -1,7 +1,9 @@
+import type { Refusal } from "../answers.js";
 import type { EsimProfileOrderStatus } from "../api/types.js";
 import { CONDITIONS, EVENTS, REASONS, type TerminationReason } from "../api/vocabulary.js";
 import { setCondition, toKubeTime } from "../kube/status.js";
 import type { ProfileOrder } from "../soracom/types.js";
+import { checkOrderAnswer, refusalEvent } from "./answers.js";
 import type { PlannedEvent, TerminationRequest, TrackedOrder } from "./model.js";
 import { withSoracom } from "./track.js";
 
@@ -14,7 +16,7 @@ export type ActionResult =
   | { type: "created"; sequence: number; order: ProfileOrder }
   | { type: "createUnknown"; sequence: number; message: string }
   | { type: "createRejected"; sequence: number; code: string; message: string }
-  | { type: "confirmed"; order: ProfileOrder }
+  | { type: "confirmed"; profileOrderId: string; order: ProfileOrder }
   | { type: "confirmUnknown"; profileOrderId: string; message: string }
   | { type: "cancelled"; profileOrderId: string }
   | { type: "terminated"; profile: string; simId: string; reason: TerminationReason }
@@ -26,7 +28,24 @@ type Recorder = (
   s: EsimProfileOrderStatus,
   r: never,
   ctx: { now: number; generation: number },
-) => { status: EsimProfileOrderStatus; event?: PlannedEvent };
+) => { status: EsimProfileOrderStatus; event?: PlannedEvent; refused?: Refusal };
+
+/**
+ * answerOf records a create's or confirm's answer into the entry it is about, when the answer passes the
+ * checks every answer does (answers.ts); refused, the entry stays (`keep`) and the refusal is reported.
+ */
+function answerOf(
+  s: EsimProfileOrderStatus,
+  match: (t: TrackedOrder) => boolean,
+  o: ProfileOrder,
+  now: number,
+  keep: (t: TrackedOrder) => TrackedOrder,
+): { status: EsimProfileOrderStatus; refused?: Refusal } {
+  const t = (s.orders ?? []).find(match);
+  const refused = t ? checkOrderAnswer(t, o, t.profileOrderId) : undefined;
+  if (refused) return { status: orders(s, (x) => (x === t ? keep(x) : x)), refused };
+  return { status: orders(s, (x) => (x === t ? withSoracom(x, o, now) : x)) };
+}
 
 const orders = (s: EsimProfileOrderStatus, fn: (t: TrackedOrder) => TrackedOrder): EsimProfileOrderStatus => ({
   ...s,
@@ -43,14 +62,25 @@ const requests = (
 
 /** RECORDERS: one line of bookkeeping per kind of result. */
 const RECORDERS: { [K in ActionResult["type"]]: Recorder } = {
-  created: (s, r: Extract<ActionResult, { type: "created" }>, { now }) => ({
-    status: orders(s, (t) => (t.sequence === r.sequence ? withSoracom(t, r.order, now) : t)),
-    event: {
-      type: "Normal",
-      reason: EVENTS.OrderCreated,
-      message: `Created Soracom order ${r.order.profileOrderId} for ${r.order.quantity} ${r.order.subscription} profiles (DRAFT, sequence ${r.sequence}).`,
-    },
-  }),
+  created: (s, r: Extract<ActionResult, { type: "created" }>, { now }) => {
+    // A create answer that cannot be trusted leaves the intent Pending: it is looked up by its token.
+    const recorded = answerOf(
+      s,
+      (t) => t.sequence === r.sequence,
+      r.order,
+      now,
+      (t) => t,
+    );
+    if (recorded.refused) return { ...recorded, event: refusalEvent(recorded.refused) };
+    return {
+      status: recorded.status,
+      event: {
+        type: "Normal",
+        reason: EVENTS.OrderCreated,
+        message: `Created Soracom order ${r.order.profileOrderId} for ${r.order.quantity} ${r.order.subscription} profiles (DRAFT, sequence ${r.sequence}).`,
+      },
+    };
+  },
   createUnknown: (s, r: Extract<ActionResult, { type: "createUnknown" }>) => ({
     status: s,
     event: {
@@ -80,14 +110,21 @@ const RECORDERS: { [K in ActionResult["type"]]: Recorder } = {
       message: `Soracom refused the order of sequence ${r.sequence}: ${r.code}: ${r.message}`,
     },
   }),
-  confirmed: (s, r: Extract<ActionResult, { type: "confirmed" }>, { now }) => ({
-    status: orders(s, (t) => (t.profileOrderId === r.order.profileOrderId ? withSoracom(t, r.order, now) : t)),
-    event: {
-      type: "Normal",
-      reason: EVENTS.OrderConfirmed,
-      message: `Confirmed Soracom order ${r.order.profileOrderId} (${r.order.quantity} profiles): it is now billed and cannot be cancelled.`,
-    },
-  }),
+  confirmed: (s, r: Extract<ActionResult, { type: "confirmed" }>, { now }) => {
+    // A confirm answer that cannot be trusted: the order may be confirmed; it is read before anything else.
+    const id = r.profileOrderId;
+    const sent = (t: TrackedOrder) => ({ ...t, confirmRequestedTime: toKubeTime(now) });
+    const recorded = answerOf(s, (t) => t.profileOrderId === id, r.order, now, sent);
+    if (recorded.refused) return { ...recorded, event: refusalEvent(recorded.refused) };
+    return {
+      status: recorded.status,
+      event: {
+        type: "Normal",
+        reason: EVENTS.OrderConfirmed,
+        message: `Confirmed Soracom order ${id} (${r.order.quantity} profiles): it is now billed and cannot be cancelled.`,
+      },
+    };
+  },
   confirmUnknown: (s, r: Extract<ActionResult, { type: "confirmUnknown" }>, { now }) => ({
     status: orders(s, (t) =>
       t.profileOrderId === r.profileOrderId ? { ...t, confirmRequestedTime: toKubeTime(now) } : t,
@@ -131,13 +168,15 @@ export function recordResults(
   results: readonly ActionResult[],
   now: number,
   generation: number,
-): { status: EsimProfileOrderStatus; events: PlannedEvent[] } {
+): { status: EsimProfileOrderStatus; events: PlannedEvent[]; refused: Refusal[] } {
   let status = planned;
   const events: PlannedEvent[] = [];
+  const refused: Refusal[] = [];
   for (const r of results) {
     const out = RECORDERS[r.type](status, r as never, { now, generation });
     status = out.status;
     if (out.event) events.push(out.event);
+    if (out.refused) refused.push(out.refused);
   }
-  return { status, events };
+  return { status, events, refused };
 }

@@ -1,6 +1,8 @@
+import { reasonOf } from "../answers.js";
 import type { Condition, EsimProfileOrderStatus, OrderTotals } from "../api/types.js";
 import { CONDITIONS, DRAFT_LIFETIME_MS, EVENTS, type OrderPhase, REASONS } from "../api/vocabulary.js";
 import { type ConditionInput, setConditions, toKubeTime } from "../kube/status.js";
+import { refusalEvent } from "./answers.js";
 import type { Draft, Finding } from "./draft.js";
 import { type ChildProfile, KNOWN_STATUSES, type OrderPlan, RELEASED, type TrackedOrder } from "./model.js";
 import { approvedDrafts, countSlots } from "./slots.js";
@@ -24,9 +26,10 @@ export function summarise(d: Draft): OrderPlan {
   const stalled = stalledFinding(d);
   const deficit = spec.quantity - countSlots(orders, input.children);
   const terminating = d.requests.some((r) => !r.terminated);
-  const done = !inFlight && !unmaterialized && deficit <= 0 && awaiting.length === 0 && !terminating;
+  const refused = refusalFinding(d);
+  const done = !inFlight && !unmaterialized && deficit <= 0 && awaiting.length === 0 && !terminating && !refused;
   const ready = done && !stalled && !d.paused;
-  const progress = progressOf(orders, awaiting.length > 0, unmaterialized, terminating);
+  const progress = refused ?? progressOf(orders, awaiting.length > 0, unmaterialized, terminating);
 
   const conds: ConditionInput[] = [
     readyCondition(ready, d, stalled, progress, totals.provisioned ?? 0),
@@ -57,8 +60,32 @@ export function summarise(d: Draft): OrderPlan {
     spend: d.spend,
     actions: d.actions,
     events: d.events,
-    requeueAfterMs: requeueAfter(d, { ready, inFlight, stalled, awaiting, terminating }),
+    requeueAfterMs: requeueAfter(d, { ready, inFlight: inFlight || !!refused, stalled, awaiting, terminating }),
+    ...(d.refused.length > 0 ? { refused: d.refused } : {}),
   };
+}
+
+/**
+ * refusalFinding is what Reconciling (and Ready) say while Soracom's answers are refused: retried, not
+ * Stalled, since a bad answer usually passes. Each new refusal is also a Warning Event. It is shown until
+ * a round reads from Soracom and refuses nothing; a round that read nothing keeps what the last one said.
+ */
+function refusalFinding(d: Draft): Finding | undefined {
+  if (d.refused.length > 0) {
+    const first = d.refused[0]!;
+    const more = d.refused.length > 1 ? ` (${d.refused.length - 1} more answer(s) refused this round.)` : "";
+    const finding = { reason: reasonOf(first), message: `${first.message}${more}` };
+    const before = d.input.order.status?.conditions?.find((c) => c.type === CONDITIONS.reconciling);
+    if (before?.message !== finding.message) d.events.push(refusalEvent(first));
+    return finding;
+  }
+  const v = d.input.soracom;
+  const readNothing = !v || (Object.keys(v.orders).length === 0 && Object.keys(v.profiles).length === 0 && !v.listed);
+  const before = d.input.order.status?.conditions?.find((c) => c.type === CONDITIONS.reconciling);
+  const wasRefused = before?.reason === REASONS.SoracomAnswerInvalid || before?.reason === REASONS.SoracomLimitReached;
+  return readNothing && wasRefused && before?.status === "True"
+    ? { reason: before.reason, message: before.message }
+    : undefined;
 }
 
 /** stalledFinding: what needs a person or a spec change, most specific first. */
@@ -281,4 +308,22 @@ function phaseOf(
   if (s.awaiting || has("DRAFT")) return "Draft";
   if (has("CONFIRMED")) return "Confirmed";
   return "In Progress";
+}
+
+/**
+ * refusedStatus is the status of a round that ended on a refused answer or a bound reached (the client's
+ * error): what was recorded stays, Ready is False and Reconciling True with the refusal; the round is
+ * tried again with backoff. Stalled is left as it was.
+ */
+export function refusedStatus(
+  status: EsimProfileOrderStatus | undefined,
+  finding: Finding,
+  generation: number,
+  now: number,
+): EsimProfileOrderStatus {
+  const conds: ConditionInput[] = [
+    { type: CONDITIONS.ready, status: "False", ...finding, observedGeneration: generation },
+    { type: CONDITIONS.reconciling, status: "True", ...finding, observedGeneration: generation },
+  ];
+  return { ...(status ?? {}), conditions: setConditions(status?.conditions as Condition[] | undefined, conds, now) };
 }

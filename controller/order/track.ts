@@ -1,12 +1,15 @@
+import type { Refusal } from "../answers.js";
 import { ANNOTATIONS, DRAFT_LIFETIME_MS, EVENTS } from "../api/vocabulary.js";
 import { toKubeTime } from "../kube/status.js";
 import type { ProfileOrder } from "../soracom/types.js";
-import { KNOWN_STATUSES, type OrderInput, type PlannedEvent, type TrackedOrder } from "./model.js";
+import { checkOrderAnswer } from "./answers.js";
+import type { OrderInput, PlannedEvent, SoracomView, TrackedOrder } from "./model.js";
 import { descriptionHasToken } from "./tokens.js";
 
 /**
  * Bringing the tracked orders in status up to date with what Soracom said this round: adopting orders
- * whose create outcome was unknown, following status changes, noticing drafts that expired. Pure.
+ * whose create outcome was unknown, following status changes, noticing drafts that expired. Pure. Every
+ * answer is checked first (answers.ts); one that fails is refused: the order stays as it was recorded.
  */
 
 const EXPIRY_SKEW_MS = 60 * 60_000;
@@ -19,6 +22,8 @@ export interface TrackResult {
   events: PlannedEvent[];
   /** Earliest time a Pending order's grace period ends (to requeue then). */
   graceEndsAt?: number;
+  /** Answers refused this round (each changed nothing). */
+  refusals: Refusal[];
 }
 
 /**
@@ -28,44 +33,58 @@ export interface TrackResult {
  * the quantity in force now (a create is never sent again on the strength of an old intent).
  */
 export function trackOrders(input: OrderInput, current = input.order.status?.orders ?? []): TrackResult {
-  const events: PlannedEvent[] = [];
+  const out: TrackResult = { orders: [], events: [], refusals: [] };
   const read = input.soracom;
-  let graceEndsAt: number | undefined;
-  const orders = current.map((tracked) => {
-    if (!tracked.profileOrderId) {
-      const found = adopt(tracked, read?.listed);
-      if (found) {
-        events.push({
-          type: "Normal",
-          reason: EVENTS.OrderAdopted,
-          message: `Found Soracom order ${found.profileOrderId} (${found.quantity} profiles, ${found.status}) created for sequence ${tracked.sequence}; adopted it instead of ordering again.`,
-        });
-        return withSoracom(tracked, found, input.now);
-      }
-      if (tracked.status === "Pending" && read?.listed) {
-        const ends = (ms(tracked.createRequestedTime) ?? input.now) + input.config.createGracePeriodMs;
-        if ((read.listedAt ?? input.now) >= ends) {
-          events.push({
-            type: "Warning",
-            reason: EVENTS.OrderNotCreated,
-            message: `The create of sequence ${tracked.sequence} (${tracked.quantity} profiles) did not happen: Soracom does not list it ${Math.round(input.config.createGracePeriodMs / 1000)} s after it was sent. Profiles still missing are ordered anew against the quantity wanted now.`,
-          });
-          return { ...tracked, status: "NotCreated", statusSince: toKubeTime(input.now) };
-        }
-        graceEndsAt = Math.min(graceEndsAt ?? ends, ends);
-      }
-      return tracked;
-    }
+  out.orders = current.map((tracked) => {
+    if (!tracked.profileOrderId) return findCreated(input, tracked, out);
     if (!read || !(tracked.profileOrderId in read.orders)) return tracked;
     const seen = read.orders[tracked.profileOrderId];
-    if (seen) {
-      const next = withSoracom(tracked, seen, input.now);
-      events.push(...transitionEvents(tracked, next));
-      return next;
+    if (!seen) return vanished(tracked, read, input.now, out);
+    const refused = checkOrderAnswer(tracked, seen, tracked.profileOrderId);
+    if (refused) {
+      out.refusals.push(refused);
+      return tracked;
     }
-    return vanished(tracked, input.now, events);
+    const next = withSoracom(tracked, seen, input.now);
+    out.events.push(...transitionEvents(tracked, next));
+    return next;
   });
-  return { orders, events, ...(graceEndsAt !== undefined ? { graceEndsAt } : {}) };
+  return out;
+}
+
+/**
+ * findCreated looks for an intent whose create outcome is unknown in this round's list, by its token. A
+ * listed order carrying the token that fails its checks is refused, and the intent stays Pending: it
+ * exists, so it is never concluded absent.
+ */
+function findCreated(input: OrderInput, tracked: TrackedOrder, out: TrackResult): TrackedOrder {
+  const read = input.soracom;
+  const found = adopt(tracked, read?.listed);
+  if (found) {
+    const refused = checkOrderAnswer(tracked, found);
+    if (refused) {
+      out.refusals.push(refused);
+      return tracked;
+    }
+    out.events.push({
+      type: "Normal",
+      reason: EVENTS.OrderAdopted,
+      message: `Found Soracom order ${found.profileOrderId} (${found.quantity} profiles, ${found.status}) created for sequence ${tracked.sequence}; adopted it instead of ordering again.`,
+    });
+    return withSoracom(tracked, found, input.now);
+  }
+  if (tracked.status !== "Pending" || !read?.listed) return tracked;
+  const ends = (ms(tracked.createRequestedTime) ?? input.now) + input.config.createGracePeriodMs;
+  if ((read.listedAt ?? input.now) < ends) {
+    out.graceEndsAt = Math.min(out.graceEndsAt ?? ends, ends);
+    return tracked;
+  }
+  out.events.push({
+    type: "Warning",
+    reason: EVENTS.OrderNotCreated,
+    message: `The create of sequence ${tracked.sequence} (${tracked.quantity} profiles) did not happen: Soracom does not list it ${Math.round(input.config.createGracePeriodMs / 1000)} s after it was sent. Profiles still missing are ordered anew against the quantity wanted now.`,
+  });
+  return { ...tracked, status: "NotCreated", statusSince: toKubeTime(input.now) };
 }
 
 /** adopt finds, among the listed orders, the one created with this tracked order's token. */
@@ -96,37 +115,42 @@ function statusEnteredAt(o: ProfileOrder, now: number): number {
   return now;
 }
 
-/** vanished handles a tracked order Soracom no longer knows (404). */
-function vanished(tracked: TrackedOrder, now: number, events: PlannedEvent[]): TrackedOrder {
-  if (tracked.status === "DRAFT") {
-    // The vendor drops drafts 24 h after ordering. An hour of tolerance absorbs clock skew between this
-    // controller and Soracom; a draft gone much earlier was cancelled by someone else.
-    const expired = (ms(tracked.orderedTime) ?? now) + DRAFT_LIFETIME_MS <= now + EXPIRY_SKEW_MS;
-    events.push({
-      type: "Warning",
-      reason: EVENTS.DraftExpired,
-      message: expired
-        ? `Draft order ${tracked.profileOrderId} (${tracked.quantity} profiles) expired unconfirmed at Soracom after 24 hours.`
-        : `Draft order ${tracked.profileOrderId} (${tracked.quantity} profiles) was cancelled outside the operator.`,
+/**
+ * vanished handles a tracked order Soracom answered 404 for. Only a DRAFT can go (the vendor drops it after
+ * 24 h, or someone cancelled it), and only on two answers that agree: the GET's 404 and a list of this
+ * round (observe.ts lists after a 404) that does not show it either. A draft a confirm was sent for may
+ * be confirmed; a confirmed order cannot disappear. Those keep their places, and the 404 is refused.
+ */
+function vanished(tracked: TrackedOrder, read: SoracomView, now: number, out: TrackResult): TrackedOrder {
+  const id = tracked.profileOrderId;
+  const refuse = (why: string) => {
+    out.refusals.push({
+      cause: "OrderVanished",
+      message: `Soracom answered that order ${id} does not exist, but ${why}; its ${tracked.quantity} profiles keep their places.`,
     });
-    return { ...tracked, status: expired ? "Expired" : "Cancelled", statusSince: toKubeTime(now) };
-  }
-  return tracked; // a confirmed order cannot disappear; keep what we know and let the next poll retry
+    return tracked;
+  };
+  if (tracked.status !== "DRAFT") return refuse(`it was ${tracked.status}, and a confirmed order cannot disappear`);
+  if (tracked.confirmRequestedTime) return refuse("a confirm was sent for it, so it may be confirmed");
+  if (!read.listed) return tracked; // no list this round to agree with the 404: look again
+  if (read.listed.some((o) => o?.profileOrderId === id)) return refuse("Soracom's list of orders still shows it");
+  // The vendor drops drafts 24 h after ordering. An hour of tolerance absorbs clock skew between this
+  // controller and Soracom; a draft gone much earlier was cancelled by someone else.
+  const expired = (ms(tracked.orderedTime) ?? now) + DRAFT_LIFETIME_MS <= now + EXPIRY_SKEW_MS;
+  out.events.push({
+    type: "Warning",
+    reason: EVENTS.DraftExpired,
+    message: expired
+      ? `Draft order ${id} (${tracked.quantity} profiles) expired unconfirmed at Soracom after 24 hours.`
+      : `Draft order ${id} (${tracked.quantity} profiles) was cancelled outside the operator.`,
+  });
+  return { ...tracked, status: expired ? "Expired" : "Cancelled", statusSince: toKubeTime(now) };
 }
 
 /** transitionEvents are the Events for a status change that a person should see. */
 function transitionEvents(before: TrackedOrder, after: TrackedOrder): PlannedEvent[] {
   if (before.status === after.status) return [];
   const id = after.profileOrderId;
-  if (!KNOWN_STATUSES.has(after.status ?? "")) {
-    return [
-      {
-        type: "Warning",
-        reason: EVENTS.UnknownOrderStatus,
-        message: `Soracom reports order ${id} (${after.quantity} profiles) as ${after.status}, a status this operator does not know. Its profiles are counted as ordered and nothing is ordered in their place; upgrade the operator or ask Soracom support.`,
-      },
-    ];
-  }
   if (after.status === "COMPLETED") {
     return [
       {

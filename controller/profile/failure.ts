@@ -1,7 +1,15 @@
+import { type Refusal, reasonOf, refusalOf } from "../answers.js";
 import { CONDITIONS, EVENTS, REASONS } from "../api/vocabulary.js";
 import { TerminationBudgetExhaustedError } from "../budget.js";
 import { CredentialsError } from "../credentials.js";
-import { isOutcomeUnknown, isRateLimited, SoracomApiError, SoracomError, SoracomErrorCode } from "../soracom/errors.js";
+import {
+  isOutcomeUnknown,
+  isRateLimited,
+  SoracomApiError,
+  SoracomError,
+  SoracomErrorCode,
+  SoracomRateLimitedError,
+} from "../soracom/errors.js";
 import { describeAction, isSoracomMutation, type ProfileAction } from "./actions.js";
 import { type ConditionInput, kstatusConditions, mergeConditions } from "./conditions.js";
 import type { OwnedStatus } from "./status.js";
@@ -24,6 +32,8 @@ export interface Failure {
   syncFailed: boolean;
   /** When to look again; undefined: rethrow, so the queue backs off. */
   requeueAfterMs?: number;
+  /** The failure is a refused answer or a bound reached (counted in soracom_esim_answers_refused_total). */
+  refusal?: Refusal;
 }
 
 /** Credentials need a person; a rotated Secret is picked up at this pace (profiles do not watch Secrets). */
@@ -63,6 +73,9 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
   if (err instanceof SoracomError && err.code === SoracomErrorCode.auth) {
     return credentials(REASONS.CredentialsInvalid, `Soracom refused the credentials: ${err.message}`);
   }
+  // Before the rate limit and the 4xx: a wait the client cut to its cap is a bound reached, shown as one.
+  const answer = answerFailure(err);
+  if (answer) return answer;
   if (isOutcomeUnknown(err)) {
     return {
       stalled: false,
@@ -92,6 +105,37 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
       requeueAfterMs: REJECTED_RETRY_MS,
     };
   }
+  if (err instanceof SoracomError) {
+    return {
+      stalled: false,
+      reason: action?.type === "terminateSim" ? REASONS.Terminating : REASONS.SyncFailed,
+      message: `Soracom did not answer ${what} (${err.code}); trying again.`,
+      syncFailed: sync,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * answerFailure: an answer that cannot be used. A refused answer or a bound reached is shown, counted and
+ * tried again with the queue's backoff (nothing was decided from it); more than one SIM matching an exact
+ * identifier needs a person.
+ */
+function answerFailure(err: unknown): Failure | undefined {
+  const refusal = refusalOf(err);
+  if (refusal) {
+    // Nothing was decided from the answer: shown, counted, and tried again with the queue's backoff.
+    return {
+      stalled: false,
+      reason: reasonOf(refusal),
+      message: refusal.message,
+      event: { type: "Warning", reason: reasonOf(refusal) },
+      syncFailed: false,
+      refusal,
+      // A capped rate-limit wait says when to look again; anything else backs off in the queue.
+      ...(err instanceof SoracomRateLimitedError && err.retryAfterMs ? { requeueAfterMs: err.retryAfterMs } : {}),
+    };
+  }
   if (err instanceof SoracomError && err.code === SoracomErrorCode.ambiguous) {
     return {
       stalled: true,
@@ -100,14 +144,6 @@ export function classifyFailure(err: unknown, action: ProfileAction | undefined)
       event: { type: "Warning", reason: EVENTS.SoracomError },
       syncFailed: false,
       requeueAfterMs: REJECTED_RETRY_MS,
-    };
-  }
-  if (err instanceof SoracomError) {
-    return {
-      stalled: false,
-      reason: action?.type === "terminateSim" ? REASONS.Terminating : REASONS.SyncFailed,
-      message: `Soracom did not answer ${what} (${err.code}); trying again.`,
-      syncFailed: sync,
     };
   }
   return undefined;

@@ -1,3 +1,4 @@
+import type { Refusal } from "../answers.js";
 import { ownerOrder } from "../api/owner.js";
 import type { EsimProfile } from "../api/types.js";
 import {
@@ -9,6 +10,7 @@ import {
   REASONS,
   type TerminationReason,
 } from "../api/vocabulary.js";
+import { simCarries } from "../soracom/identity.js";
 import type { Sim } from "../soracom/types.js";
 import {
   describeAction,
@@ -85,6 +87,8 @@ export interface ProfilePlan {
   requeueAfterMs?: number;
   /** A termination this plan finds done after an earlier unknown outcome: count it now. */
   confirmedTermination?: TerminationReason;
+  /** An answer this plan refused: nothing was decided from it. */
+  refused?: Refusal;
 }
 
 /** A SIM the query index has not shown yet: order-created profiles look again soon. */
@@ -133,6 +137,8 @@ interface Draft {
   events: PlanEvent[];
   requeueAfterMs?: number;
   confirmedTermination?: TerminationReason;
+  /** An answer this round refused (counted by the reconciler). */
+  refused?: Refusal;
   stop?: boolean;
 }
 
@@ -160,6 +166,8 @@ const CHECKS: Array<[string, Check]> = [
   ["SimIdUnknown", simIdUnknown],
   // No such SIM: an adopted one needs a person; an order-created one waits for the query index.
   ["SimDoesNotExist", simDoesNotExist],
+  // The SIM read does not carry the IMSI or ICCID this profile names: another SIM, never acted on.
+  ["SimNotTheOneNamed", simNotTheOneNamed],
   // Whatever SIM this round read goes into status.
   ["SimObserved", simObserved],
   // A terminated SIM is final: show it, and let a deleted resource go.
@@ -390,6 +398,35 @@ function simDoesNotExist(f: Facts, d: Draft): void {
   d.stop = true;
 }
 
+/**
+ * The identifiers a SIM read for this profile must carry: what the spec names, and for an order-created
+ * profile what its order recorded from Soracom's profile list. (An adopted profile's status identifiers
+ * were read from the SIM itself, so they prove nothing more.)
+ */
+function namedIdentifiers(f: Facts): Array<{ iccid: string } | { imsi: string }> {
+  const { spec, status } = f.profile;
+  const iccids = [spec.iccid, f.orderCreated ? status?.iccid : undefined];
+  const imsis = [spec.imsi, f.orderCreated ? status?.imsi : undefined];
+  return [
+    ...iccids.flatMap((iccid) => (iccid ? [{ iccid }] : [])),
+    ...imsis.flatMap((imsi) => (imsi ? [{ imsi }] : [])),
+  ];
+}
+
+function simNotTheOneNamed(f: Facts, d: Draft): void {
+  if (!f.sim) return;
+  const missing = namedIdentifiers(f).find((key) => !simCarries(f.sim!, key));
+  if (!missing) return;
+  const what = "iccid" in missing ? `ICCID ${missing.iccid}` : `IMSI ${missing.imsi}`;
+  const message = `Soracom's answer was refused: the SIM read for this EsimProfile (${f.sim.simId ?? "no SIM ID"}) does not carry its ${what}; nothing was done with it.`;
+  d.reconciling = { reason: REASONS.SoracomAnswerInvalid, message };
+  if (conditionOf(f.profile, CONDITIONS.reconciling)?.message !== message)
+    d.events.push({ type: "Warning", reason: EVENTS.SoracomAnswerInvalid, message });
+  d.refused = { cause: "WrongSim", message };
+  d.requeueAfterMs = SIM_LOOKUP_RETRY_MS;
+  d.stop = true;
+}
+
 function simObserved(f: Facts, d: Draft): void {
   if (!f.sim) return;
   Object.assign(d.status, simFields(f.sim, f.simId, f.orderCreated ? undefined : f.profile.spec));
@@ -595,5 +632,6 @@ function assemble(f: Facts, d: Draft, current: OwnedStatus): ProfilePlan {
     events: d.events,
     requeueAfterMs: d.requeueAfterMs,
     confirmedTermination: d.confirmedTermination,
+    ...(d.refused ? { refused: d.refused } : {}),
   };
 }

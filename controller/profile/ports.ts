@@ -99,6 +99,8 @@ export interface ProfileMetrics {
   simTerminated(namespace: string, reason: string): void;
   /** phase moved from `from` (undefined for a new profile) to `to`. */
   profilePhaseChanged(namespace: string, from: string | undefined, to: string): void;
+  /** A Soracom answer was refused; cause is a fixed vocabulary (REFUSAL_CAUSES). */
+  answerRefused?(cause: string): void;
 }
 
 /** Clock is the time source (milliseconds since the epoch). */

@@ -106,6 +106,7 @@ async function reconcileProfile(
     );
   }
   if (plan.confirmedTermination) deps.metrics?.simTerminated(namespace, plan.confirmedTermination);
+  if (plan.refused) deps.metrics?.answerRefused?.(plan.refused.cause);
   // Once the finalizer is gone the object is on its way out: a status write would only race its removal.
   const leaving = plan.actions.some((a) => a.type === "removeFinalizer");
   if (plan.status && !leaving) await writeStatus(deps, current, plan.status);
@@ -130,6 +131,7 @@ async function fail(
   if (!classified) throw err;
   const failure = whileDeleting(classified, !!profile.metadata.deletionTimestamp, profile.spec.deletionPolicy);
   log.warn({ err, action: action?.type, reason: failure.reason }, failure.message);
+  if (failure.refusal) deps.metrics?.answerRefused?.(failure.refusal.cause);
   if (failure.event && isNewFailure(ownedStatusOf(profile), failure)) {
     deps.events.record(profile, failure.event.type, failure.event.reason, failure.message);
   }

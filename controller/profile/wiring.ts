@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 import { type Accounts, onAccountChange } from "../accounts.js";
 import { ownerOrder } from "../api/owner.js";
 import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../api/types.js";
-import { PROFILE_REF } from "../api/vocabulary.js";
+import { PROFILE_KIND, PROFILE_REF } from "../api/vocabulary.js";
 import { TerminationBudgetExhaustedError, type TerminationLedger } from "../budget.js";
 import type { ControllerConfig } from "../config.js";
 import { CredentialsError } from "../credentials.js";
@@ -68,6 +68,7 @@ export function startProfileController(opts: {
     events: { record: (p, type, reason, message) => opts.events.record(p, type, reason, message) },
     metrics: {
       simTerminated: (namespace, reason) => opts.metrics.simsTerminated.inc({ namespace, reason }),
+      answerRefused: (reason) => opts.metrics.answersRefused.inc({ kind: PROFILE_KIND, reason }),
       profilePhaseChanged: () => undefined, // profiles by phase are counted from the cache at scrape time
     },
     clock: { now: () => Date.now() },

@@ -165,7 +165,7 @@ describe("a confirm whose answer was lost", () => {
 });
 
 describe("Soracom answers the controller does not understand fail closed", () => {
-  it("regression (defect 7): an order in an unknown status holds its profiles: Stalled, nothing reordered", async () => {
+  it("regression (defect 7): an order in an unknown status holds its profiles: refused, shown, nothing reordered", async () => {
     const started = Date.now();
     const { sim, control } = await h.simulator({ inProgressDelayMs: 600_000 });
     await h.spawn(sim, { args: FAST });
@@ -175,17 +175,19 @@ describe("Soracom answers the controller does not understand fail closed", () =>
     });
     const [o] = await ordersIn(control);
     await control.send("POST", `/orders/${o!.profileOrderId}/force`, { rawStatus: "ON_HOLD" });
-    const stalled = await eventually(
+    // Not a vendor status: the answer is refused (by the client's schema or the planner), never recorded.
+    const refused = await eventually(
       async () => {
         const x = await h.order("fleet");
-        return condition(x, "Stalled")?.reason === "UnknownOrderStatus" ? x : undefined;
+        return condition(x, "Reconciling")?.reason === "SoracomAnswerInvalid" ? x : undefined;
       },
-      { what: "Stalled UnknownOrderStatus" },
+      { what: "Reconciling SoracomAnswerInvalid" },
     );
-    expect(stalled.status?.orders?.[0]?.status).toBe("ON_HOLD");
+    expect(refused.status?.orders?.[0]?.status).toBe("IN_PROGRESS");
+    expect(condition(refused, "Ready")?.status).toBe("False");
     await morePolls(control, "getProfileOrder", 3);
     expect(await control.count("createProfileOrder")).toBe(1);
-    expect((await h.events()).some((e) => e.reason === "UnknownOrderStatus")).toBe(true);
+    expect((await h.events()).some((e) => e.reason === "SoracomAnswerInvalid" && e.type === "Warning")).toBe(true);
     await h.finish(control, "an order in a status the operator does not know", {
       started,
       faults: 1,

@@ -54,12 +54,14 @@ describe("createMetrics", () => {
     observeSoracomRequest(metrics, { operation: "getSim", durationMs: 30_000, error: { code: "SORACOM_ERR_TIMEOUT" } });
     metrics.budgetExceeded.set({ budget: "spend" }, 1);
     metrics.profilesOrdered.inc({ namespace: "shop" }, 20);
+    metrics.answersRefused.inc({ kind: "EsimProfileOrder", reason: "UnknownStatus" });
     const text = await registry.metrics();
     expect(sample(text, 'soracom_api_requests_total{operation="createProfileOrder",code="201"}')).toBe(1);
     expect(sample(text, 'soracom_api_requests_total{operation="getSim",code="timeout"}')).toBe(1);
     expect(sample(text, 'soracom_api_request_duration_seconds_sum{operation="createProfileOrder"}')).toBe(0.25);
     expect(sample(text, 'soracom_esim_budget_exceeded{budget="spend"}')).toBe(1);
     expect(sample(text, 'soracom_esim_profiles_ordered_total{namespace="shop"}')).toBe(20);
+    expect(sample(text, 'soracom_esim_answers_refused_total{kind="EsimProfileOrder",reason="UnknownStatus"}')).toBe(1);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     for (const name of [
       "soracom_esim_order_status_since_timestamp_seconds",

@@ -209,3 +209,50 @@ describe("WorkQueue", () => {
     expect(text).toContain('workqueue_work_duration_seconds_sum{name="test",controller="test"} 7');
   });
 });
+
+describe("WorkQueue: requeue delays are capped (issue 23, defect 3)", () => {
+  /** countingClock is the real clock, counting how often a timer of the queue fires. */
+  function countingClock() {
+    const counter = { fired: 0 };
+    const clock = {
+      now: () => Date.now(),
+      setTimeout: (fn: () => void, ms: number) =>
+        setTimeout(() => {
+          counter.fired += 1;
+          fn();
+        }, ms),
+      clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+    };
+    return { clock, counter };
+  }
+
+  it("an absurd requeueAfterMs (1e12) does not spin the timer: it never fires within 300 ms", async () => {
+    const { clock, counter } = countingClock();
+    const queue = new WorkQueue({ name: "test", clock });
+    queue.addAfter("ns/a", 1e12);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(counter.fired).toBe(0);
+    expect(queue.len()).toBe(0);
+    queue.shutDown();
+  });
+
+  it("a delay past the cap, or not a number, is looked at again after the cap (15 min)", async () => {
+    const { clock, queue } = newQueue();
+    queue.addAfter("ns/huge", 1e12);
+    queue.addAfter("ns/nan", Number.NaN);
+    queue.addAfter("ns/infinite", Number.POSITIVE_INFINITY);
+    await clock.advance(15 * 60_000 - 1);
+    expect(queue.len()).toBe(0);
+    await clock.advance(1);
+    expect((await drainKeys(queue)).sort()).toEqual(["ns/huge", "ns/infinite", "ns/nan"]);
+  });
+
+  it("a delay under the cap is kept as it is", async () => {
+    const { clock, queue } = newQueue();
+    queue.addAfter("ns/a", 60_000);
+    await clock.advance(59_999);
+    expect(queue.len()).toBe(0);
+    await clock.advance(1);
+    expect(await drainKeys(queue)).toEqual(["ns/a"]);
+  });
+});

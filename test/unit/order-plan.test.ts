@@ -485,7 +485,7 @@ describe("planOrder: confirmation", () => {
       { quantity: 5, confirmation: "Manual" },
       { orders: [tracked(1, 5, "DRAFT", { orderedTime: iso(NOW - 25 * H) })] },
     );
-    const plan = planOrder(input(o, { soracom: view({ orders: { "po-1": null } }) }));
+    const plan = planOrder(input(o, { soracom: view({ orders: { "po-1": null }, listed: [] }) }));
     expect(plan.status.orders?.[0]?.status).toBe("Expired");
     expect(plan.events.map((e) => e.reason)).toContain("DraftExpired");
     expect(ofType(plan.actions, "createOrder").map((a) => a.sequence)).toEqual([2]);
@@ -600,13 +600,22 @@ describe("planOrder: profiles", () => {
     expect(ofType(after.actions, "createOrder").map((a) => a.request.quantity)).toEqual([1]);
   });
 
-  it("regression (defect 7): an order in a status this operator does not know holds its profiles and stalls", () => {
+  it("regression (defect 7): an order in a status this operator does not know holds its profiles and is shown", () => {
     const o = order({ quantity: 20 }, { orders: [tracked(1, 20, "IN_PROGRESS")] });
     const plan = planOrder(input(o, { soracom: view({ orders: { "po-1": soracom(1, 20, "ON_HOLD" as never) } }) }));
-    expect(plan.status.orders?.[0]?.status).toBe("ON_HOLD");
+    expect(plan.status.orders?.[0]?.status).toBe("IN_PROGRESS");
+    expect(ofType(plan.actions, "createOrder")).toHaveLength(0);
+    expect(cond(plan, "Reconciling")).toMatchObject({ status: "True", reason: "SoracomAnswerInvalid" });
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "SoracomAnswerInvalid" });
+    expect(plan.events.map((e) => e.reason)).toContain("SoracomAnswerInvalid");
+    expect(countSlots(plan.status.orders ?? [], [])).toBe(20);
+  });
+
+  it("a status recorded by an earlier version that neither side knows holds its profiles and stalls", () => {
+    const o = order({ quantity: 20 }, { orders: [tracked(1, 20, "ON_HOLD")] });
+    const plan = planOrder(input(o));
     expect(ofType(plan.actions, "createOrder")).toHaveLength(0);
     expect(cond(plan, "Stalled")).toMatchObject({ status: "True", reason: "UnknownOrderStatus" });
-    expect(plan.events.map((e) => e.reason)).toContain("UnknownOrderStatus");
     expect(countSlots(plan.status.orders ?? [], [])).toBe(20);
   });
 

@@ -128,8 +128,10 @@ describe("profile reconciler against the simulator", () => {
       }),
     );
     expect(await r.reconcile()).toEqual({});
+    // The search finds the SIM; it is then read by its ID and must carry the ICCID before anything is done.
     expect(await counts()).toEqual({
       searchSims: 1,
+      getSim: 1,
       activateSim: 1,
       updateSimSpeedClass: 1,
       putSimTags: 1,
