@@ -314,7 +314,7 @@ async function syncProfile(
     discardBody: true,
     body: {
       status: fresh
-        ? initialStatus(profile, soracomStatus(p, secret.metadata?.name, fresh.sim), Date.now())
+        ? initialStatus(profile, soracomStatus(p, secret.metadata?.name, fresh.sim), Date.now(), order)
         : soracomStatus(p, secret.metadata?.name),
     },
   });
