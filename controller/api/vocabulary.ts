@@ -109,12 +109,14 @@ export const CONDITIONS = {
   deletedOnDevice: "DeletedOnDevice",
   simSynced: "SimSynced",
   profileListShort: "ProfileListShort",
+  ledgerUnreadable: "LedgerUnreadable",
 } as const;
 
 /** Condition reasons: CamelCase, one per situation a person may need to act on. */
 export const REASONS = {
   // Ready / Reconciling
   Completed: "Completed",
+  LedgerUnreadable: "LedgerUnreadable",
   Ordering: "Ordering",
   Confirming: "Confirming",
   InProgress: "InProgress",
