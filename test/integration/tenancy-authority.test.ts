@@ -32,8 +32,8 @@ let sim: Simulator;
 let control: SimControl;
 let controller: ControllerProcess;
 const tenant: Record<"a" | "b" | "c", KubeClient> = {} as never;
-/** Team A's order-made profile and the SIM it holds. */
-const held = { profile: "", simId: "" };
+/** Team A's order-made profiles and the SIMs they hold: one per attack, so that each is judged alone. */
+const held: Array<{ profile: string; simId: string }> = [];
 
 const counts = async () => {
   const { counts } = await control.calls();
@@ -108,20 +108,19 @@ beforeAll(async () => {
   // Team A orders one profile; its child holds the SIM the others will go after.
   await create(tenant.a, ns.a, "EsimProfileOrder", {
     metadata: { name: "fleet" },
-    spec: { subscription: "planX3", quantity: 1, accountRef: { name: acct.a } },
+    spec: { subscription: "planX3", quantity: 2, accountRef: { name: acct.a } },
   });
-  const child = await eventually(
+  const children = await eventually(
     async () => {
       const list = await admin.request<{ items: EsimProfile[] }>({
         path: resourcePath({ ...PROFILE_REF, namespace: ns.a }),
       });
-      const p = list.items.find((x) => x.status?.simId && condition(x, "Ready")?.status === "True");
-      return p;
+      const ready = list.items.filter((x) => x.status?.simId && condition(x, "Ready")?.status === "True");
+      return ready.length === 2 ? ready : undefined;
     },
-    { what: "team A's child Ready with its SIM", timeoutMs: 90_000 },
+    { what: "team A's two children Ready with their SIMs", timeoutMs: 90_000 },
   );
-  held.profile = child.metadata.name ?? "";
-  held.simId = child.status?.simId ?? "";
+  for (const c of children) held.push({ profile: c.metadata.name ?? "", simId: c.status?.simId ?? "" });
 }, 240_000);
 
 afterAll(async () => {
@@ -162,11 +161,11 @@ async function forgeAndDelete(name: string, simId: string): Promise<void> {
 describe("tenancy: authority only from the controller's record, claims by Soracom operator (issue 24)", () => {
   it("regression (defect 1): a forged owner reference on a profile naming another team's held SIM terminates nothing", async () => {
     const before = await counts();
-    await forgeAndDelete("forged-held", held.simId);
+    await forgeAndDelete("forged-held", held[0]!.simId);
     const d = delta(before, await counts());
     table.push(["forged owner ref, another team's held SIM, deleted under Terminate", describeCounts(d)]);
     expect(d).toEqual({ enableSimTermination: 0, terminateSim: 0, suspendSim: 0 });
-    expect(await simStatus(held.simId)).not.toBe("terminated");
+    expect(await simStatus(held[0]!.simId)).not.toBe("terminated");
   });
 
   it("regression (defect 1): the same on an unmanaged SIM, under an account without adoption, terminates nothing", async () => {
@@ -184,7 +183,7 @@ describe("tenancy: authority only from the controller's record, claims by Soraco
     await create(tenant.c, ns.c, "EsimProfile", {
       metadata: { name: "steal" },
       spec: {
-        simId: held.simId,
+        simId: held[1]!.simId,
         deletionPolicy: "Terminate",
         sim: { status: "suspended" },
         accountRef: { name: acct.c },
@@ -209,8 +208,8 @@ describe("tenancy: authority only from the controller's record, claims by Soraco
       describeCounts(d),
     ]);
     expect(d).toEqual({ enableSimTermination: 0, terminateSim: 0, suspendSim: 0 });
-    expect(stalled && condition(stalled, "Stalled")?.message).toContain(`${ns.a}/${held.profile}`);
-    expect(await simStatus(held.simId)).not.toMatch(/suspended|terminated/);
+    expect(stalled && condition(stalled, "Stalled")?.message).toContain(`${ns.a}/${held[1]!.profile}`);
+    expect(await simStatus(held[1]!.simId)).not.toMatch(/suspended|terminated/);
   });
 
   it("the control: the SIM's own holder, the order's child, still terminates it when deleted under Terminate", async () => {
@@ -221,11 +220,14 @@ describe("tenancy: authority only from the controller's record, claims by Soraco
       contentType: "application/merge-patch+json",
       body: { spec: { quantity: 0 } },
     });
-    await tenant.a.request({ method: "DELETE", path: resourcePath({ ...PROFILE_REF, namespace: ns.a }, held.profile) });
-    await gone(ns.a, held.profile);
+    await tenant.a.request({
+      method: "DELETE",
+      path: resourcePath({ ...PROFILE_REF, namespace: ns.a }, held[1]!.profile),
+    });
+    await gone(ns.a, held[1]!.profile);
     const d = delta(before, await counts());
     table.push(["team A deletes its own child under Terminate (control)", describeCounts(d)]);
     expect(d.terminateSim).toBe(1);
-    expect(await simStatus(held.simId)).toBe("terminated");
+    expect(await simStatus(held[1]!.simId)).toBe("terminated");
   });
 });
