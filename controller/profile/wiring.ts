@@ -43,11 +43,7 @@ export function startProfileController(opts: {
 }): Controller {
   const { kube, profiles, orders } = opts;
   const shard = opts.shard ?? EVERYTHING;
-  const orderOf = (p: EsimProfile) => {
-    const ref = ownerOrder(p);
-    const order = ref ? orders.get(p.metadata.namespace, ref.name) : undefined;
-    return order && order.metadata.uid === ref?.uid ? order : undefined;
-  };
+  const orderOf = ownerIn(orders);
   const operators = new Operators(opts.accounts, opts.accountCache);
   const claims = new SimClaims({
     operatorOf: (p) => operators.of(p),
@@ -79,10 +75,7 @@ export function startProfileController(opts: {
     logger: opts.logger,
     dryRun: opts.cfg.dryRun,
     isPaused: (p) => orderOf(p)?.spec.paused === true,
-    deletionRecorded: (p) => {
-      const order = orderOf(p);
-      return deletionRecorded(p, isOrderChild(p, order) ? order : undefined);
-    },
+    deletionRecorded: (p) => deletionRecorded(p, childOf(p, orderOf(p))),
   };
   const reconciler = createProfileReconciler(deps);
   const controller = new Controller({
@@ -106,6 +99,20 @@ export function startProfileController(opts: {
       for (const p of profiles.list()) if (opts.accounts.accountName(p.spec) === name) enqueue(p);
     });
   return controller;
+}
+
+/** ownerIn finds the EsimProfileOrder a profile names as owner in the cache, when its UID is the one named. */
+function ownerIn(orders: ObjectCache<EsimProfileOrder>): (p: EsimProfile) => EsimProfileOrder | undefined {
+  return (p) => {
+    const ref = ownerOrder(p);
+    const order = ref ? orders.get(p.metadata.namespace, ref.name) : undefined;
+    return order && order.metadata.uid === ref?.uid ? order : undefined;
+  };
+}
+
+/** childOf is the order when the profile is its recorded child (origin.ts), else undefined. */
+function childOf(p: EsimProfile, order: EsimProfileOrder | undefined): EsimProfileOrder | undefined {
+  return isOrderChild(p, order) ? order : undefined;
 }
 
 /** watchProfiles keeps the SIM claims of every profile (all shards') and queues this shard's. */
