@@ -110,6 +110,7 @@ export const CONDITIONS = {
   simSynced: "SimSynced",
   profileListShort: "ProfileListShort",
   ledgerUnreadable: "LedgerUnreadable",
+  activationSecretNotOwned: "ActivationSecretNotOwned",
 } as const;
 
 /** Condition reasons: CamelCase, one per situation a person may need to act on. */
@@ -117,6 +118,7 @@ export const REASONS = {
   // Ready / Reconciling
   Completed: "Completed",
   LedgerUnreadable: "LedgerUnreadable",
+  SecretNotCreatedByController: "SecretNotCreatedByController",
   Ordering: "Ordering",
   Confirming: "Confirming",
   InProgress: "InProgress",

@@ -1,6 +1,7 @@
 import { ownerOrder } from "../api/owner.js";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import {
+  ACTIVATION_SECRET,
   CONDITIONS,
   EVENTS,
   PROFILE_FINALIZER,
@@ -180,6 +181,8 @@ const CHECKS: Array<[string, Check]> = [
   ["Phase", phase],
   // Deleted on the device while the SIM still bills: a person should know.
   ["DeletedOnDevice", deletedOnDevice],
+  // The order found a Secret of its activation Secret's name it did not make: it is not used; say so.
+  ["ActivationSecretNotOwned", activationSecretNotOwned],
   // spec.sim changed or was never applied: read the SIM and make the minimal calls.
   ["SimOutOfSync", simOutOfSync],
 ];
@@ -555,6 +558,24 @@ function deletedOnDevice(f: Facts, d: Draft): void {
   if (!wasTrue(f, CONDITIONS.deletedOnDevice)) {
     d.events.push({ type: "Warning", reason: EVENTS.DeletedOnDevice, message });
   }
+}
+
+/**
+ * The order writes profileStatus and the activation Secret it created (name and UID) in one status write;
+ * a recorded profile with the first and not the second found a Secret of that name it did not create.
+ */
+function activationSecretNotOwned(f: Facts, d: Draft): void {
+  const status = f.profile.status;
+  if (!f.orderCreated || f.deleting || !status?.profileStatus || status.activationSecretRef?.name) return;
+  const name = `${f.profile.metadata.name}${ACTIVATION_SECRET.suffix}`;
+  d.domain.push({
+    type: CONDITIONS.activationSecretNotOwned,
+    status: "True",
+    reason: REASONS.SecretNotCreatedByController,
+    message:
+      `The Secret ${name} already existed and was not created by the controller, so it does not hold this profile's activation code. ` +
+      `Delete it (kubectl delete secret -n ${f.profile.metadata.namespace} ${name}); the controller then creates the real one.`,
+  });
 }
 
 function simOutOfSync(f: Facts, d: Draft): void {

@@ -102,7 +102,7 @@ beforeAll(async () => {
     soracomEndpoint: sim.url,
     credentials: null,
     namespaces: [ns.a, ns.b, ns.c],
-    args: ["--operator-namespace", ns.ops, "--leader-election-namespace", ns.ops],
+    args: ["--operator-namespace", ns.ops, "--leader-election-namespace", ns.ops, "--watch-activation-secrets"],
   });
   for (const team of ["a", "b", "c"] as const) tenant[team] = (await tenantIdentity(cluster, ns[team], ns.ops)).client;
   // Team A orders one profile; its child holds the SIM the others will go after.
@@ -210,6 +210,60 @@ describe("tenancy: authority only from the controller's record, claims by Soraco
     expect(d).toEqual({ enableSimTermination: 0, terminateSim: 0, suspendSim: 0 });
     expect(stalled && condition(stalled, "Stalled")?.message).toContain(`${ns.a}/${held[1]!.profile}`);
     expect(await simStatus(held[1]!.simId)).not.toMatch(/suspended|terminated/);
+  });
+
+  it("regression (defect 7): an activation Secret a tenant made in the place of the controller's is not used, and is reported", async () => {
+    const child = await readProfile(ns.a, held[0]!.profile);
+    const ref = child.status?.activationSecretRef as { name: string; uid?: string };
+    expect(ref.uid).toBeTruthy(); // the UID of the Secret the controller made, recorded as it made it
+    const orderPath = resourcePath({ ...ORDER_REF, namespace: ns.a }, "fleet");
+    const pause = (paused: boolean) =>
+      tenant.a.request({
+        method: "PATCH",
+        path: orderPath,
+        contentType: "application/merge-patch+json",
+        body: { spec: { paused } },
+      });
+    const secrets = `/api/v1/namespaces/${ns.a}/secrets`;
+    const ours = await admin.request<{ metadata: { labels?: Record<string, string>; ownerReferences?: unknown[] } }>({
+      path: `${secrets}/${ref.name}`,
+    });
+    // Paused, so the controller cannot remake its own first; the impostor copies labels and owner reference.
+    await pause(true);
+    await tenant.a.request({ method: "DELETE", path: `${secrets}/${ref.name}` });
+    const impostor = await tenant.a.request<{ metadata: { uid: string } }>({
+      method: "POST",
+      path: secrets,
+      body: {
+        metadata: { name: ref.name, labels: ours.metadata.labels, ownerReferences: ours.metadata.ownerReferences },
+        stringData: { activationCode: "LPA:1$evil.example$X" },
+      },
+    });
+    await pause(false);
+    const reported = await eventually(
+      async () => {
+        const p = await readProfile(ns.a, held[0]!.profile);
+        return condition(p, "ActivationSecretNotOwned")?.status === "True" ? p : undefined;
+      },
+      { what: "ActivationSecretNotOwned", timeoutMs: 30_000 },
+    );
+    expect(reported.status?.activationSecretRef).toBeUndefined();
+    const kept = await admin.request<{ metadata: { uid: string }; data: Record<string, string> }>({
+      path: `${secrets}/${ref.name}`,
+    });
+    expect(kept.metadata.uid).toBe(impostor.metadata.uid); // not written to: the tenant's, as it made it
+    expect(Object.keys(kept.data)).toEqual(["activationCode"]);
+    table.push(["activation Secret replaced by a tenant's", "not used; ActivationSecretNotOwned on the profile"]);
+    // The tenant deletes it: the controller makes the real one and records it.
+    await tenant.a.request({ method: "DELETE", path: `${secrets}/${ref.name}` });
+    await eventually(
+      async () => {
+        const p = await readProfile(ns.a, held[0]!.profile);
+        const again = p.status?.activationSecretRef as { uid?: string } | undefined;
+        return again?.uid && again.uid !== impostor.metadata.uid && !condition(p, "ActivationSecretNotOwned");
+      },
+      { what: "the real Secret made again and recorded", timeoutMs: 30_000 },
+    );
   });
 
   it("the control: the SIM's own holder, the order's child, still terminates it when deleted under Terminate", async () => {

@@ -38,6 +38,20 @@ export async function tenantIdentity(
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `esim-soracom-esim-operator-${r}` },
       subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
     })),
+    // Kubernetes' own edit role lets tenants manage the Secrets of their namespace; so does this.
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "tenant-secrets", namespace },
+      rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "list", "delete"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "tenant-secrets", namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant-secrets" },
+      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
+    },
   ];
   await kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
   const token = (await kubectl(["create", "token", "tenant", "-n", namespace, "--duration=1h"])).trim();

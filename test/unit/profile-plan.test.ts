@@ -84,6 +84,7 @@ function orderProfile(...mods: Mod[]): EsimProfile {
       phase: "Activated",
       profileStatus: "ACTIVATION_SUCCEEDED",
       profileOrderId: PROFILE_ORDER_ID,
+      activationSecretRef: { name: `fleet-${ICCID}-activation`, uid: "uid-secret" },
       iccid: ICCID,
       imsi: IMSI,
       simId: SIM_ID,
@@ -809,5 +810,20 @@ describe("planProfile: only the order's own record makes a profile its child (is
     expect(waiting.status).toBeUndefined();
     const later = planProfile(input(fresh, { authority: noAdoption, now: NOW + ORDER_RECORD_GRACE_MS }));
     expect(summary(later).conditions).toMatchObject({ Stalled: "True/AdoptionNotAllowed" });
+  });
+});
+
+describe("planProfile: an activation Secret the controller did not make (issue 24, defect 7)", () => {
+  it("regression: a recorded child whose order refused a pre-existing Secret says so, and what to do", () => {
+    const refused = orderProfile((p) => {
+      if (p.status) p.status.activationSecretRef = undefined;
+    });
+    const plan = planProfile(input(refused));
+    const c = plan.status?.conditions?.find((x) => x.type === "ActivationSecretNotOwned");
+    expect(c).toMatchObject({ status: "True", reason: "SecretNotCreatedByController" });
+    expect(c?.message).toContain(`kubectl delete secret -n iot fleet-${ICCID}-activation`);
+    // Once the order records the Secret it made, the condition goes.
+    const fixed = planProfile(input(orderProfile(), { now: NOW + 1 }));
+    expect(fixed.status?.conditions?.map((x) => x.type)).not.toContain("ActivationSecretNotOwned");
   });
 });
