@@ -224,7 +224,8 @@ beforeAll(async () => {
     await admin.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name, labels } } });
   }
   const simA = await startTestSimulator({ confirmDelayMs: 300, inProgressDelayMs: 500 });
-  const simB = await startTestSimulator({ confirmDelayMs: 300, inProgressDelayMs: 500 });
+  // Another Soracom operator: SIM claims are per operator, and two simulators number their SIMs alike.
+  const simB = await startTestSimulator({ confirmDelayMs: 300, inProgressDelayMs: 500, operatorId: "OP0000000002" });
   // Team B's account endpoint: Soracom's answers (from simulator B), except that a GET of an order answers
   // with the body of an order of team A (a crafted answer naming another tenant's order).
   let teamAOrder = "";
