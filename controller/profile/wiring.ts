@@ -174,7 +174,7 @@ async function authorityFor(
   };
   // The operator decides whose claims count: learn it first when neither the account's status nor an
   // earlier login told it (one login per client; its token is cached for the reads that follow).
-  if (operators.of(p) === undefined) await client().catch(() => undefined);
+  if (operators.of(p) === undefined && operators.due(p)) await client().catch(() => undefined);
   const heldBy = claims.heldBy(p);
   const { policy } = auth.account;
   return {
@@ -187,6 +187,9 @@ async function authorityFor(
   };
 }
 
+/** How often an unknown operator is looked up by logging in (see Operators.due). */
+const LEARN_RETRY_MS = 60_000;
+
 /**
  * Operators knows as which Soracom operator each profile acts: the operator its credentials logged in as
  * (learned at every client use, so a Secret changed to another operator's keys is seen at once), else
@@ -195,6 +198,7 @@ async function authorityFor(
  */
 export class Operators {
   private readonly learned = new Map<string, string>();
+  private readonly tried = new Map<string, number>();
 
   constructor(
     private readonly accounts: Pick<Accounts, "accountName">,
@@ -208,6 +212,17 @@ export class Operators {
     const learned = this.learned.get(key);
     if (learned !== undefined || p.spec.credentialsRef) return learned;
     return this.accountCache?.get(undefined, key)?.status?.operatorId || undefined;
+  }
+
+  /**
+   * due: whether to log in now only to learn an unknown operator. At most once a minute per key, so that
+   * broken credentials do not turn every profile's round into a login attempt (nothing else would call).
+   */
+  due(p: EsimProfile, now: number = Date.now()): boolean {
+    const key = this.keyOf(p);
+    if (key === undefined || now - (this.tried.get(key) ?? Number.NEGATIVE_INFINITY) < LEARN_RETRY_MS) return false;
+    this.tried.set(key, now);
+    return true;
   }
 
   /** learn records the operator the profile's client logs in as. */

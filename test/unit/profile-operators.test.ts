@@ -48,3 +48,14 @@ describe("Operators", () => {
     expect(ops.of(profile("b", { accountRef: { name: "byo" }, credentialsRef: { name: "mine" } }))).toBeUndefined();
   });
 });
+
+describe("Operators.due", () => {
+  it("logs in to learn an unknown operator at most once a minute per account (broken credentials stay quiet)", () => {
+    const ops = new Operators(accounts, cache({}));
+    const p = profile("a", { accountRef: { name: "team-a" } });
+    expect(ops.due(p, 1_000)).toBe(true);
+    expect(ops.due(profile("b", { accountRef: { name: "team-a" } }), 2_000)).toBe(false);
+    expect(ops.due(profile("b", { accountRef: { name: "team-b" } }), 2_000)).toBe(true);
+    expect(ops.due(p, 61_000)).toBe(true);
+  });
+});
