@@ -168,6 +168,23 @@ export interface SpendState {
   remaining: number | null;
   limit: number | null;
   windowMs: number;
+  /** Set when the ledger's ConfigMap cannot be parsed: nothing is ordered; says which one and how to fix it. */
+  unreadable?: string;
+}
+
+/**
+ * unreadableMessage says which ledger ConfigMap is broken, what is held back, and how a person fixes it.
+ * Both ledgers fail closed: a record nobody can read could hide what was spent or terminated.
+ */
+export function unreadableMessage(kind: "spend" | "termination", ref: string, detail: string): string {
+  const [ns, name] = ref.split("/");
+  const held = kind === "spend" ? "no profile is ordered" : "no SIM is terminated";
+  const shape = kind === "spend" ? '[{"k":token,"q":quantity,"t":unixMs}]' : '[{"s":simId,"t":unixMs}]';
+  return (
+    `The ${kind} ledger ConfigMap ${ref} cannot be parsed (${detail}), so ${held} until it is fixed. ` +
+    `Restore its data.ledger to a JSON array ${shape} (kubectl edit configmap -n ${ns} ${name}), ` +
+    "or delete the ConfigMap to start an empty ledger if you know nothing in the window must count."
+  );
 }
 
 /** SpendIntent is one create a round is about to send. */
@@ -185,6 +202,10 @@ export interface SpendIntent {
 export class SpendLedger extends Ledger {
   private entries: SpendEntry[] = [];
   private lock: Promise<unknown> = Promise.resolve();
+  /** Why the ConfigMap as last read cannot be parsed (then nothing may be ordered). */
+  private unreadable: string | undefined;
+  private reloading: Promise<void> | undefined;
+  private reloadedAt = 0;
 
   constructor(opts: LedgerOptions) {
     super(opts, "spend");
@@ -192,7 +213,16 @@ export class SpendLedger extends Ledger {
 
   /** load reads the ledger (at start); a ledger that cannot be read stops the controller from starting. */
   async load(): Promise<void> {
-    this.entries = parseSpend((await this.store.read()).data);
+    this.entries = this.parse((await this.store.read()).data) ?? [];
+  }
+
+  /** parse reads the entries, or notes (and logs, once per breakage) that the ledger cannot be parsed. */
+  private parse(data: Record<string, string>): SpendEntry[] | undefined {
+    const parsed = parseSpend(data);
+    const was = this.unreadable;
+    this.unreadable = "error" in parsed ? unreadableMessage("spend", this.ref, parsed.error) : undefined;
+    if (this.unreadable && this.unreadable !== was) this.opts.logger?.error({ ledger: this.ref }, this.unreadable);
+    return "error" in parsed ? undefined : parsed.entries;
   }
 
   /** used counts profiles recorded within the window. */
@@ -204,11 +234,12 @@ export class SpendLedger extends Ledger {
   }
 
   state(now: number): SpendState {
-    return {
-      remaining: this.opts.limit === null ? null : Math.max(0, this.opts.limit - this.used(now)),
-      limit: this.opts.limit,
-      windowMs: this.opts.windowMs,
-    };
+    const base = { limit: this.opts.limit, windowMs: this.opts.windowMs };
+    if (this.unreadable) {
+      this.reloadSoon(now); // a person's repair is seen without a restart
+      return { ...base, remaining: 0, unreadable: this.unreadable };
+    }
+    return { ...base, remaining: this.opts.limit === null ? null : Math.max(0, this.opts.limit - this.used(now)) };
   }
 
   /**
@@ -218,7 +249,9 @@ export class SpendLedger extends Ledger {
   record(intents: readonly SpendIntent[], now: number): Promise<boolean> {
     return this.store.serial(() =>
       this.store.update((data) => {
-        const entries = parseSpend(data).filter((e) => e.t > now - this.opts.windowMs);
+        // Unreadable: refuse, and leave the ConfigMap as it is for a person to repair.
+        const entries = this.parse(data)?.filter((e) => e.t > now - this.opts.windowMs);
+        if (!entries) return { result: false };
         const known = new Set(entries.map((e) => e.k));
         const fresh = intents.filter((i) => !known.has(i.token));
         const adding = fresh.reduce((n, i) => n + i.quantity, 0);
@@ -233,6 +266,16 @@ export class SpendLedger extends Ledger {
     );
   }
 
+  private reloadSoon(now: number): void {
+    if (this.reloading || now - this.reloadedAt < PAUSED_RELOAD_MS) return;
+    this.reloadedAt = now;
+    this.reloading = this.load()
+      .catch((err) => this.opts.logger?.warn({ err, ledger: this.ref }, "could not read the spend ledger"))
+      .finally(() => {
+        this.reloading = undefined;
+      });
+  }
+
   /**
    * exclusive runs fn alone: planning, the ledger write and the intent write of one order happen under
    * it, so two orders reconciled at once never both count on the same remaining budget.
@@ -244,17 +287,21 @@ export class SpendLedger extends Ledger {
   }
 }
 
-function parseSpend(data: Record<string, string>): SpendEntry[] {
+/** parseSpend reads data.ledger; anything but an array of whole entries is an error, never "nothing spent". */
+function parseSpend(data: Record<string, string>): { entries: SpendEntry[] } | { error: string } {
+  let v: unknown;
   try {
-    const v = JSON.parse(data.ledger ?? "[]") as unknown;
-    return Array.isArray(v)
-      ? v.filter(
-          (e): e is SpendEntry => typeof e?.k === "string" && typeof e?.q === "number" && typeof e?.t === "number",
-        )
-      : [];
-  } catch {
-    return [];
+    v = JSON.parse(data.ledger ?? "[]");
+  } catch (err) {
+    return { error: `data.ledger is not JSON: ${(err as Error).message}` };
   }
+  if (!Array.isArray(v)) return { error: "data.ledger is not a JSON array" };
+  const whole = (e: unknown): e is SpendEntry => {
+    const x = e as Partial<SpendEntry> | null;
+    return typeof x?.k === "string" && Number.isFinite(x.q) && Number.isFinite(x.t);
+  };
+  const bad = v.findIndex((e) => !whole(e));
+  return bad >= 0 ? { error: `entry ${bad} of data.ledger is not {k, q, t}` } : { entries: v };
 }
 
 /**
@@ -279,6 +326,8 @@ export interface TerminationCheck {
   paused?: TerminationPause;
   limit: number | null;
   windowMs: number;
+  /** Set when the ledger's ConfigMap cannot be parsed (then paused): which one, and how to fix it. */
+  unreadable?: string;
 }
 
 /** TerminationPause: terminations stopped at `since` and wait for a person. */
@@ -294,7 +343,12 @@ interface TerminationData {
   pause?: { id: string; since: number };
   /** Terminations recorded before this time do not count (a person resumed after a pause). */
   resumedAt?: number;
+  /** Why the ConfigMap cannot be parsed; then it is treated as paused (UNREADABLE_PAUSE). */
+  unreadable?: string;
 }
+
+/** The pause id of a ledger that cannot be parsed: resuming it writes a fresh, empty ledger over it. */
+const UNREADABLE_PAUSE = "unreadable";
 
 /**
  * TerminationLedger limits SIM terminations per rolling window. A termination is recorded before it is
@@ -317,7 +371,7 @@ export class TerminationLedger extends Ledger {
     const now = this.now();
     await this.store.serial(() =>
       this.store.update((raw, annotations) => {
-        const data = parseTermination(raw);
+        const data = this.parse(raw);
         this.data = data;
         if (!data.pause || annotations[RESUME_ANNOTATION] !== data.pause.id) return { result: undefined };
         const next: TerminationData = { entries: data.entries, resumedAt: now };
@@ -337,7 +391,7 @@ export class TerminationLedger extends Ledger {
     const now = this.now();
     return this.store.serial(() =>
       this.store.update((raw) => {
-        const data = parseTermination(raw);
+        const data = this.parse(raw);
         this.data = data;
         if (data.pause?.id !== id) return { result: false };
         const next: TerminationData = { entries: data.entries, resumedAt: now };
@@ -359,7 +413,8 @@ export class TerminationLedger extends Ledger {
     const pause = this.data.pause;
     if (pause) {
       this.reloadSoon(now);
-      return { ...base, allowed: false, remaining: 0, paused: this.describe(pause) };
+      const unreadable = this.data.unreadable ? { unreadable: this.data.unreadable } : {};
+      return { ...base, allowed: false, remaining: 0, paused: this.describe(pause), ...unreadable };
     }
     if (this.opts.limit === null) return { ...base, allowed: true, remaining: null };
     // Allowed until paused: the consume that finds no budget left records the pause, so a planner never
@@ -376,7 +431,7 @@ export class TerminationLedger extends Ledger {
   consume(simId: string, now: number): Promise<boolean> {
     return this.store.serial(() =>
       this.store.update((raw) => {
-        const data = parseTermination(raw);
+        const data = this.parse(raw);
         this.data = data;
         const counted = this.counted(data, now);
         if (data.entries.some((e) => e.s === simId && e.t > now - this.opts.windowMs)) return { result: true };
@@ -395,6 +450,15 @@ export class TerminationLedger extends Ledger {
         return { data: renderTermination(next), result: true };
       }),
     );
+  }
+
+  /** parse reads the ledger; one that cannot be parsed is paused, with a message logged once per breakage. */
+  private parse(raw: Record<string, string>): TerminationData {
+    const data = parseTermination(raw);
+    if (!data.unreadable) return data;
+    const message = unreadableMessage("termination", this.ref, data.unreadable);
+    if (this.data.unreadable !== message) this.opts.logger?.error({ ledger: this.ref }, message);
+    return { ...data, unreadable: message };
   }
 
   /** counted: terminations in the window, recorded since the last resume (the resume's own moment included). */
@@ -429,20 +493,30 @@ function pauseId(now: number): string {
   return `${new Date(now).toISOString().replace(/[-:]|\.\d{3}/g, "")}-${randomBytes(3).toString("hex")}`;
 }
 
+/**
+ * parseTermination reads the ledger. One nobody can read (not JSON, not an array, an entry without a SIM
+ * ID and a time) must not let terminations through: it is treated as paused, with the reason.
+ */
 function parseTermination(data: Record<string, string>): TerminationData {
   try {
-    const entries = (
-      JSON.parse(data.ledger ?? "[]") as Array<{ s?: unknown; simId?: unknown; t?: unknown; at?: unknown }>
-    )
-      .map((e) => ({ s: String(e.s ?? e.simId ?? ""), t: Number(e.t ?? e.at) }))
-      .filter((e) => e.s && Number.isFinite(e.t));
+    const raw = JSON.parse(data.ledger ?? "[]") as unknown;
+    if (!Array.isArray(raw)) return unreadableTermination("data.ledger is not a JSON array");
+    const entries = (raw as Array<{ s?: unknown; simId?: unknown; t?: unknown; at?: unknown } | null>).map((e) => ({
+      s: String(e?.s ?? e?.simId ?? ""),
+      t: Number(e?.t ?? e?.at),
+    }));
+    const bad = entries.findIndex((e) => !e.s || !Number.isFinite(e.t));
+    if (bad >= 0) return unreadableTermination(`entry ${bad} of data.ledger is not {s, t}`);
     const pause = data.pause ? (JSON.parse(data.pause) as { id: string; since: number }) : undefined;
     const resumedAt = data.resumedAt ? Number(data.resumedAt) : undefined;
     return { entries, ...(pause?.id ? { pause } : {}), ...(Number.isFinite(resumedAt) ? { resumedAt } : {}) };
-  } catch {
-    // A ledger nobody can read must not let terminations through: treat it as paused.
-    return { entries: [], pause: { id: "unreadable", since: 0 } };
+  } catch (err) {
+    return unreadableTermination(`not JSON: ${(err as Error).message}`);
   }
+}
+
+function unreadableTermination(detail: string): TerminationData {
+  return { entries: [], pause: { id: UNREADABLE_PAUSE, since: 0 }, unreadable: detail };
 }
 
 function renderTermination(d: TerminationData): Record<string, string> {

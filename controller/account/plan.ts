@@ -62,6 +62,7 @@ export function planAccount(input: AccountInput): AccountPlan {
         }
       : { type: CONDITIONS.terminationsPaused, status: "False", reason: REASONS.Completed, message: "" },
   );
+  conds.push(ledgerCondition(input));
   const conditions = setConditions(
     account.status?.conditions as Condition[] | undefined,
     conds.map((c) => ({ ...c, observedGeneration: generation })),
@@ -94,6 +95,14 @@ export function planAccount(input: AccountInput): AccountPlan {
     ...(resume ? { resume } : {}),
     requeueAfterMs: ACCOUNT_RESYNC_MS,
   };
+}
+
+/** ledgerCondition says whether a ledger ConfigMap of the account cannot be parsed (both then refuse). */
+function ledgerCondition(input: AccountInput): ConditionInput {
+  const broken = [input.spend.unreadable, input.terminations.unreadable].filter((m): m is string => Boolean(m));
+  return broken.length > 0
+    ? { type: CONDITIONS.ledgerUnreadable, status: "True", reason: REASONS.LedgerUnreadable, message: broken.join(" ") }
+    : { type: CONDITIONS.ledgerUnreadable, status: "False", reason: REASONS.Completed, message: "" };
 }
 
 /** pollingStatus is status.polling with this shard's entry (other shards write their own). */

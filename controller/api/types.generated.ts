@@ -334,10 +334,11 @@ export interface EsimProfileStatus {
   installedTime?: string;
   lastModifiedTime?: string;
   /**
-   * The Secret holding the activation code, SM-DP+ address, Matching ID and QR code PNG.
+   * The Secret holding the activation code, SM-DP+ address, Matching ID and QR code PNG, as the controller created it: a Secret of that name with another UID is not the controller's and is not used.
    */
   activationSecretRef?: {
     name?: string;
+    uid?: string;
   };
   /**
    * kstatus conditions (Ready, Reconciling, Stalled) and domain conditions.

@@ -109,12 +109,16 @@ export const CONDITIONS = {
   deletedOnDevice: "DeletedOnDevice",
   simSynced: "SimSynced",
   profileListShort: "ProfileListShort",
+  ledgerUnreadable: "LedgerUnreadable",
+  activationSecretNotOwned: "ActivationSecretNotOwned",
 } as const;
 
 /** Condition reasons: CamelCase, one per situation a person may need to act on. */
 export const REASONS = {
   // Ready / Reconciling
   Completed: "Completed",
+  LedgerUnreadable: "LedgerUnreadable",
+  SecretNotCreatedByController: "SecretNotCreatedByController",
   Ordering: "Ordering",
   Confirming: "Confirming",
   InProgress: "InProgress",

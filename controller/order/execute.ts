@@ -15,7 +15,7 @@ import { initialStatus } from "./initial-status.js";
 import type { OrderAction } from "./model.js";
 import { buildProfile } from "./profiles.js";
 import type { ActionResult } from "./results.js";
-import { buildActivationSecret } from "./secret.js";
+import { type ActivationSecretRef, ensureActivationSecret } from "./secret.js";
 import { simsByImsi } from "./sims.js";
 
 /**
@@ -253,7 +253,7 @@ async function cancelDraft(client: SoracomClient, id: string): Promise<ActionRes
  * profile also gets its SIM's fields when the bulk search found the SIM: the profile reconciler owns
  * them from then on, and does not have to look the SIM up.
  */
-function soracomStatus(p: OrderedProfile, secretName?: string, sim?: Sim) {
+function soracomStatus(p: OrderedProfile, secret: ActivationSecretRef | null, sim?: Sim) {
   return {
     ...(sim ? simFields(sim, undefined) : {}),
     iccid: p.iccid,
@@ -263,7 +263,7 @@ function soracomStatus(p: OrderedProfile, secretName?: string, sim?: Sim) {
     profileStatus: p.profileStatus,
     lastModifiedTime: toKubeTime(p.lastModifiedTime),
     installedTime: p.installedTime ? toKubeTime(p.installedTime) : null,
-    ...(secretName ? { activationSecretRef: { name: secretName } } : {}),
+    activationSecretRef: secret, // null: a Secret the controller did not make is not recorded
   };
 }
 
@@ -309,17 +309,9 @@ async function syncProfile(
   const ns = order.metadata.namespace;
   const profile =
     known ?? (await deps.kube.request<EsimProfile>({ path: resourcePath({ ...PROFILE_REF, namespace: ns }, name) }));
-  const secret = buildActivationSecret(profile, p);
-  try {
-    await deps.kube.request({
-      method: "POST",
-      path: `/api/v1/namespaces/${encodeURIComponent(ns ?? "")}/secrets`,
-      body: secret,
-      discardBody: true, // its echo carries the activation code and QR code: not kept, not even parsed
-    });
-  } catch (err) {
-    if (!isConflict(err)) throw err; // already there: the activation data never changes for a profile
-  }
+  const secret = await ensureActivationSecret(deps.kube, profile, p);
+  if ("refused" in secret) deps.logger.warn({ profile: name }, secret.refused);
+  const ref = "ref" in secret ? secret.ref : null;
   await deps.kube.request({
     method: "PATCH",
     path: resourcePath({ ...PROFILE_REF, namespace: ns }, name, "status"),
@@ -327,8 +319,8 @@ async function syncProfile(
     discardBody: true,
     body: {
       status: fresh
-        ? initialStatus(profile, soracomStatus(p, secret.metadata?.name, fresh.sim), Date.now())
-        : soracomStatus(p, secret.metadata?.name),
+        ? initialStatus(profile, soracomStatus(p, ref, fresh.sim), Date.now(), order)
+        : soracomStatus(p, ref),
     },
   });
 }

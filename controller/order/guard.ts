@@ -11,6 +11,7 @@ import { type OrderAction, type OrderInput, SORACOM_MUTATIONS } from "./model.js
 
 /** spendAllowance caps `missing` profiles to what the spend budget has left, with a note when it bites. */
 export function spendAllowance(input: OrderInput, missing: number): { allowed: number; note?: string } {
+  if (input.spend.unreadable && missing > 0) return { allowed: 0, note: input.spend.unreadable };
   const remaining = input.spend.remaining ?? Number.POSITIVE_INFINITY;
   const allowed = Math.max(0, Math.min(missing, remaining));
   if (allowed >= missing) return { allowed };

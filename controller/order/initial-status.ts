@@ -1,4 +1,4 @@
-import type { EsimProfile, EsimProfileStatus } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder, EsimProfileStatus } from "../api/types.js";
 import { planProfile } from "../profile/plan.js";
 import type { TerminationBudgetStatus } from "../profile/ports.js";
 
@@ -16,10 +16,16 @@ import type { TerminationBudgetStatus } from "../profile/ports.js";
 const NO_TERMINATION: TerminationBudgetStatus = { allowed: false, remaining: 0, limit: 0, windowMs: 0 };
 
 /** initialStatus is the merge patch of a new profile's status: Soracom's part, plus its own when it can be decided now. */
-export function initialStatus<S extends Record<string, unknown>>(profile: EsimProfile, soracom: S, now: number): S {
+export function initialStatus<S extends Record<string, unknown>>(
+  profile: EsimProfile,
+  soracom: S,
+  now: number,
+  order?: EsimProfileOrder,
+): S {
   // A merge patch removes a field with null; as a status, null and absent are the same.
   const seeded: EsimProfile = { ...profile, status: { ...profile.status, ...(soracom as EsimProfileStatus) } };
-  const plan = planProfile({ profile: seeded, now, terminationBudget: NO_TERMINATION, dryRun: false });
+  const base = { profile: seeded, now, terminationBudget: NO_TERMINATION, dryRun: false };
+  const plan = planProfile(order ? { ...base, order } : base);
   if (plan.actions.length > 0 || plan.events.length > 0 || !plan.status) return soracom;
   return { ...soracom, ...plan.status };
 }

@@ -16,7 +16,7 @@ import type { PollPacer } from "./pacing.js";
 export function childrenOf(
   order: EsimProfileOrder,
   profiles: readonly EsimProfile[],
-  secretExists: (namespace: string, name: string) => boolean = () => true,
+  secretExists: (namespace: string, name: string, uid?: string) => boolean = () => true,
 ): ChildProfile[] {
   const uid = order.metadata.uid;
   return profiles
@@ -36,7 +36,11 @@ export function childrenOf(
       deleting: Boolean(p.metadata.deletionTimestamp),
       hasActivationSecret:
         Boolean(p.status?.activationSecretRef?.name) &&
-        secretExists(p.metadata.namespace ?? "", p.status?.activationSecretRef?.name ?? ""),
+        secretExists(
+          p.metadata.namespace ?? "",
+          p.status?.activationSecretRef?.name ?? "",
+          (p.status?.activationSecretRef as { uid?: string } | undefined)?.uid,
+        ),
     }));
 }
 

@@ -47,7 +47,7 @@ export interface OrderReconcilerDeps {
   orders: ObjectCache<EsimProfileOrder>;
   profiles: ObjectCache<EsimProfile>;
   /** Names of activation Secrets that exist, by namespace (a deleted Secret is recreated). */
-  secretExists?: (namespace: string, name: string) => boolean;
+  secretExists?: (namespace: string, name: string, uid?: string) => boolean;
   /** Grows with every change of the Secrets secretExists reads (absent: secretExists never changes). */
   secretsChangeCount?: () => number;
   accountFor: AccountFor;

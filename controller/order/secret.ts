@@ -2,6 +2,8 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { qrPng } from "../api/qrpng.js";
 import type { EsimProfile } from "../api/types.js";
 import { ACTIVATION_SECRET, API_VERSION, LABELS, MANAGER_NAME, PROFILE_KIND } from "../api/vocabulary.js";
+import { isConflict } from "../kube/errors.js";
+import { type KubeApi, METADATA_ONLY } from "../kube/rest.js";
 import type { OrderedProfile } from "../soracom/types.js";
 import { withoutTracking } from "./profiles.js";
 
@@ -55,6 +57,60 @@ export function buildActivationSecret(profile: EsimProfile, op: OrderedProfile):
       [k.matchingId]: base64(op.matchingId),
       [k.qrPng]: png.toString("base64"),
     },
+  };
+}
+
+/** ActivationSecretRef is the record of the Secret the controller made: its name and UID (profile status). */
+export interface ActivationSecretRef {
+  name: string;
+  uid: string;
+}
+
+/**
+ * ActivationSecretOutcome: the Secret the controller made (created now, or recorded earlier with this
+ * UID), or why an existing Secret of that name is not used.
+ */
+export type ActivationSecretOutcome = { ref: ActivationSecretRef } | { refused: string };
+
+/**
+ * ensureActivationSecret creates the profile's activation Secret and answers with its UID, to be recorded
+ * in the profile's status. A Secret of that name that is already there is used only when it is the one the
+ * status records (same UID): a tenant may create `<profile>-activation` first, with labels and owner
+ * references copied from ours, and the activation code a person then installs would be theirs. A record
+ * with a name and no UID was written before UIDs were recorded, by this controller after it created the
+ * Secret: that one is taken as ours once. Anything else is refused, with a message saying what to do.
+ */
+export async function ensureActivationSecret(
+  kube: Pick<KubeApi, "request">,
+  profile: EsimProfile,
+  op: OrderedProfile,
+): Promise<ActivationSecretOutcome> {
+  const secret = buildActivationSecret(profile, op);
+  const name = secret.metadata?.name ?? "";
+  const base = `/api/v1/namespaces/${encodeURIComponent(profile.metadata.namespace ?? "")}/secrets`;
+  try {
+    // Metadata only in the answer: the echo would carry the activation code and QR code.
+    const made = await kube.request<{ metadata: { uid?: string } }>({
+      method: "POST",
+      path: base,
+      body: secret,
+      accept: METADATA_ONLY.watch,
+    });
+    return { ref: { name, uid: made.metadata.uid ?? "" } };
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+  const existing = await kube.request<{ metadata: { uid?: string } }>({
+    path: `${base}/${encodeURIComponent(name)}`,
+    accept: METADATA_ONLY.watch,
+  });
+  const uid = existing.metadata.uid ?? "";
+  const recorded = profile.status?.activationSecretRef as Partial<ActivationSecretRef> | undefined;
+  if (recorded?.name === name && (recorded.uid === uid || recorded.uid === undefined)) return { ref: { name, uid } };
+  return {
+    refused:
+      `The Secret ${profile.metadata.namespace}/${name} already exists and was not created by the controller, so the activation code is not written to it and it is not recorded as this profile's. ` +
+      `Delete it (kubectl delete secret -n ${profile.metadata.namespace} ${name}); the controller then creates the real one.`,
   };
 }
 

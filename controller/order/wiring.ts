@@ -91,14 +91,15 @@ export function startOrderController(opts: {
     onAccountChange(opts.accountCache, (name) => {
       for (const o of orders.list()) if (opts.accounts.accountName(o.spec) === name) enqueue(o);
     });
-  // A lost activation Secret is rebuilt by the order from its profile list.
-  secrets?.addHandler({
-    delete: (s) => {
-      const name = s.metadata.labels?.[LABELS.profile];
-      const p = name ? profiles.get(s.metadata.namespace, name) : undefined;
-      if (p) enqueueOwner(p);
-    },
-  });
+  // A lost activation Secret is rebuilt by the order from its profile list; one made in its place by
+  // someone else is found out (its UID is not the recorded one).
+  const wake = (s: KubeObject, replaced: boolean) => {
+    const name = s.metadata.labels?.[LABELS.profile];
+    const p = name ? profiles.get(s.metadata.namespace, name) : undefined;
+    const recorded = (p?.status?.activationSecretRef as { uid?: string } | undefined)?.uid;
+    if (p && (!replaced || (recorded !== undefined && recorded !== s.metadata.uid))) enqueueOwner(p);
+  };
+  secrets?.addHandler({ add: (s) => wake(s, true), delete: (s) => wake(s, false) });
   return controller;
 }
 
@@ -106,7 +107,11 @@ export function startOrderController(opts: {
 function secretPorts(secrets: NamespacedCache<KubeObject> | undefined) {
   if (!secrets) return {};
   return {
-    secretExists: (ns: string, name: string) => secrets.get(ns, name) !== undefined,
+    // The one the controller made: a Secret of that name with another UID is someone else's.
+    secretExists: (ns: string, name: string, uid?: string) => {
+      const found = secrets.get(ns, name);
+      return found !== undefined && (uid === undefined || found.metadata.uid === uid);
+    },
     secretsChangeCount: () => secrets.changeCount(),
   };
 }

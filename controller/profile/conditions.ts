@@ -29,6 +29,7 @@ export const MANAGED: readonly string[] = [
   CONDITIONS.simSynced,
   CONDITIONS.terminationsPaused,
   CONDITIONS.deletedOnDevice,
+  CONDITIONS.activationSecretNotOwned,
 ];
 
 const KSTATUS: readonly string[] = [CONDITIONS.ready, CONDITIONS.reconciling, CONDITIONS.stalled, CONDITIONS.simSynced];

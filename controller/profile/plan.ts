@@ -1,7 +1,8 @@
 import type { Refusal } from "../answers.js";
 import { ownerOrder } from "../api/owner.js";
-import type { EsimProfile } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import {
+  ACTIVATION_SECRET,
   CONDITIONS,
   EVENTS,
   PROFILE_FINALIZER,
@@ -30,6 +31,7 @@ import {
   mergeConditions,
 } from "./conditions.js";
 import { guardMode } from "./guard.js";
+import { isOrderChild } from "./origin.js";
 import type { TerminationBudgetStatus } from "./ports.js";
 import { type OwnedStatus, ownedStatusOf, simFields } from "./status.js";
 
@@ -56,6 +58,11 @@ export interface PlanInput {
   deletionRecorded?: boolean;
   /** What the profile's account allows it (absent: everything, as in single-tenant tests). */
   authority?: Authority;
+  /**
+   * The EsimProfileOrder the profile names as its owner, from the cache (absent: none, or not found). The
+   * profile is that order's child only if the order's status records it (isOrderChild); else it adopts.
+   */
+  order?: EsimProfileOrder;
 }
 
 /** Authority is the part of ProfileAuthority (ports.ts) the plan decides from: facts, no I/O. */
@@ -107,8 +114,10 @@ interface Facts {
   generation: number;
   deleting: boolean;
   hasFinalizer: boolean;
-  /** Created by an EsimProfileOrder (owner reference); otherwise the user adopted an existing SIM. */
+  /** Made by its EsimProfileOrder, as that order's status records (isOrderChild); otherwise it adopts a SIM. */
   orderCreated: boolean;
+  /** Names an existing order as owner, which has not recorded it (yet): how long it may still wait for that. */
+  recordGraceMs: number;
   /** Why the SIM must be terminated, if it must: only deletion of this resource under Terminate. */
   termination: TerminationReason | undefined;
   /** Deleted under Terminate, but the account forbids terminating an adopted SIM: it is retained. */
@@ -152,6 +161,8 @@ const CHECKS: Array<[string, Check]> = [
   ["DeletedWithoutFinalizer", deletedWithoutFinalizer],
   // Deleted before its order recorded the deletion: wait, or a restart or relist would make it again.
   ["DeletionNotRecorded", deletionNotRecorded],
+  // Named by an order that has not written its record of it yet: wait briefly, then it is an adoption.
+  ["OrderRecordPending", orderRecordPending],
   // Another, older EsimProfile holds this SIM: never act on it; a deletion lets go and leaves the SIM alone.
   ["SimHeldElsewhere", simHeldElsewhere],
   // An adopted SIM whose account does not allow adoption: report it; a deletion leaves the SIM alone.
@@ -178,6 +189,8 @@ const CHECKS: Array<[string, Check]> = [
   ["Phase", phase],
   // Deleted on the device while the SIM still bills: a person should know.
   ["DeletedOnDevice", deletedOnDevice],
+  // The order found a Secret of its activation Secret's name it did not make: it is not used; say so.
+  ["ActivationSecretNotOwned", activationSecretNotOwned],
   // spec.sim changed or was never applied: read the SIM and make the minimal calls.
   ["SimOutOfSync", simOutOfSync],
 ];
@@ -201,7 +214,7 @@ function factsOf(input: PlanInput): Facts {
   const { profile } = input;
   const meta = profile.metadata;
   const deleting = Boolean(meta.deletionTimestamp);
-  const orderCreated = isOrderCreated(profile);
+  const orderCreated = isOrderCreated(profile, input.order);
   const authority = input.authority ?? ALLOWED;
   const wanted = terminationOf(profile, deleting);
   const retainedByAccount = wanted !== undefined && !orderCreated && !authority.terminateAdopted;
@@ -212,6 +225,7 @@ function factsOf(input: PlanInput): Facts {
     deleting,
     hasFinalizer: meta.finalizers?.includes(PROFILE_FINALIZER) ?? false,
     orderCreated,
+    recordGraceMs: orderCreated ? 0 : recordGraceOf(profile, input),
     termination: retainedByAccount ? undefined : wanted,
     retainedByAccount,
     authority,
@@ -221,9 +235,27 @@ function factsOf(input: PlanInput): Facts {
   };
 }
 
-/** isOrderCreated: the profile has an EsimProfileOrder owner (else it adopts an existing SIM). */
-export function isOrderCreated(profile: EsimProfile): boolean {
-  return ownerOrder(profile) !== undefined;
+/**
+ * isOrderCreated: the profile is a child its order made and recorded (origin.ts); an owner reference
+ * alone is something a tenant can write, so without the order's record the profile adopts its SIM.
+ */
+export function isOrderCreated(profile: EsimProfile, order: EsimProfileOrder | undefined): boolean {
+  return isOrderChild(profile, order);
+}
+
+/**
+ * How long a profile whose owner is an existing order waits for that order's record of it (the order
+ * writes it right after creating the profile) before it is planned as what it is without one: an adoption.
+ */
+export const ORDER_RECORD_GRACE_MS = 2 * 60_000;
+
+/** recordGraceOf: what is left of a new profile's wait for its owner order's record (0: none, or over). */
+function recordGraceOf(profile: EsimProfile, input: PlanInput): number {
+  const ref = ownerOrder(profile);
+  const order = input.order;
+  if (!ref || !order || order.metadata.uid !== ref.uid || profile.status?.profileOrderId) return 0;
+  const created = Date.parse(String(profile.metadata.creationTimestamp ?? "")) || 0;
+  return Math.max(0, created + ORDER_RECORD_GRACE_MS - input.now);
 }
 
 /**
@@ -285,6 +317,13 @@ function deletionNotRecorded(f: Facts, d: Draft): void {
       "Waiting for the EsimProfileOrder to record this deletion in its status, so that it never makes the profile again.",
   };
   d.requeueAfterMs = DELETION_RECORD_RETRY_MS;
+  d.stop = true;
+}
+
+function orderRecordPending(f: Facts, d: Draft): void {
+  if (f.deleting || f.recordGraceMs <= 0) return;
+  d.leaveStatus = true;
+  d.requeueAfterMs = f.recordGraceMs; // the order's write wakes it sooner; this is for one that never comes
   d.stop = true;
 }
 
@@ -556,6 +595,24 @@ function deletedOnDevice(f: Facts, d: Draft): void {
   if (!wasTrue(f, CONDITIONS.deletedOnDevice)) {
     d.events.push({ type: "Warning", reason: EVENTS.DeletedOnDevice, message });
   }
+}
+
+/**
+ * The order writes profileStatus and the activation Secret it created (name and UID) in one status write;
+ * a recorded profile with the first and not the second found a Secret of that name it did not create.
+ */
+function activationSecretNotOwned(f: Facts, d: Draft): void {
+  const status = f.profile.status;
+  if (!f.orderCreated || f.deleting || !status?.profileStatus || status.activationSecretRef?.name) return;
+  const name = `${f.profile.metadata.name}${ACTIVATION_SECRET.suffix}`;
+  d.domain.push({
+    type: CONDITIONS.activationSecretNotOwned,
+    status: "True",
+    reason: REASONS.SecretNotCreatedByController,
+    message:
+      `The Secret ${name} already existed and was not created by the controller, so it does not hold this profile's activation code. ` +
+      `Delete it (kubectl delete secret -n ${f.profile.metadata.namespace} ${name}); the controller then creates the real one.`,
+  });
 }
 
 function simOutOfSync(f: Facts, d: Draft): void {

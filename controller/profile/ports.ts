@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { EsimProfile, EsimProfileStatus } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder, EsimProfileStatus } from "../api/types.js";
 import type { TerminationCheck } from "../budget.js";
 import type { SoracomClient } from "../soracom/index.js";
 import type { Sim } from "../soracom/types.js";
@@ -145,4 +145,9 @@ export interface ProfileReconcilerDeps {
   isPaused?: (profile: EsimProfile) => boolean;
   /** Whether a profile being deleted may let go: its order recorded the deletion (absent: always). */
   deletionRecorded?: (profile: EsimProfile) => boolean;
+  /**
+   * The EsimProfileOrder the profile names as owner, from the cache, when it exists with that UID in the
+   * profile's namespace. Only a seed: the planner decides from its status whether the profile is its child.
+   */
+  orderOf?: (profile: EsimProfile) => EsimProfileOrder | undefined;
 }

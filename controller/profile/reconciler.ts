@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { EsimProfile } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import { isNotFound as isKubeNotFound } from "../kube/errors.js";
 import { splitKey } from "../kube/object.js";
 import { silentLogger } from "../log.js";
@@ -36,6 +36,7 @@ function inputOf(deps: ProfileReconcilerDeps, profile: EsimProfile, authority: P
     dryRun: deps.dryRun,
     paused: deps.isPaused?.(profile) ?? false,
     deletionRecorded: deps.deletionRecorded?.(profile) ?? true,
+    ...withOrder(deps.orderOf?.(profile)),
     authority: {
       adoption: authority.adoption,
       terminateAdopted: authority.terminateAdopted,
@@ -43,6 +44,10 @@ function inputOf(deps: ProfileReconcilerDeps, profile: EsimProfile, authority: P
       ...(authority.heldBy ? { heldBy: authority.heldBy } : {}),
     },
   } satisfies PlanInput;
+}
+
+function withOrder(order: EsimProfileOrder | undefined): { order?: EsimProfileOrder } {
+  return order ? { order } : {};
 }
 
 async function reconcileProfile(
@@ -109,7 +114,7 @@ async function reconcileProfile(
   if (plan.refused) deps.metrics?.answerRefused?.(plan.refused.cause);
   // Once the finalizer is gone the object is on its way out: a status write would only race its removal.
   const leaving = plan.actions.some((a) => a.type === "removeFinalizer");
-  if (plan.status && !leaving) await writeStatus(deps, current, plan.status);
+  if (plan.status && !leaving) await writeStatus(deps, current, plan.status, input.order);
   return plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : {};
 }
 
@@ -135,7 +140,12 @@ async function fail(
   if (failure.event && isNewFailure(ownedStatusOf(profile), failure)) {
     deps.events.record(profile, failure.event.type, failure.event.reason, failure.message);
   }
-  await writeStatus(deps, profile, failureStatus(base, failure, profile.metadata.generation ?? 0, now));
+  await writeStatus(
+    deps,
+    profile,
+    failureStatus(base, failure, profile.metadata.generation ?? 0, now),
+    deps.orderOf?.(profile),
+  );
   if (failure.requeueAfterMs === undefined) throw err;
   return { requeueAfterMs: failure.requeueAfterMs };
 }
@@ -145,9 +155,14 @@ async function fail(
  * the informer for nothing). ICCID and IMSI are written only for adopted profiles: the order owns them
  * otherwise. A profile already gone is fine; a 409 goes back to the queue.
  */
-async function writeStatus(deps: ProfileReconcilerDeps, profile: EsimProfile, next: OwnedStatus): Promise<void> {
+async function writeStatus(
+  deps: ProfileReconcilerDeps,
+  profile: EsimProfile,
+  next: OwnedStatus,
+  order: EsimProfileOrder | undefined,
+): Promise<void> {
   const current = ownedStatusOf(profile);
-  const patch = statusPatch(current, next, !isOrderCreated(profile));
+  const patch = statusPatch(current, next, !isOrderCreated(profile, order));
   if (!patch) return;
   try {
     await deps.status.patchStatus(profile, patch);

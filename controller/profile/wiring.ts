@@ -17,6 +17,7 @@ import { addFinalizer, removeFinalizer } from "../kube/status.js";
 import type { Metrics } from "../metrics.js";
 import type { Sim } from "../soracom/types.js";
 import { SimClaims } from "./claims.js";
+import { isOrderChild } from "./origin.js";
 import type { ProfileAuthority, ProfileReconcilerDeps, TerminationBudget as TerminationBudgetPort } from "./ports.js";
 import { createProfileReconciler } from "./reconciler.js";
 
@@ -42,16 +43,16 @@ export function startProfileController(opts: {
 }): Controller {
   const { kube, profiles, orders } = opts;
   const shard = opts.shard ?? EVERYTHING;
-  const orderOf = (p: EsimProfile) => {
-    const ref = ownerOrder(p);
-    const order = ref ? orders.get(p.metadata.namespace, ref.name) : undefined;
-    return order && order.metadata.uid === ref?.uid ? order : undefined;
-  };
-  // A profile an order made carries the order's accountRef: its own spec names its account.
-  const claims = new SimClaims((p) => opts.accounts.accountName(p.spec) ?? "");
+  const orderOf = ownerIn(orders);
+  const operators = new Operators(opts.accounts, opts.accountCache);
+  const claims = new SimClaims({
+    operatorOf: (p) => operators.of(p),
+    isOrderChild: (p) => isOrderChild(p, orderOf(p)),
+  });
   const deps: ProfileReconcilerDeps = {
     profiles: { get: (ns, name) => profiles.get(ns, name) },
-    authorityFor: (p) => authorityFor(opts.accounts, claims, p, orderOf(p)),
+    orderOf,
+    authorityFor: (p) => authorityFor(opts.accounts, operators, claims, p),
     status: {
       patchStatus: (p, patch) =>
         kube.request<EsimProfile>({
@@ -75,7 +76,7 @@ export function startProfileController(opts: {
     logger: opts.logger,
     dryRun: opts.cfg.dryRun,
     isPaused: (p) => orderOf(p)?.spec.paused === true,
-    deletionRecorded: (p) => deletionRecorded(p, ownerOrder(p) ? orderOf(p) : undefined),
+    deletionRecorded: (p) => deletionRecorded(p, childOf(p, orderOf(p))),
   };
   const reconciler = createProfileReconciler(deps);
   const controller = new Controller({
@@ -101,6 +102,20 @@ export function startProfileController(opts: {
   return controller;
 }
 
+/** ownerIn finds the EsimProfileOrder a profile names as owner in the cache, when its UID is the one named. */
+function ownerIn(orders: ObjectCache<EsimProfileOrder>): (p: EsimProfile) => EsimProfileOrder | undefined {
+  return (p) => {
+    const ref = ownerOrder(p);
+    const order = ref ? orders.get(p.metadata.namespace, ref.name) : undefined;
+    return order && order.metadata.uid === ref?.uid ? order : undefined;
+  };
+}
+
+/** childOf is the order when the profile is its recorded child (origin.ts), else undefined. */
+function childOf(p: EsimProfile, order: EsimProfileOrder | undefined): EsimProfileOrder | undefined {
+  return isOrderChild(p, order) ? order : undefined;
+}
+
 /** watchProfiles keeps the SIM claims of every profile (all shards') and queues this shard's. */
 function watchProfiles(
   profiles: NamespacedCache<EsimProfile & KubeObject>,
@@ -124,24 +139,25 @@ function watchProfiles(
 }
 
 /**
- * authorityFor resolves what a profile's account allows it: the account it names (or its order's, or the
- * default), whether its namespace may use it, adoption, and who holds its SIM. A refusal makes no call.
+ * authorityFor resolves what a profile's account allows it: the account it acts through (its own
+ * spec.accountRef, else the default; a child its order made carries the order's, see origin.ts), whether
+ * its namespace may use it, adoption, and who holds its SIM among the profiles of the same Soracom
+ * operator. A refusal makes no call.
  */
 async function authorityFor(
   accounts: Accounts,
+  operators: Operators,
   claims: SimClaims,
   p: EsimProfile,
-  order: EsimProfileOrder | undefined,
 ): Promise<ProfileAuthority> {
   const claimant = {
     namespace: p.metadata.namespace ?? "",
-    accountRef: p.spec.accountRef ?? order?.spec.accountRef,
-    credentialsRef: p.spec.credentialsRef ?? order?.spec.credentialsRef,
+    accountRef: p.spec.accountRef,
+    credentialsRef: p.spec.credentialsRef,
   };
-  const heldBy = claims.heldBy(p);
-  const heldWith = (sim: Sim) => claims.heldBy(p, sim);
   const auth = await accounts.authorize(claimant);
   if ("refused" in auth) {
+    const heldBy = claims.heldBy(p);
     return {
       refused: auth.refused,
       adoption: false,
@@ -151,19 +167,79 @@ async function authorityFor(
       sim: () => Promise.reject(new CredentialsError(auth.refused.reason, auth.refused.message)),
     };
   }
+  const client = async () => {
+    const r = await accounts.resolve(claimant);
+    if (!r.ok) throw new CredentialsError(r.reason, r.message);
+    await operators.learn(p, r.resolved.client);
+    return r.resolved.client;
+  };
+  // The operator decides whose claims count: learn it first when neither the account's status nor an
+  // earlier login told it (one login per client; its token is cached for the reads that follow).
+  if (operators.of(p) === undefined && operators.due(p)) await client().catch(() => undefined);
+  const heldBy = claims.heldBy(p);
   const { policy } = auth.account;
   return {
     adoption: policy.adoption.allowed,
     terminateAdopted: policy.adoption.terminate,
     ...(heldBy ? { heldBy } : {}),
-    heldWith,
+    heldWith: (sim: Sim) => claims.heldBy(p, sim),
     terminations: terminationBudgetPort(auth.account.terminations),
-    sim: async () => {
-      const r = await accounts.resolve(claimant);
-      if (!r.ok) throw new CredentialsError(r.reason, r.message);
-      return r.resolved.client;
-    },
+    sim: client,
   };
+}
+
+/** How often an unknown operator is looked up by logging in (see Operators.due). */
+const LEARN_RETRY_MS = 60_000;
+
+/**
+ * Operators knows as which Soracom operator each profile acts: the operator its credentials logged in as
+ * (learned at every client use, so a Secret changed to another operator's keys is seen at once), else
+ * the one its SoracomAccount's status shows (written by the account controller, so known after a restart
+ * without a call). Tenant credentials are learned only by logging in.
+ */
+export class Operators {
+  private readonly learned = new Map<string, string>();
+  private readonly tried = new Map<string, number>();
+
+  constructor(
+    private readonly accounts: Pick<Accounts, "accountName">,
+    private readonly accountCache?: Pick<NamespacedCache<SoracomAccount & KubeObject>, "get">,
+  ) {}
+
+  /** of is the operator ID the profile acts as, or undefined while it is not known. */
+  of(p: EsimProfile): string | undefined {
+    const key = this.keyOf(p);
+    if (key === undefined) return undefined;
+    const learned = this.learned.get(key);
+    if (learned !== undefined || p.spec.credentialsRef) return learned;
+    return this.accountCache?.get(undefined, key)?.status?.operatorId || undefined;
+  }
+
+  /**
+   * due: whether to log in now only to learn an unknown operator. At most once a minute per key, so that
+   * broken credentials do not turn every profile's round into a login attempt (nothing else would call).
+   */
+  due(p: EsimProfile, now: number = Date.now()): boolean {
+    const key = this.keyOf(p);
+    if (key === undefined || now - (this.tried.get(key) ?? Number.NEGATIVE_INFINITY) < LEARN_RETRY_MS) return false;
+    this.tried.set(key, now);
+    return true;
+  }
+
+  /** learn records the operator the profile's client logs in as. */
+  async learn(p: EsimProfile, client: { whoami(): Promise<{ operatorId: string }> }): Promise<void> {
+    const key = this.keyOf(p);
+    const { operatorId } = await client.whoami();
+    if (key !== undefined && operatorId) this.learned.set(key, operatorId);
+  }
+
+  /** keyOf: the account's name, or for tenant credentials the account, namespace and Secret. */
+  private keyOf(p: EsimProfile): string | undefined {
+    const account = this.accounts.accountName(p.spec);
+    if (account === undefined) return undefined;
+    const ref = p.spec.credentialsRef;
+    return ref ? `${account}\u0000${p.metadata.namespace}\u0000${ref.name}` : account;
+  }
 }
 
 const REFUSED_TERMINATIONS: TerminationBudgetPort = {

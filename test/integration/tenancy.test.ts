@@ -1,9 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
 import {
@@ -15,10 +12,7 @@ import {
   RETIRED_ANNOTATIONS,
   VERSION,
 } from "../../controller/api/vocabulary.js";
-import { loadKubeAccess } from "../../controller/kube/access.js";
 import { KubeClient, resourcePath } from "../../controller/kube/rest.js";
-import { resolveBinaries } from "../controlplane/binaries.js";
-import { kubeconfigFor } from "../controlplane/credentials.js";
 import { namespaceName } from "../controlplane/fixture.js";
 import { useCluster } from "../support/cluster.js";
 import {
@@ -29,8 +23,8 @@ import {
 } from "../support/controller-process.js";
 import { condition } from "../support/e2e.js";
 import { SIM_CREDENTIALS, type SimControl, type Simulator, startTestSimulator } from "../support/soracom-sim.js";
-import { findTool, renderChart, runKubectl } from "../unit/chart-support.js";
 import { buildPlugin, runPlugin } from "./plugin-support.js";
+import { tenantIdentity } from "./tenant-support.js";
 
 // Tenancy against the real apiserver with real RBAC: every tenant acts with a ServiceAccount token of its
 // own namespace, bound to the chart's aggregated roles; the cluster admin sets up SoracomAccounts. Each
@@ -38,10 +32,7 @@ import { buildPlugin, runPlugin } from "./plugin-support.js";
 // and a local server's request count): where the operator must refuse, the count is zero.
 const cluster = useCluster({ namespacePrefix: "tenancy" });
 const admin = new KubeClient(cluster.kc);
-const helm = findTool("helm");
 const suffix = randomBytes(3).toString("hex");
-const work = mkdtempSync(join(tmpdir(), "tenancy-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const ns = { ops: namespaceName("ops"), a: namespaceName("team-a"), b: namespaceName("team-b") };
 const acct = { a: `team-a-${suffix}`, b: `team-b-${suffix}`, t: `byo-${suffix}` };
@@ -104,53 +95,6 @@ const craftedCaused = (requests: string[]) =>
   requests.filter((r) => !r.startsWith("POST /v1/auth") && !/^GET \/v1\/sim_profile_orders(\?|$)/.test(r)).length;
 const mutating = (cs: Array<{ method: string; path: string }>) =>
   cs.filter((c) => c.method !== "GET" && !c.path.startsWith("/v1/auth")).length;
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const res = await runKubectl((await resolveBinaries()).kubectl, cluster.info.kubeconfigPath, args, input);
-  if (res.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${res.stderr}`);
-  return res.stdout;
-}
-
-/** tenantIdentity: a ServiceAccount of the namespace bound to the chart's tenant roles, and a kubeconfig with its token. */
-async function tenantIdentity(namespace: string): Promise<{ client: KubeClient; kubeconfig: string }> {
-  const roles = renderChart(helm as string, { namespace: ns.ops, release: "esim" }).filter((m) =>
-    ["esim-soracom-esim-operator-view", "esim-soracom-esim-operator-edit"].includes(m.metadata.name),
-  );
-  const items = [
-    ...roles,
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "tenant", namespace } },
-    ...["view", "edit"].map((r) => ({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: `tenant-${r}`, namespace },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `esim-soracom-esim-operator-${r}` },
-      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
-    })),
-    // Tenants manage their own Secrets (a credentials Secret of their own, in scenario 5).
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: "tenant-secrets", namespace },
-      rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "list"] }],
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: "tenant-secrets", namespace },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tenant-secrets" },
-      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
-    },
-  ];
-  await kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
-  const token = (await kubectl(["create", "token", "tenant", "-n", namespace, "--duration=1h"])).trim();
-  const kubeconfig = join(work, `${namespace}.kubeconfig`);
-  const identity = { name: `system:serviceaccount:${namespace}:tenant`, token, groups: [] };
-  writeFileSync(kubeconfig, kubeconfigFor(cluster.info.server, cluster.info.caPem, identity, namespace), {
-    mode: 0o600,
-  });
-  const access = await loadKubeAccess(kubeconfig);
-  return { client: new KubeClient(access!), kubeconfig };
-}
 
 const secret = (namespace: string, name: string, data: Record<string, string>) =>
   admin.request({
@@ -224,7 +168,8 @@ beforeAll(async () => {
     await admin.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name, labels } } });
   }
   const simA = await startTestSimulator({ confirmDelayMs: 300, inProgressDelayMs: 500 });
-  const simB = await startTestSimulator({ confirmDelayMs: 300, inProgressDelayMs: 500 });
+  // Another Soracom operator: SIM claims are per operator, and two simulators number their SIMs alike.
+  const simB = await startTestSimulator({ confirmDelayMs: 300, inProgressDelayMs: 500, operatorId: "OP0000000002" });
   // Team B's account endpoint: Soracom's answers (from simulator B), except that a GET of an order answers
   // with the body of an order of team A (a crafted answer naming another tenant's order).
   let teamAOrder = "";
@@ -276,8 +221,8 @@ beforeAll(async () => {
     namespaces: [ns.a, ns.b],
     args: ["--operator-namespace", ns.ops, "--leader-election-namespace", ns.ops],
   });
-  const a = await tenantIdentity(ns.a);
-  const b = await tenantIdentity(ns.b);
+  const a = await tenantIdentity(cluster, ns.a, ns.ops);
+  const b = await tenantIdentity(cluster, ns.b, ns.ops);
   w = {
     running: [simA.sim, simB.sim, controller],
     controller,

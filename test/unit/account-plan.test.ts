@@ -30,6 +30,15 @@ describe("planAccount", () => {
     });
   });
 
+  it("a ledger ConfigMap that cannot be parsed shows as LedgerUnreadable, with the ledger's own message", () => {
+    expect(cond(planAccount({ ...base, account: account() }).status, "LedgerUnreadable")).toMatchObject({
+      status: "False",
+    });
+    const spend = { ...base.spend, remaining: 0, unreadable: "The spend ledger ConfigMap ops/x cannot be parsed." };
+    const plan = planAccount({ ...base, account: account(), spend });
+    expect(cond(plan.status, "LedgerUnreadable")).toMatchObject({ status: "True", message: spend.unreadable });
+  });
+
   it("credentials refused: not Ready, Stalled with the reason", () => {
     const plan = planAccount({
       ...base,

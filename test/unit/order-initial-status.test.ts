@@ -12,6 +12,7 @@ const ORDER = {
   kind: "EsimProfileOrder",
   metadata: { name: "fleet", namespace: "iot", uid: "uid-order" },
   spec: { subscription: "planX3", quantity: 20 },
+  status: { orders: [{ sequence: 1, token: "t1", profileOrderId: "po-1", quantity: 20, status: "COMPLETED" }] },
 } as EsimProfileOrder;
 const ORDERED: OrderedProfile = {
   profileOrderId: "po-1",
@@ -50,7 +51,7 @@ const soracom = (sim?: Sim) => ({
 
 describe("initialStatus: a new profile's first status in one write", () => {
   it("a profile whose SIM the bulk search found is Ready, Registered and observed in that write", () => {
-    const s = initialStatus(created(), soracom(SIM), NOW) as Record<string, unknown>;
+    const s = initialStatus(created(), soracom(SIM), NOW, ORDER) as Record<string, unknown>;
     expect(s).toMatchObject({ phase: "Registered", observedGeneration: 1, simId: SIM.simId, profileOrderId: "po-1" });
     const conditions = (s.conditions as Array<{ type: string; status: string }>).map((c) => `${c.type}=${c.status}`);
     expect(conditions).toEqual(expect.arrayContaining(["Ready=True", "SimSynced=True"]));
@@ -58,20 +59,21 @@ describe("initialStatus: a new profile's first status in one write", () => {
 
   it("leaves the profile reconciler nothing to write afterwards (no second status write)", () => {
     const profile = created();
-    const status = initialStatus(profile, soracom(SIM), NOW);
+    const status = initialStatus(profile, soracom(SIM), NOW, ORDER);
     const stored = { ...profile, status: { ...status, installedTime: undefined } } as EsimProfile;
     const plan = planProfile({
       profile: stored,
       now: NOW + 5_000,
       terminationBudget: { allowed: true, remaining: 20, limit: 20, windowMs: 3_600_000 },
       dryRun: false,
+      order: ORDER,
     });
     expect(plan.actions).toEqual([]);
     expect(statusPatch(ownedStatusOf(stored), plan.status ?? {}, false)).toBeUndefined();
   });
 
   it("a profile whose SIM the search did not show gets only Soracom's part (its reconciler looks the SIM up)", () => {
-    expect(initialStatus(created(), soracom(), NOW)).toEqual(soracom());
+    expect(initialStatus(created(), soracom(), NOW, ORDER)).toEqual(soracom());
   });
 
   it("a profile whose template asks for SIM changes gets only Soracom's part (its reconciler reads the SIM first)", () => {
@@ -79,6 +81,6 @@ describe("initialStatus: a new profile's first status in one write", () => {
       ...ORDER,
       spec: { ...ORDER.spec, profileTemplate: { spec: { sim: { speedClass: "s1.fast" } } } },
     } as EsimProfileOrder;
-    expect(initialStatus(created(order), soracom(SIM), NOW)).toEqual(soracom(SIM));
+    expect(initialStatus(created(order), soracom(SIM), NOW, order)).toEqual(soracom(SIM));
   });
 });

@@ -10,7 +10,9 @@ import {
   MANAGER_NAME,
   PROFILE_KIND,
 } from "../../controller/api/vocabulary.js";
-import { ActivationSecretError, buildActivationSecret } from "../../controller/order/secret.js";
+import { kubeApiError } from "../../controller/kube/errors.js";
+import { type KubeRequest, METADATA_ONLY } from "../../controller/kube/rest.js";
+import { ActivationSecretError, buildActivationSecret, ensureActivationSecret } from "../../controller/order/secret.js";
 import type { OrderedProfile } from "../../controller/soracom/types.js";
 
 const ordered: OrderedProfile = {
@@ -100,5 +102,55 @@ describe("buildActivationSecret", () => {
   it("refuses a profile without a uid: an owner reference needs one", async () => {
     const unsaved = { ...profile, metadata: { ...profile.metadata, uid: undefined } };
     expect(() => buildActivationSecret(unsaved, ordered)).toThrow(ActivationSecretError);
+  });
+});
+
+describe("ensureActivationSecret (issue 24, defect 7)", () => {
+  /** A fake apiserver: a Secret of the name exists already (by `existingUid`) or not. */
+  function apiserver(existingUid?: string) {
+    const seen: KubeRequest[] = [];
+    return {
+      seen,
+      request: async <T>(req: KubeRequest): Promise<T> => {
+        seen.push(req);
+        if (req.method === "POST") {
+          if (existingUid) throw kubeApiError(409, { reason: "AlreadyExists" });
+          return { metadata: { uid: "uid-made" } } as T;
+        }
+        if (!existingUid) throw kubeApiError(404, { reason: "NotFound" });
+        return { metadata: { uid: existingUid } } as T;
+      },
+    };
+  }
+  const name = `${profile.metadata.name}-activation`;
+  const recording = (ref: { name: string; uid?: string }): EsimProfile => ({
+    ...profile,
+    status: { activationSecretRef: ref },
+  });
+
+  it("records the UID of the Secret it creates, asking for metadata only (no activation code in any answer)", async () => {
+    const api = apiserver();
+    expect(await ensureActivationSecret(api, profile, ordered)).toEqual({ ref: { name, uid: "uid-made" } });
+    expect(api.seen.every((r) => r.accept === METADATA_ONLY.watch)).toBe(true);
+  });
+
+  it("regression: a Secret a tenant created first under that name is refused, with what to do", async () => {
+    // Whatever labels or owner references the tenant copied, nothing the status records names it.
+    const outcome = await ensureActivationSecret(apiserver("uid-tenant"), profile, ordered);
+    expect(outcome).toEqual({ refused: expect.stringContaining(`kubectl delete secret -n iot ${name}`) });
+    // Recorded with another UID (ours was deleted and replaced): refused too.
+    const replaced = await ensureActivationSecret(
+      apiserver("uid-tenant"),
+      recording({ name, uid: "uid-made" }),
+      ordered,
+    );
+    expect("refused" in replaced).toBe(true);
+  });
+
+  it("the Secret the status records (a retried sync) is used, as is one recorded before UIDs were", async () => {
+    const again = await ensureActivationSecret(apiserver("uid-made"), recording({ name, uid: "uid-made" }), ordered);
+    expect(again).toEqual({ ref: { name, uid: "uid-made" } });
+    const legacy = await ensureActivationSecret(apiserver("uid-old"), recording({ name }), ordered);
+    expect(legacy).toEqual({ ref: { name, uid: "uid-old" } });
   });
 });

@@ -121,4 +121,68 @@ describe("SimClaims", () => {
     expect(claims.heldBy(late)).toBeUndefined();
     claims.remove(holder); // twice is harmless
   });
+
+  it("regression (issue 24, defect 2): claims are the Soracom operator's, whatever SoracomAccount names reach it", () => {
+    // team-a and team-b are two SoracomAccounts on one credentials Secret: one operator, OP-1.
+    const account = (x: EsimProfile) => x.spec.accountRef?.name ?? "";
+    const operatorOf: Record<string, string | undefined> = { "team-a": "OP-1", "team-b": "OP-1", other: "OP-2" };
+    const claims = new SimClaims({ operatorOf: (x) => operatorOf[account(x)], isOrderChild: () => false });
+    const holder = p("team-a", "gw", "2026-01-01T00:00:00Z", { iccid: "8942", accountRef: { name: "team-a" } });
+    const thief = p("team-b", "steal", "2026-02-01T00:00:00Z", { iccid: "8942", accountRef: { name: "team-b" } });
+    const elsewhere = p("lab", "x", "2026-02-01T00:00:00Z", { iccid: "8942", accountRef: { name: "other" } });
+    for (const x of [holder, thief, elsewhere]) claims.set(x);
+    expect(claims.heldBy(thief)).toBe("team-a/gw");
+    // Another operator cannot own the same SIM: its claim and team-a's do not meet.
+    expect(claims.heldBy(elsewhere)).toBeUndefined();
+    // An operator not known yet may be the holder's: the younger claim waits.
+    operatorOf.other = undefined;
+    expect(claims.heldBy(elsewhere)).toBe("team-a/gw");
+    // The operator learned at login is asked for explicitly.
+    expect(claims.heldBy(elsewhere, undefined, "OP-2")).toBeUndefined();
+  });
+
+  it("regression (issue 24, defect 7): an older profile stalled on a held SIM does not take it from the holder made again", () => {
+    const claims = new SimClaims();
+    const stalled = {
+      ...p("team-b", "old", "2026-01-01T00:00:00Z", { iccid: "8942" }),
+      status: {
+        conditions: [
+          {
+            type: "Stalled",
+            status: "True" as const,
+            reason: "SimHeldElsewhere",
+            message: "",
+            lastTransitionTime: "2026-01-02T00:00:00Z",
+          },
+        ],
+      },
+    };
+    const holder = p("team-a", "gw", "2026-01-02T00:00:00Z", { iccid: "8942" }, { simId: "sim-1" });
+    claims.set(stalled);
+    claims.set(holder);
+    expect(claims.heldBy(stalled)).toBe("team-a/gw");
+    // The holder is deleted and applied again (same name, new UID, nothing resolved yet).
+    claims.remove(holder);
+    const again = {
+      ...p("team-a", "gw", "2026-03-01T00:00:00Z", { iccid: "8942" }),
+      metadata: { namespace: "team-a", name: "gw", uid: "new-uid", creationTimestamp: "2026-03-01T00:00:00Z" },
+    };
+    claims.set(again);
+    expect(claims.heldBy(stalled)).toBe("team-a/gw");
+    expect(claims.heldBy(again)).toBeUndefined();
+  });
+
+  it("regression (issue 24, defect 7): a child its order recorded holds its SIM over an older adoption that resolved it", () => {
+    const children = new Set(["team-a/fleet-8942"]);
+    const claims = new SimClaims({
+      operatorOf: () => "OP-1",
+      isOrderChild: (x) => children.has(`${x.metadata.namespace}/${x.metadata.name}`),
+    });
+    const adopter = p("team-b", "early", "2026-01-01T00:00:00Z", { iccid: "8942" }, { simId: "sim-1" });
+    const child = p("team-a", "fleet-8942", "2026-02-01T00:00:00Z", { iccid: "8942" }, { simId: "sim-1" });
+    claims.set(adopter);
+    claims.set(child);
+    expect(claims.heldBy(adopter)).toBe("team-a/fleet-8942");
+    expect(claims.heldBy(child)).toBeUndefined();
+  });
 });

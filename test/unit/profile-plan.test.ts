@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EsimProfile, EsimProfileSpec, EsimProfileStatus } from "../../controller/api/types.js";
+import type { EsimProfile, EsimProfileOrder, EsimProfileSpec, EsimProfileStatus } from "../../controller/api/types.js";
 import {
   API_VERSION,
   CONDITIONS,
@@ -12,6 +12,7 @@ import type { ProfileAction } from "../../controller/profile/actions.js";
 import {
   DELETION_RECORD_RETRY_MS,
   formatDuration,
+  ORDER_RECORD_GRACE_MS,
   PAUSED_RETRY_MS,
   type PlanInput,
   type ProfilePlan,
@@ -29,6 +30,18 @@ const EARLIER = "2026-03-01T10:00:00Z";
 const SIM_ID = "8942310022000012345";
 const ICCID = "8942310022000012345";
 const IMSI = "295050900000001";
+const PROFILE_ORDER_ID = "PO-1";
+
+/** The order of orderProfile(), as the cache shows it: its status tracks the Soracom order its profiles came from. */
+const ORDER: EsimProfileOrder = {
+  apiVersion: API_VERSION,
+  kind: ORDER_KIND,
+  metadata: { name: "fleet", namespace: "iot", uid: "uid-order" },
+  spec: { subscription: "planX3", quantity: 1 },
+  status: {
+    orders: [{ sequence: 1, token: "t1", profileOrderId: PROFILE_ORDER_ID, quantity: 1, status: "COMPLETED" }],
+  },
+};
 
 const BUDGET_OK: TerminationBudgetStatus = {
   allowed: true,
@@ -58,6 +71,7 @@ function orderProfile(...mods: Mod[]): EsimProfile {
       namespace: "iot",
       uid: "uid-profile",
       resourceVersion: "7",
+      creationTimestamp: "2026-03-01T11:59:30Z",
       generation: 1,
       finalizers: [PROFILE_FINALIZER],
       ownerReferences: [
@@ -69,6 +83,8 @@ function orderProfile(...mods: Mod[]): EsimProfile {
       observedGeneration: 1,
       phase: "Activated",
       profileStatus: "ACTIVATION_SUCCEEDED",
+      profileOrderId: PROFILE_ORDER_ID,
+      activationSecretRef: { name: `fleet-${ICCID}-activation`, uid: "uid-secret" },
       iccid: ICCID,
       imsi: IMSI,
       simId: SIM_ID,
@@ -148,8 +164,17 @@ function sim(over: Partial<Sim> = {}): Sim {
   };
 }
 
+/** input gives a profile with an owner reference its order from the "cache" (the plan decides if it is a child). */
 function input(profile: EsimProfile, over: Partial<PlanInput> = {}): PlanInput {
-  return { profile, now: NOW, terminationBudget: BUDGET_OK, dryRun: false, ...over };
+  const owned = profile.metadata.ownerReferences?.some((r) => r.uid === ORDER.metadata.uid);
+  return {
+    profile,
+    now: NOW,
+    terminationBudget: BUDGET_OK,
+    dryRun: false,
+    ...(owned ? { order: ORDER } : {}),
+    ...over,
+  };
 }
 
 /** summary is what the tables compare, as whole values: actions, phase, conditions, events, requeue. */
@@ -192,7 +217,7 @@ describe("planProfile: steady state and SIM lookup", () => {
           p.status = undefined;
         }),
       ),
-      want: { ...none, phase: undefined, conditions: {} },
+      want: { ...none, phase: undefined, conditions: {}, requeueAfterMs: ORDER_RECORD_GRACE_MS - 30_000 },
     },
     "an order-created profile the order has not recorded yet still gets its finalizer first": {
       in: input(
@@ -200,7 +225,13 @@ describe("planProfile: steady state and SIM lookup", () => {
           p.status = undefined;
         }),
       ),
-      want: { ...none, actions: [{ type: "addFinalizer" }], phase: undefined, conditions: {} },
+      want: {
+        ...none,
+        actions: [{ type: "addFinalizer" }],
+        phase: undefined,
+        conditions: {},
+        requeueAfterMs: ORDER_RECORD_GRACE_MS - 30_000,
+      },
     },
     "an order-created profile's unknown SIM ID is resolved by its IMSI": {
       in: input(orderProfile(unresolved)),
@@ -699,4 +730,100 @@ describe("pausedMessage", () => {
   for (const [sentence, [ms, want]] of Object.entries(durations)) {
     it(`formatDuration: ${sentence}`, () => expect(formatDuration(ms)).toBe(want));
   }
+});
+
+describe("planProfile: only the order's own record makes a profile its child (issue 24, defect 1)", () => {
+  // A profile that names the order as owner, as a tenant can write it: everything else about it varies.
+  const forged = (...mods: Mod[]) => orderProfile(deleting, ...mods);
+  const cases: Record<string, { profile: EsimProfile; order?: EsimProfileOrder }> = {
+    "no profileOrderId in its status (the order never materialized it)": {
+      profile: forged((p) => {
+        p.spec = { simId: SIM_ID, deletionPolicy: "Terminate" };
+        p.status = { simId: SIM_ID, simStatus: "active" };
+      }),
+    },
+    "its status names a Soracom order that its order's status does not track": {
+      profile: forged(withStatus({ profileOrderId: "PO-OTHER" })),
+    },
+    "it names the order's profile but also a SIM ID (an order never sets one)": {
+      profile: forged((p) => {
+        p.spec = { ...p.spec, simId: "8942310022000099999" };
+      }),
+    },
+    "its spec names another ICCID than the one the order recorded": {
+      profile: forged((p) => {
+        p.spec = { ...p.spec, iccid: "8942310022000099999" };
+      }),
+    },
+    "its spec names another IMSI than the one the order recorded": {
+      profile: forged((p) => {
+        p.spec = { ...p.spec, imsi: "295050900099999" };
+      }),
+    },
+    "it acts through another account than its order": {
+      profile: forged((p) => {
+        p.spec = { ...p.spec, accountRef: { name: "team-b" } };
+      }),
+    },
+    "the owner reference has the order's name but another UID": {
+      profile: forged((p) => {
+        p.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: ORDER_KIND, name: "fleet", uid: "uid-gone" }];
+      }),
+    },
+    "its order is in another namespace": {
+      profile: forged(),
+      order: { ...ORDER, metadata: { ...ORDER.metadata, namespace: "team-b" } },
+    },
+  };
+  const noAdoption = { adoption: false, terminateAdopted: false };
+  const unprotected = sim({ terminationEnabled: false });
+  const types = (plan: ProfilePlan) => plan.actions.map((a) => a.type);
+
+  for (const [sentence, c] of Object.entries(cases)) {
+    it(`regression: deleted under Terminate, ${sentence}: an adoption, so with adoption off its SIM is left alone`, () => {
+      const over = c.order ? { order: c.order } : {};
+      for (const s of [undefined, unprotected]) {
+        const plan = planProfile(input(c.profile, { ...over, authority: noAdoption, ...(s ? { sim: s } : {}) }));
+        expect(types(plan)).toEqual(["removeFinalizer"]);
+        expect(plan.events.map((e) => e.reason)).toEqual(["SimRetained"]);
+      }
+      // Adoption on, terminating adopted SIMs off: retained by the account, still nothing sent.
+      const retained = planProfile(
+        input(c.profile, { ...over, sim: unprotected, authority: { adoption: true, terminateAdopted: false } }),
+      );
+      expect(types(retained)).toEqual(["removeFinalizer"]);
+    });
+  }
+
+  it("the control: the order's own recorded child, deleted under Terminate, is terminated whatever adoption allows", () => {
+    const plan = planProfile(input(orderProfile(deleting), { sim: unprotected, authority: noAdoption }));
+    expect(types(plan)).toEqual(["terminateSim", "removeFinalizer"]);
+  });
+
+  it("an unrecorded profile naming an existing order waits a short while for the order's write, then is an adoption", () => {
+    const fresh = orderProfile((p) => {
+      p.spec = { simId: SIM_ID, deletionPolicy: "Terminate" };
+      p.status = undefined;
+    });
+    const waiting = planProfile(input(fresh, { authority: noAdoption }));
+    expect(types(waiting)).toEqual([]);
+    expect(waiting.status).toBeUndefined();
+    const later = planProfile(input(fresh, { authority: noAdoption, now: NOW + ORDER_RECORD_GRACE_MS }));
+    expect(summary(later).conditions).toMatchObject({ Stalled: "True/AdoptionNotAllowed" });
+  });
+});
+
+describe("planProfile: an activation Secret the controller did not make (issue 24, defect 7)", () => {
+  it("regression: a recorded child whose order refused a pre-existing Secret says so, and what to do", () => {
+    const refused = orderProfile((p) => {
+      if (p.status) p.status.activationSecretRef = undefined;
+    });
+    const plan = planProfile(input(refused));
+    const c = plan.status?.conditions?.find((x) => x.type === "ActivationSecretNotOwned");
+    expect(c).toMatchObject({ status: "True", reason: "SecretNotCreatedByController" });
+    expect(c?.message).toContain(`kubectl delete secret -n iot fleet-${ICCID}-activation`);
+    // Once the order records the Secret it made, the condition goes.
+    const fixed = planProfile(input(orderProfile(), { now: NOW + 1 }));
+    expect(fixed.status?.conditions?.map((x) => x.type)).not.toContain("ActivationSecretNotOwned");
+  });
 });

@@ -154,4 +154,58 @@ describe("SpendLedger", () => {
     expect(ledger.state(NOW)).toMatchObject({ remaining: null });
     expect(ledger.used(NOW)).toBe(500);
   });
+
+  // Every way data.ledger can be broken: each must refuse, whatever the budget, never read as "nothing spent".
+  const broken: Record<string, string> = {
+    "not JSON": "{not json",
+    "JSON, but not an array": '{"k":"u:1","q":20,"t":1}',
+    "an array with an entry that is not {k, q, t}": '[{"k":"u:1","q":"twenty","t":1}]',
+    "an array with null in it": "[null]",
+  };
+  for (const [what, ledger] of Object.entries(broken)) {
+    it(`regression (issue 24, defect 7): a spend ledger whose data.ledger is ${what} fails closed, and says so`, async () => {
+      const api = new FakeConfigMaps();
+      const first = spend(api, null); // unlimited: the failure must not depend on a limit
+      await first.record([{ token: "u:1", quantity: 20 }], NOW);
+      api.data("ops", "spend")!.ledger = ledger;
+      for (const ledgerNow of [first, spend(api, null)]) {
+        await ledgerNow.load();
+        const state = ledgerNow.state(NOW);
+        expect(state.remaining).toBe(0);
+        expect(state.unreadable).toContain("ops/spend");
+        expect(state.unreadable).toContain("kubectl edit configmap -n ops spend");
+        expect(await ledgerNow.record([{ token: "u:2", quantity: 1 }], NOW)).toBe(false);
+      }
+      // Nothing was written over it: a person repairs what is there.
+      expect(api.data("ops", "spend")!.ledger).toBe(ledger);
+    });
+  }
+
+  it("a repaired spend ledger is read again without a restart", async () => {
+    const api = new FakeConfigMaps();
+    const ledger = spend(api, 30);
+    await ledger.record([{ token: "u:1", quantity: 20 }], NOW);
+    api.data("ops", "spend")!.ledger = "{broken";
+    await ledger.load();
+    expect(ledger.state(NOW).remaining).toBe(0);
+    await new Promise((r) => setTimeout(r, 10)); // its own reload, still of the broken ledger
+    expect(ledger.state(NOW + 1_000).remaining).toBe(0); // not read again at once: at most every 5 s
+    api.data("ops", "spend")!.ledger = JSON.stringify([{ k: "u:1", q: 20, t: NOW }]);
+    ledger.state(NOW + 10_000); // starts the reload
+    await new Promise((r) => setTimeout(r, 10));
+    expect(ledger.state(NOW + 10_000)).toMatchObject({ remaining: 10 });
+    expect(ledger.state(NOW + 10_000).unreadable).toBeUndefined();
+  });
+
+  it("regression (issue 24, defect 7): the termination ledger fails closed alike on an entry it cannot read", async () => {
+    const api = new FakeConfigMaps();
+    const ledger = terminations(api, null);
+    await ledger.consume("s1", NOW);
+    api.data("ops", "term")!.ledger = '[{"t":1}]'; // no SIM ID: dropping it would forget a termination
+    await ledger.load();
+    const check = ledger.check(NOW);
+    expect(check.allowed).toBe(false);
+    expect(check.unreadable).toContain("termination ledger ConfigMap ops/term");
+    expect(await ledger.consume("s2", NOW)).toBe(false);
+  });
 });
