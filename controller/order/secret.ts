@@ -3,7 +3,7 @@ import { qrPng } from "../api/qrpng.js";
 import type { EsimProfile } from "../api/types.js";
 import { ACTIVATION_SECRET, API_VERSION, LABELS, MANAGER_NAME, PROFILE_KIND } from "../api/vocabulary.js";
 import type { OrderedProfile } from "../soracom/types.js";
-import { withoutTracking } from "./profiles.js";
+import { labelValue, withoutTracking } from "./profiles.js";
 
 /**
  * The activation Secret of a profile: the activation code, SM-DP+ address, matching ID and a QR code
@@ -56,11 +56,6 @@ export function buildActivationSecret(profile: EsimProfile, op: OrderedProfile):
       [k.qrPng]: png.toString("base64"),
     },
   };
-}
-
-/** labelValue fits a name into a label value (63 characters, ending alphanumeric). */
-function labelValue(name: string): string {
-  return name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
 }
 
 function base64(text: string): string {
