@@ -120,6 +120,7 @@ function observedInput(
       childrenOf(order, deps.profiles.list(ns), deps.secretExists),
     ),
     credentials: account.credentials,
+    ...(account.name ? { account: account.name } : {}),
     spend: account.spend.state(t),
     terminations: account.terminations.check(t),
     config: deps.config,
