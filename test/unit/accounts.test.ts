@@ -42,7 +42,9 @@ const account = (name: string, spec: Partial<SoracomAccount["spec"]> = {}): Sora
   },
 });
 
-function world(opts: { accounts?: SoracomAccount[]; implicit?: boolean; defaultAccount?: string } = {}) {
+function world(
+  opts: { accounts?: SoracomAccount[]; implicit?: boolean; defaultAccount?: string; implicitNamespaces?: string[] } = {},
+) {
   const secrets = {
     "ops/iot-creds": { authKeyId: "k", authKey: "s" },
     "ops/lab-creds": { authKeyId: "k2", authKey: "s2" },
@@ -75,6 +77,7 @@ function world(opts: { accounts?: SoracomAccount[]; implicit?: boolean; defaultA
               destination: { endpoint: "http://127.0.0.1:8099" },
               budgets: { spend: { limit: 100, windowMs: 1 }, termination: { limit: 20, windowMs: 1 } },
             },
+            ...(opts.implicitNamespaces ? { namespaces: opts.implicitNamespaces } : {}),
           },
         }
       : {}),
@@ -188,6 +191,28 @@ describe("Accounts.resolve: who may spend from which account", () => {
       ok: false,
       reason: "NamespaceNotAllowed",
     });
+  });
+
+  it("once any SoracomAccount exists, the implicit account serves only the namespaces listed for it", async () => {
+    // Every namespace, whether or not some account selects it: an object naming no account is refused.
+    for (const namespace of ["team-a", "team-b", "team-c"]) {
+      const { accounts, reads } = world({ implicit: true, defaultAccount: "default", accounts: [account("iot")] });
+      const r = await accounts.resolve({ namespace });
+      expect(r, namespace).toMatchObject({ ok: false, reason: "ImplicitAccountClosed" });
+      if (!r.ok) expect(r.message).toContain("--implicit-account-namespaces");
+      expect(reads).toEqual([]);
+      expect(await accounts.authorize({ namespace })).toMatchObject({ refused: { reason: "ImplicitAccountClosed" } });
+    }
+    const listed = world({
+      implicit: true,
+      defaultAccount: "default",
+      accounts: [account("iot")],
+      implicitNamespaces: ["team-c"],
+    });
+    expect((await listed.accounts.resolve({ namespace: "team-c" })).ok).toBe(true);
+    expect(await listed.accounts.resolve({ namespace: "team-b" })).toMatchObject({ reason: "ImplicitAccountClosed" });
+    // Naming the SoracomAccount that selects the namespace works as before.
+    expect((await listed.accounts.resolve({ namespace: "team-a", accountRef: { name: "iot" } })).ok).toBe(true);
   });
 
   it("the default account keeps the installation's ledgers; another account has its own", async () => {
