@@ -43,7 +43,12 @@ const account = (name: string, spec: Partial<SoracomAccount["spec"]> = {}): Sora
 });
 
 function world(
-  opts: { accounts?: SoracomAccount[]; implicit?: boolean; defaultAccount?: string; implicitNamespaces?: string[] } = {},
+  opts: {
+    accounts?: SoracomAccount[];
+    implicit?: boolean;
+    defaultAccount?: string;
+    implicitNamespaces?: string[];
+  } = {},
 ) {
   const secrets = {
     "ops/iot-creds": { authKeyId: "k", authKey: "s" },
