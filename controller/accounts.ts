@@ -57,7 +57,7 @@ export interface Account {
 export interface Resolved {
   account: Account;
   client: SoracomClient;
-  /** account, or account plus the tenant's Secret when it brings its own credentials. */
+  /** account (or account plus the tenant's Secret), `#`, and the client's source (credentials and destination). */
   key: string;
   /** Forget the client's credentials (Soracom refused them), so a fixed Secret is read at once. */
   forget(): void;
@@ -204,12 +204,21 @@ export class Accounts {
     const { policy } = account;
     const key = `account:${account.name}`;
     if (this.opts.implicit && !this.opts.accounts?.get(undefined, account.name)) {
-      const client = this.opts.clients.forCredentials(key, this.opts.implicit.credentials, policy.destination);
-      return { account, client, key, forget: () => undefined };
+      const { client, source } = this.opts.clients.forCredentials(this.opts.implicit.credentials, policy.destination);
+      return { account, client, key: sourcedKey(key, source), forget: () => undefined };
     }
     const secret = this.opts.accounts?.get(undefined, account.name)?.spec.credentialsSecretRef.name ?? "";
-    const client = await this.opts.clients.forSecret(this.opts.operatorNamespace, secret, policy.destination);
-    return { account, client, key, forget: () => this.opts.clients.forget(this.opts.operatorNamespace, secret) };
+    const { client, source } = await this.opts.clients.forSecret(
+      this.opts.operatorNamespace,
+      secret,
+      policy.destination,
+    );
+    return {
+      account,
+      client,
+      key: sourcedKey(key, source),
+      forget: () => this.opts.clients.forget(this.opts.operatorNamespace, secret),
+    };
   }
 
   private async tenantClient(account: Account, c: Claimant): Promise<Resolved> {
@@ -222,11 +231,12 @@ export class Accounts {
     }
     const own = account.policy.destination.endpoint ? originOf(account.policy.destination.endpoint) : undefined;
     const allowed = [...VENDOR_ENDPOINTS, ...(own ? [own] : [])];
-    const client = await this.opts.clients.forSecret(c.namespace, ref.name, account.policy.destination, { allowed });
+    const where = account.policy.destination;
+    const { client, source } = await this.opts.clients.forSecret(c.namespace, ref.name, where, { allowed });
     return {
       account,
       client,
-      key: `account:${account.name}/secret:${c.namespace}/${ref.name}`,
+      key: sourcedKey(`account:${account.name}/secret:${c.namespace}/${ref.name}`, source),
       forget: () => this.opts.clients.forget(c.namespace, ref.name),
     };
   }
@@ -285,6 +295,15 @@ export class Accounts {
       }),
     };
   }
+}
+
+/**
+ * sourcedKey is the key an account's Soracom answers and polls are kept under: the account (and tenant
+ * Secret), then `#` and its client's source, so answers from one identity or destination are never
+ * taken for another's (an account moved to sandbox starts afresh).
+ */
+export function sourcedKey(account: string, source: string): string {
+  return `${account}#${source}`;
 }
 
 function refuse(reason: string, message: string): { refused: Refusal } {

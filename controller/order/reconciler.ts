@@ -158,9 +158,9 @@ function recordPolling(metrics: OrderReconcilerDeps["metrics"], pacer: PollPacer
   else metrics.pollBudget.set(labels, report.perMinute);
 }
 
-/** accountLabel is the account's name as a metric label ("account:logistics" → "logistics"). */
+/** accountLabel is the account's name as a metric label ("account:logistics#<source>" → "logistics"). */
 export function accountLabel(key: string): string {
-  return key.replace(/^account:/, "");
+  return key.replace(/^account:/, "").replace(/#[^#]*$/, "");
 }
 
 /**

@@ -140,7 +140,8 @@ describe("Accounts.resolve: who may spend from which account", () => {
       const r = await accounts.resolve(claimant);
       if ("key" in want) {
         expect(r.ok).toBe(true);
-        if (r.ok) expect(r.resolved.key).toBe(want.key);
+        // The account, then the source of its client (a hash of credentials and destination).
+        if (r.ok) expect(r.resolved.key).toMatch(new RegExp(`^${want.key}#[0-9a-f]{16}$`));
       } else {
         expect(r).toMatchObject({ ok: false, reason: want.reason });
         if (!r.ok && want.words) expect(r.message).toContain(want.words);
@@ -166,7 +167,7 @@ describe("Accounts.resolve: who may spend from which account", () => {
     });
     expect(vendor.ok).toBe(true);
     if (vendor.ok) {
-      expect(vendor.resolved.key).toBe("account:lab/secret:team-a/own-vendor");
+      expect(vendor.resolved.key).toMatch(/^account:lab\/secret:team-a\/own-vendor#[0-9a-f]{16}$/);
       expect(vendor.resolved.client.baseUrl).toBe("https://g.api.soracom.io/v1");
     }
   });
@@ -218,6 +219,31 @@ describe("Accounts.resolve: who may spend from which account", () => {
     expect(await listed.accounts.resolve({ namespace: "team-b" })).toMatchObject({ reason: "ImplicitAccountClosed" });
     // Naming the SoracomAccount that selects the namespace works as before.
     expect((await listed.accounts.resolve({ namespace: "team-a", accountRef: { name: "iot" } })).ok).toBe(true);
+  });
+
+  it("clients follow each account's destination: two accounts on one Secret, an account moved to sandbox", async () => {
+    const first = account("iot", { endpoint: "http://127.0.0.1:8080" });
+    const second = account("lab", { credentialsSecretRef: { name: "iot-creds" }, endpoint: "http://127.0.0.1:8081" });
+    const { accounts } = world({ accounts: [first, second] });
+    const resolved = async (namespace: string, name: string) => {
+      const r = await accounts.resolve({ namespace, accountRef: { name } });
+      if (!r.ok) throw new Error(r.message);
+      return r.resolved;
+    };
+    const a = await resolved("team-a", "iot");
+    const b = await resolved("team-b", "lab");
+    expect(a.client.baseUrl).toBe("http://127.0.0.1:8080/v1");
+    expect(b.client.baseUrl).toBe("http://127.0.0.1:8081/v1");
+    expect(a.key.split("#")[1]).not.toBe(b.key.split("#")[1]);
+    // The admin moves the first account to Soracom's sandbox, then to another coverage: at once, same Secret.
+    first.spec = { ...first.spec, endpoint: undefined, sandbox: true } as SoracomAccount["spec"];
+    const sandbox = await resolved("team-a", "iot");
+    expect(sandbox.client.baseUrl).toBe("https://g.api-sandbox.soracom.io/v1");
+    expect(sandbox.key).not.toBe(a.key);
+    first.spec = { ...first.spec, sandbox: false, coverage: "jp" } as SoracomAccount["spec"];
+    expect((await resolved("team-a", "iot")).client.baseUrl).toBe("https://api.soracom.io/v1");
+    // The same source again is the same client (and key): nothing is made twice.
+    expect((await resolved("team-b", "lab")).client).toBe(b.client);
   });
 
   it("the default account keeps the installation's ledgers; another account has its own", async () => {
