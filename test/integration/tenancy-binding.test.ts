@@ -1,22 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
 import { ACCOUNT_REF, GROUP, ORDER_REF, PROFILE_REF, VERSION } from "../../controller/api/vocabulary.js";
-import { loadKubeAccess } from "../../controller/kube/access.js";
 import { KubeClient, resourcePath } from "../../controller/kube/rest.js";
 import { MAX_ORDER_NAME } from "../../controller/order/profiles.js";
 import { activationSecretName } from "../../controller/order/secret.js";
 import { parseToken } from "../../controller/order/tokens.js";
-import { resolveBinaries } from "../controlplane/binaries.js";
-import { kubeconfigFor } from "../controlplane/credentials.js";
 import { namespaceName } from "../controlplane/fixture.js";
 import { useCluster } from "../support/cluster.js";
 import { type ControllerProcess, eventually, startControllerProcess } from "../support/controller-process.js";
 import { condition } from "../support/e2e.js";
 import { SIM_CREDENTIALS, type SimControl, type Simulator, startTestSimulator } from "../support/soracom-sim.js";
-import { findTool, renderChart, runKubectl } from "../unit/chart-support.js";
+import { tenantIdentity } from "../support/tenants.js";
 
 // Tenancy, round two (issue 24, defects 3 to 6), against the real apiserver with the chart's tenant role:
 // each tenant acts with a ServiceAccount of its namespace bound to the chart's edit role. Judged by the
@@ -24,7 +21,6 @@ import { findTool, renderChart, runKubectl } from "../unit/chart-support.js";
 // simulators' call counts.
 const cluster = useCluster({ namespacePrefix: "binding" });
 const admin = new KubeClient(cluster.kc);
-const helm = findTool("helm");
 const work = mkdtempSync(join(tmpdir(), "binding-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -44,39 +40,9 @@ let running: Array<Simulator | ControllerProcess> = [];
 let controller: ControllerProcess;
 let tenant: Record<"team" | "stray" | "listed", KubeClient>;
 
-async function kubectl(args: string[]): Promise<string> {
-  const res = await runKubectl((await resolveBinaries()).kubectl, cluster.info.kubeconfigPath, args);
-  if (res.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${res.stderr}`);
-  return res.stdout;
-}
-
 /** tenantOf: a ServiceAccount of the namespace bound to the chart's tenant roles, as a client. */
-async function tenantOf(namespace: string): Promise<KubeClient> {
-  const roles = renderChart(helm as string, { namespace: ns.ops, release: "esim" }).filter((m) =>
-    ["esim-soracom-esim-operator-view", "esim-soracom-esim-operator-edit"].includes(m.metadata.name),
-  );
-  const items = [
-    ...roles,
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "tenant", namespace } },
-    ...["view", "edit"].map((r) => ({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: `tenant-${r}`, namespace },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `esim-soracom-esim-operator-${r}` },
-      subjects: [{ kind: "ServiceAccount", name: "tenant", namespace }],
-    })),
-  ];
-  const list = join(work, `${namespace}-rbac.json`);
-  writeFileSync(list, JSON.stringify({ apiVersion: "v1", kind: "List", items }));
-  await kubectl(["apply", "-f", list]);
-  const token = (await kubectl(["create", "token", "tenant", "-n", namespace, "--duration=1h"])).trim();
-  const kubeconfig = join(work, `${namespace}.kubeconfig`);
-  const identity = { name: `system:serviceaccount:${namespace}:tenant`, token, groups: [] };
-  writeFileSync(kubeconfig, kubeconfigFor(cluster.info.server, cluster.info.caPem, identity, namespace), {
-    mode: 0o600,
-  });
-  return new KubeClient((await loadKubeAccess(kubeconfig))!);
-}
+const tenantOf = async (namespace: string): Promise<KubeClient> =>
+  (await tenantIdentity(cluster, { namespace, operatorNamespace: ns.ops, dir: work, core: {} })).client;
 
 const order = (client: KubeClient, namespace: string, name: string, spec: object) =>
   client.request<EsimProfileOrder>({
