@@ -76,6 +76,18 @@ async function ready(namespace: string, name: string, timeoutMs = 30_000): Promi
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+let implicitUrl = "";
+async function startController(args: string[]): Promise<ControllerProcess> {
+  const started = await startControllerProcess({
+    kubeconfig: cluster.info.kubeconfigPath,
+    soracomEndpoint: implicitUrl,
+    namespaces: [ns.team, ns.stray, ns.listed],
+    args: ["--operator-namespace", ns.ops, "--leader-election-namespace", ns.ops, ...args],
+  });
+  running.push(started);
+  return started;
+}
+
 beforeAll(async () => {
   const labels = { [`binding-${suffix}`]: "team" };
   for (const [key, name] of Object.entries(ns))
@@ -117,21 +129,9 @@ beforeAll(async () => {
         spec: { credentialsSecretRef: { name: secret }, namespaceSelector: { matchLabels: labels }, endpoint: sim.url },
       },
     });
+  implicitUrl = implicit.sim.url;
   // Credentials in the environment too (the chart's credentials.existingSecret): the implicit account.
-  controller = await startControllerProcess({
-    kubeconfig: cluster.info.kubeconfigPath,
-    soracomEndpoint: implicit.sim.url,
-    namespaces: [ns.team, ns.stray, ns.listed],
-    args: [
-      "--operator-namespace",
-      ns.ops,
-      "--leader-election-namespace",
-      ns.ops,
-      "--implicit-account-namespaces",
-      ns.listed,
-    ],
-  });
-  running.push(controller);
+  controller = await startController(["--implicit-account-namespaces", ns.listed]);
   tenant = {
     team: await tenantOf(ns.team),
     stray: await tenantOf(ns.stray),
@@ -281,5 +281,53 @@ describe("tenancy, round two: authority bound to what the controller recorded an
     expect(reason).toBe("ImplicitAccountClosed");
     expect(condition(seen, "Stalled")?.message).toContain("--implicit-account-namespaces");
     expect(logged).toBe(true);
+  });
+
+  it("the default account changed under a bound order: Stalled AccountChanged, nothing sent, until it goes back", async () => {
+    // What CEL cannot see: the order names no account, and the controller's default account changes.
+    await controller.stop();
+    const before = await startController(["--default-account", acct.a]);
+    const made = await order(tenant.team, ns.team, "defaulted", { subscription: "planX3", quantity: 1 });
+    await ready(ns.team, "defaulted");
+    await before.stop();
+    controller = await startController(["--default-account", acct.c]);
+    await tenant.team.request({
+      method: "PATCH",
+      path: resourcePath({ ...ORDER_REF, namespace: ns.team }, "defaulted"),
+      contentType: "application/merge-patch+json",
+      body: { spec: { quantity: 2 } },
+    });
+    // Stalled with the reason, or (the defect) ordered at the new default account's endpoint.
+    const seen = await eventually(
+      async () => {
+        const o = await read(ns.team, "defaulted");
+        if (condition(o, "Stalled")?.reason === "AccountChanged") return o;
+        return (await ordersFor(sims.b, made.metadata.uid)) > 0 ? o : undefined;
+      },
+      { what: "defaulted Stalled AccountChanged", timeoutMs: 20_000 },
+    );
+    await sleep(4_000); // past the create grace period: its stalled rounds had their chances
+    const whileChanged = {
+      atA: await ordersFor(sims.a, made.metadata.uid),
+      atB: await ordersFor(sims.b, made.metadata.uid),
+    };
+    // Going back, as the condition says: the account the order is bound to, named.
+    await tenant.team.request({
+      method: "PATCH",
+      path: resourcePath({ ...ORDER_REF, namespace: ns.team }, "defaulted"),
+      contentType: "application/merge-patch+json",
+      body: { spec: { accountRef: { name: acct.a } } },
+    });
+    await ready(ns.team, "defaulted");
+    const after = { atA: await ordersFor(sims.a, made.metadata.uid), atB: await ordersFor(sims.b, made.metadata.uid) };
+    const reason = condition(seen, "Stalled")?.reason ?? "none";
+    table.push([
+      "default account changed",
+      `while changed ${JSON.stringify(whileChanged)} (${reason}); back ${JSON.stringify(after)}`,
+    ]);
+    expect(reason).toBe("AccountChanged");
+    expect(condition(seen, "Stalled")?.message).toContain(`Set spec.accountRef.name back to ${acct.a}`);
+    expect(whileChanged).toEqual({ atA: 1, atB: 0 });
+    expect(after).toEqual({ atA: 2, atB: 0 });
   });
 });
