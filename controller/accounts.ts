@@ -24,7 +24,9 @@ import type { SoracomClient } from "./soracom/index.js";
  * (spec.accountRef) or gets the controller's default one; resolve() answers with the account and a
  * client, or with a reason a person can act on, before anything is sent to Soracom. Without any
  * SoracomAccount, credentials from the environment make an implicit account that every watched
- * namespace may use (single-tenant mode, as before accounts existed).
+ * namespace may use (single-tenant mode, as before accounts existed). Once any SoracomAccount exists,
+ * the implicit account serves only the namespaces the admin lists for it (--implicit-account-namespaces):
+ * a namespace no account selects gets Stalled and nothing is sent.
  */
 
 /** AccountPolicy is what an account allows, from its SoracomAccount (or the flags, in single-tenant mode). */
@@ -55,7 +57,7 @@ export interface Account {
 export interface Resolved {
   account: Account;
   client: SoracomClient;
-  /** account, or account plus the tenant's Secret when it brings its own credentials. */
+  /** account (or account plus the tenant's Secret), `#`, and the client's source (credentials and destination). */
   key: string;
   /** Forget the client's credentials (Soracom refused them), so a fixed Secret is read at once. */
   forget(): void;
@@ -86,8 +88,15 @@ export interface AccountsOptions {
   ledgerPrefix: string;
   /** The account of objects that name none. */
   defaultAccount?: string;
-  /** Single-tenant mode: credentials from the environment and budgets from the flags, as `defaultAccount`. */
-  implicit?: { credentials: DefaultCredentials; policy: Omit<AccountPolicy, "name"> };
+  /**
+   * Single-tenant mode: credentials from the environment and budgets from the flags, as `defaultAccount`.
+   * `namespaces`: those it still serves once any SoracomAccount exists (none when absent).
+   */
+  implicit?: {
+    credentials: DefaultCredentials;
+    policy: Omit<AccountPolicy, "name">;
+    namespaces?: readonly string[];
+  };
   logger?: Logger;
   now?: () => number;
 }
@@ -98,6 +107,8 @@ const DEFAULT_TERMINATION = { limit: 20, windowMs: 3_600_000 };
 /** Accounts resolves objects to accounts and keeps each account's ledgers. */
 export class Accounts {
   private readonly live = new Map<string, { account: Account; loaded: Promise<void>; fingerprint: string }>();
+  /** Namespaces already told (in the log) that the implicit account no longer serves them. */
+  private readonly closedLogged = new Set<string>();
 
   constructor(private readonly opts: AccountsOptions) {}
 
@@ -138,6 +149,8 @@ export class Accounts {
         `SoracomAccount ${name} does not exist: ask your cluster admin for the account this namespace may use.`,
       );
     }
+    const closed = this.implicitClosed(name, c.namespace);
+    if (closed) return { refused: closed };
     if (policy.namespaceSelector) {
       const labels = this.opts.namespaces?.labels(c.namespace);
       if (!labels || !matchesSelector(policy.namespaceSelector, labels)) {
@@ -148,6 +161,28 @@ export class Accounts {
       }
     }
     return { account: await this.account(policy) };
+  }
+
+  /**
+   * implicitClosed: the implicit account (credentials from the environment) is asked for in a namespace it
+   * no longer serves, since SoracomAccounts exist and the admin did not list the namespace for it.
+   */
+  private implicitClosed(name: string, namespace: string): Refusal | undefined {
+    const { implicit, accounts } = this.opts;
+    if (!implicit || name !== this.opts.defaultAccount || accounts?.get(undefined, name)) return undefined;
+    const existing = accounts?.list() ?? [];
+    if (existing.length === 0 || implicit.namespaces?.includes(namespace)) return undefined;
+    if (!this.closedLogged.has(namespace)) {
+      this.closedLogged.add(namespace);
+      this.opts.logger?.warn(
+        { namespace, account: name, soracomAccounts: existing.length },
+        "SoracomAccounts exist: the implicit account from the environment's credentials serves only the namespaces of --implicit-account-namespaces; objects of this namespace that name no account are refused",
+      );
+    }
+    return {
+      reason: REASONS.ImplicitAccountClosed,
+      message: `No account serves namespace ${namespace}: SoracomAccounts exist, so the controller's credentials from its environment (account ${name}) serve only the namespaces the cluster admin lists for them (--implicit-account-namespaces, chart value credentials.namespaces), and ${namespace} is not one. Set spec.accountRef to a SoracomAccount that selects this namespace (kubectl get soracomaccounts), or ask your cluster admin; nothing is sent to Soracom until then.`,
+    };
   }
 
   /** resolve authorizes an object and gives it its client; a refusal is never followed by a Soracom call. */
@@ -169,12 +204,21 @@ export class Accounts {
     const { policy } = account;
     const key = `account:${account.name}`;
     if (this.opts.implicit && !this.opts.accounts?.get(undefined, account.name)) {
-      const client = this.opts.clients.forCredentials(key, this.opts.implicit.credentials, policy.destination);
-      return { account, client, key, forget: () => undefined };
+      const { client, source } = this.opts.clients.forCredentials(this.opts.implicit.credentials, policy.destination);
+      return { account, client, key: sourcedKey(key, source), forget: () => undefined };
     }
     const secret = this.opts.accounts?.get(undefined, account.name)?.spec.credentialsSecretRef.name ?? "";
-    const client = await this.opts.clients.forSecret(this.opts.operatorNamespace, secret, policy.destination);
-    return { account, client, key, forget: () => this.opts.clients.forget(this.opts.operatorNamespace, secret) };
+    const { client, source } = await this.opts.clients.forSecret(
+      this.opts.operatorNamespace,
+      secret,
+      policy.destination,
+    );
+    return {
+      account,
+      client,
+      key: sourcedKey(key, source),
+      forget: () => this.opts.clients.forget(this.opts.operatorNamespace, secret),
+    };
   }
 
   private async tenantClient(account: Account, c: Claimant): Promise<Resolved> {
@@ -187,11 +231,12 @@ export class Accounts {
     }
     const own = account.policy.destination.endpoint ? originOf(account.policy.destination.endpoint) : undefined;
     const allowed = [...VENDOR_ENDPOINTS, ...(own ? [own] : [])];
-    const client = await this.opts.clients.forSecret(c.namespace, ref.name, account.policy.destination, { allowed });
+    const where = account.policy.destination;
+    const { client, source } = await this.opts.clients.forSecret(c.namespace, ref.name, where, { allowed });
     return {
       account,
       client,
-      key: `account:${account.name}/secret:${c.namespace}/${ref.name}`,
+      key: sourcedKey(`account:${account.name}/secret:${c.namespace}/${ref.name}`, source),
       forget: () => this.opts.clients.forget(c.namespace, ref.name),
     };
   }
@@ -250,6 +295,15 @@ export class Accounts {
       }),
     };
   }
+}
+
+/**
+ * sourcedKey is the key an account's Soracom answers and polls are kept under: the account (and tenant
+ * Secret), then `#` and its client's source, so answers from one identity or destination are never
+ * taken for another's (an account moved to sandbox starts afresh).
+ */
+export function sourcedKey(account: string, source: string): string {
+  return `${account}#${source}`;
 }
 
 function refuse(reason: string, message: string): { refused: Refusal } {

@@ -54,6 +54,8 @@ export interface ControllerConfig {
   credentials?: { authKeyId: string; authKey: string };
   /** The account of orders and profiles that name none ("" : they must name one). */
   defaultAccount: string;
+  /** Namespaces the implicit account (environment credentials) still serves once any SoracomAccount exists. */
+  implicitAccountNamespaces: string[];
   /** Where account credentials and ledgers live: the operator's own namespace. */
   operatorNamespace: string;
   /** Namespaces this process owns (a label selector), with its shard name; undefined: every namespace. */
@@ -119,6 +121,11 @@ const FLAGS = {
     type: "string",
     default: "",
     help: "the SoracomAccount of orders and profiles that name none (with SORACOM_AUTH_KEY_ID/KEY and no such account: an implicit one from them); empty: they must name one",
+  },
+  "implicit-account-namespaces": {
+    type: "string",
+    default: "",
+    help: "comma-separated namespaces the implicit account (SORACOM_AUTH_KEY_ID/KEY) still serves once any SoracomAccount exists (default: none, every other namespace must use a SoracomAccount)",
   },
   "operator-namespace": {
     type: "string",
@@ -294,10 +301,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     throw new ConfigError(`--orphan-drafts: "${orphanDrafts}" is neither cancel nor report`);
   const cfg: ControllerConfig = {
     kubeconfig: str("kubeconfig") || undefined,
-    namespaces: str("namespaces")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    namespaces: splitNamespaces(str("namespaces")),
     httpAddress: { host, port: parseCount(portText, "http-address port", { min: 0 })! },
     leaderElect: bool("leader-elect"),
     leaderElectionNamespace: str("leader-election-namespace") || env.POD_NAMESPACE || "default",
@@ -335,6 +339,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(authKeyId && authKey ? { credentials: { authKeyId, authKey } } : {}),
     // With credentials in the environment (single-tenant mode) objects without an account use them.
     defaultAccount: str("default-account") || (authKeyId && authKey ? "default" : ""),
+    implicitAccountNamespaces: splitNamespaces(str("implicit-account-namespaces")),
     operatorNamespace: "",
     watchActivationSecrets: bool("watch-activation-secrets"),
   };
@@ -381,6 +386,14 @@ function checkTimings(cfg: ControllerConfig): void {
   if (cfg.leaderElectionRetryPeriodMs >= cfg.leaderElectionRenewDeadlineMs)
     throw new ConfigError("--leader-election-retry-period must be shorter than --leader-election-renew-deadline");
   if (cfg.orphanSweepIntervalMs < 1_000) throw new ConfigError("--orphan-sweep-interval must be at least 1s");
+}
+
+/** splitNamespaces reads a comma-separated list of namespaces. */
+function splitNamespaces(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function splitHostPort(text: string): [string, string] {

@@ -292,12 +292,13 @@ function createAccounts(
               termination: { limit: cfg.terminationBudget, windowMs: cfg.terminationBudgetWindowMs },
             },
           },
+          namespaces: cfg.implicitAccountNamespaces,
         }
       : undefined;
   if (implicit)
     logger.warn(
-      { account: cfg.defaultAccount },
-      "single-tenant mode: credentials from the environment; every watched namespace may order and terminate with them unless a SoracomAccount of that name exists",
+      { account: cfg.defaultAccount, implicitAccountNamespaces: cfg.implicitAccountNamespaces },
+      "single-tenant mode: credentials from the environment; every watched namespace may order and terminate with them while no SoracomAccount exists, and once one does only the namespaces of --implicit-account-namespaces (unless a SoracomAccount of that name exists)",
     );
   return new Accounts({
     clients,

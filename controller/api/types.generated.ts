@@ -123,6 +123,10 @@ export interface EsimProfileOrderSpec {
 export interface EsimProfileOrderStatus {
   observedGeneration?: number;
   /**
+   * The SoracomAccount this order's recorded intents and Soracom orders belong to, written with the first intent. While any is unresolved, an order that resolves to another account is Stalled (AccountChanged) and nothing is sent.
+   */
+  account?: string;
+  /**
    * One word for the printer column: Pending, Draft, Confirmed, In Progress, Completed, Failed, Paused, Stalled.
    */
   phase?: string;

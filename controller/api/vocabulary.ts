@@ -147,6 +147,10 @@ export const REASONS = {
   EndpointNotAllowed: "EndpointNotAllowed",
   AdoptionNotAllowed: "AdoptionNotAllowed",
   SimHeldElsewhere: "SimHeldElsewhere",
+  /** The order resolves to another account than the one its unresolved intents were recorded under. */
+  AccountChanged: "AccountChanged",
+  /** SoracomAccounts exist: the environment's implicit account serves only the namespaces listed for it. */
+  ImplicitAccountClosed: "ImplicitAccountClosed",
   // Stalled: what an order buys could not be recorded (its namespace is being deleted, its template is refused)
   NamespaceTerminating: "NamespaceTerminating",
   ProfilesNotAdmitted: "ProfilesNotAdmitted",

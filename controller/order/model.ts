@@ -103,6 +103,8 @@ export interface OrderInput {
    */
   remembered?: Record<string, OrderedProfile[]>;
   credentials: CredentialsState;
+  /** The account the order resolves to now (its accountRef, else the default); undefined: none. */
+  account?: string;
   spend: SpendState;
   terminations: TerminationCheck;
   config: PlannerConfig;

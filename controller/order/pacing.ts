@@ -141,14 +141,20 @@ export class PollPacer {
     return { lists: this.listed.size };
   }
 
-  /** report is an account's polling now, or undefined when it polled nothing yet. */
+  /**
+   * report is an account's polling now, or undefined when it polled nothing yet. An account's key names
+   * its client's source after `#`: asked by the account alone, its newest source answers.
+   */
   report(account: string): PollReport | undefined {
-    const cal = this.calendars.get(account);
-    if (!cal) return undefined;
+    const key = this.calendars.has(account)
+      ? account
+      : [...this.calendars.keys()].findLast((k) => k.startsWith(`${account}#`));
+    const cal = key === undefined ? undefined : this.calendars.get(key);
+    if (!cal || key === undefined) return undefined;
     return {
       perMinute: cal.perMinute,
       ...(cal.announced !== undefined ? { vendorLimit: cal.announced } : {}),
-      effectiveIntervalMs: this.effectiveMs(account, cal),
+      effectiveIntervalMs: this.effectiveMs(key, cal),
       polls: cal.keys,
     };
   }

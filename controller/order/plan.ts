@@ -4,6 +4,7 @@ import { ANNOTATIONS, CONDITIONS, EVENTS, ORDER_FINALIZER, REASONS } from "../ap
 import { toKubeTime } from "../kube/status.js";
 import type { CreateProfileOrderRequest, OrderBundle, OrderedProfile, OrderSpeedClass } from "../soracom/types.js";
 import { checkProfileList, refusalEvent } from "./answers.js";
+import { accountChanged } from "./binding.js";
 import type { Draft } from "./draft.js";
 import { guard, spendAllowance } from "./guard.js";
 import {
@@ -35,6 +36,12 @@ export function planOrder(input: OrderInput): OrderPlan {
   if (!(input.order.metadata.finalizers ?? []).includes(ORDER_FINALIZER)) d.actions.push({ type: "addFinalizer" });
   // Needs no Soracom call: done even with broken credentials, so a deleted profile is never kept waiting.
   recordDeletions(d);
+  // Another account's client must never look for, confirm or cancel what this account's intents made.
+  const changed = accountChanged(input);
+  if (changed) {
+    d.stalled = changed;
+    return summarise(d);
+  }
   if (!spec.paused && !input.credentials.ok) {
     d.stalled = { reason: input.credentials.reason, message: input.credentials.message };
     return summarise(d);

@@ -21,6 +21,8 @@ import type { PollPacer } from "./pacing.js";
 export interface AccountAccess {
   /** Names the account: answers and polls are remembered per account and order, never by order alone. */
   key: string;
+  /** The SoracomAccount the order resolves to (undefined: none); bound in status with the first intent. */
+  name?: string;
   client?: SoracomClient;
   credentials: CredentialsState;
   spend: {

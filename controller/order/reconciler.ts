@@ -146,6 +146,7 @@ function observedInput(
       childrenOf(order, deps.profiles.list(ns), deps.secretExists),
     ),
     credentials: account.credentials,
+    ...(account.name ? { account: account.name } : {}),
     spend: account.spend.state(t),
     terminations: account.terminations.check(t),
     config: deps.config,
@@ -183,9 +184,9 @@ function recordPolling(metrics: OrderReconcilerDeps["metrics"], pacer: PollPacer
   else metrics.pollBudget.set(labels, report.perMinute);
 }
 
-/** accountLabel is the account's name as a metric label ("account:logistics" → "logistics"). */
+/** accountLabel is the account's name as a metric label ("account:logistics#<source>" → "logistics"). */
 export function accountLabel(key: string): string {
-  return key.replace(/^account:/, "");
+  return key.replace(/^account:/, "").replace(/#[^#]*$/, "");
 }
 
 /**

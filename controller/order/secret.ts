@@ -5,7 +5,7 @@ import { ACTIVATION_SECRET, API_VERSION, LABELS, MANAGER_NAME, PROFILE_KIND } fr
 import { isConflict } from "../kube/errors.js";
 import { type KubeApi, METADATA_ONLY } from "../kube/rest.js";
 import type { OrderedProfile } from "../soracom/types.js";
-import { withoutTracking } from "./profiles.js";
+import { labelValue, withoutTracking } from "./profiles.js";
 
 /**
  * The activation Secret of a profile: the activation code, SM-DP+ address, matching ID and a QR code
@@ -112,11 +112,6 @@ export async function ensureActivationSecret(
       `The Secret ${profile.metadata.namespace}/${name} already exists and was not created by the controller, so the activation code is not written to it and it is not recorded as this profile's. ` +
       `Delete it (kubectl delete secret -n ${profile.metadata.namespace} ${name}); the controller then creates the real one.`,
   };
-}
-
-/** labelValue fits a name into a label value (63 characters, ending alphanumeric). */
-function labelValue(name: string): string {
-  return name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
 }
 
 function base64(text: string): string {

@@ -3,6 +3,7 @@ import type { Condition, EsimProfileOrderStatus, OrderTotals } from "../api/type
 import { CONDITIONS, DRAFT_LIFETIME_MS, EVENTS, type OrderPhase, REASONS } from "../api/vocabulary.js";
 import { type ConditionInput, setConditions, toKubeTime } from "../kube/status.js";
 import { refusalEvent } from "./answers.js";
+import { accountOf } from "./binding.js";
 import type { Draft, Finding } from "./draft.js";
 import { type ChildProfile, KNOWN_STATUSES, type OrderPlan, RELEASED, type TrackedOrder } from "./model.js";
 import { approvedDrafts, countSlots } from "./slots.js";
@@ -45,8 +46,10 @@ export function summarise(d: Draft): OrderPlan {
     conds.map((c) => ({ ...c, observedGeneration: generation })),
     now,
   );
+  const account = accountOf(input, orders, d.requests);
   const status: EsimProfileOrderStatus = {
     observedGeneration: generation,
+    ...(account ? { account } : {}),
     phase: phaseOf(orders, { paused: d.paused, stalled, ready, awaiting: awaiting.length > 0 }),
     conditions,
     orders,

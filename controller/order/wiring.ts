@@ -124,11 +124,14 @@ const ADMISSION_TTL_MS = 2_000;
  * the client, the key its answers are kept under, and the account's durable ledgers; or the refusal.
  */
 async function accountFor(accounts: Accounts, order: EsimProfileOrder): Promise<AccountAccess> {
+  // A deleted order settles what it holds (drafts to cancel, creates to wait for) with its bound account.
+  const bound = order.metadata.deletionTimestamp ? order.status?.account : undefined;
   const claimant = {
     namespace: order.metadata.namespace ?? "",
-    accountRef: order.spec.accountRef,
+    accountRef: bound ? { name: bound } : order.spec.accountRef,
     credentialsRef: order.spec.credentialsRef,
   };
+  const name = accounts.accountName(claimant);
   const r = await accounts.resolve(claimant);
   if (r.ok) {
     const { account, client, key, forget } = r.resolved;
@@ -136,6 +139,7 @@ async function accountFor(accounts: Accounts, order: EsimProfileOrder): Promise<
     const pollBudget = account.policy.pollBudget;
     return {
       key,
+      ...(name ? { name } : {}),
       client,
       credentials: { ok: true },
       spend,
@@ -147,6 +151,7 @@ async function accountFor(accounts: Accounts, order: EsimProfileOrder): Promise<
   // Refused: nothing is read or sent. Budgets are those of no account at all: none left.
   return {
     key: "refused",
+    ...(name ? { name } : {}),
     credentials: { ok: false, reason: r.reason, message: r.message },
     spend: NO_SPEND,
     terminations: NO_TERMINATIONS,

@@ -107,7 +107,7 @@ describe("when things go wrong", () => {
 
     await cluster.core.createNamespacedSecret({
       namespace: cluster.namespace,
-      body: { metadata: { name: "soracom" }, stringData: { authKeyId: "keyId-simulator", authKey: "wrong" } },
+      body: { metadata: { name: "soracom" }, stringData: { authKeyId: "keyId-simulator", authKey: "secret-wrong-7c1e" } },
     });
     const wrong = await eventually(
       async () => {
@@ -116,7 +116,8 @@ describe("when things go wrong", () => {
       },
       { timeoutMs: 60_000, what: "Stalled CredentialsInvalid" },
     );
-    expect(JSON.stringify(wrong.status)).not.toContain("wrong");
+    // The refused key appears nowhere (the account's name, in status.account, is the test's title).
+    expect(JSON.stringify(wrong.status)).not.toContain("secret-wrong-7c1e");
     expect((await fetch(`${ctl.url}/healthz`)).status).toBe(200);
     expect((await control.calls()).counts.createProfileOrder ?? 0).toBe(0);
 

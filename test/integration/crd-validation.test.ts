@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { GROUP, VERSION } from "../../controller/api/vocabulary.js";
 import { KubeClient, resourcePath } from "../../controller/kube/rest.js";
+import { MAX_ICCID_LENGTH, MAX_ORDER_NAME, profileName } from "../../controller/order/profiles.js";
+import { activationSecretName } from "../../controller/order/secret.js";
 import { useCluster } from "../support/cluster.js";
 
 const cluster = useCluster();
@@ -138,8 +140,9 @@ describe("the apiserver refuses bad input with clear messages", () => {
     expect(await patch({ quantity: 3 })).toBe("");
   });
 
-  it("an order's account may change until a Soracom order exists, then never (CEL over status)", async () => {
+  it("an order's account may change until its first intent is recorded, then only back to status.account (CEL over status)", async () => {
     await create(orders(), "EsimProfileOrder", "accounted", { ...good, accountRef: { name: "team-a" } });
+    await create(orders(), "EsimProfileOrder", "defaulted", good);
     const patch = async (path: string, body: unknown, contentType = "application/merge-patch+json") => {
       try {
         await kube.request({ method: "PATCH", path, contentType, body });
@@ -149,21 +152,41 @@ describe("the apiserver refuses bad input with clear messages", () => {
       }
     };
     expect(await patch(`${orders()}/accounted`, { spec: { accountRef: { name: "team-b" } } })).toBe("");
-    // A create's intent, no ID yet: still free to change.
+    // The controller records a create's intent, no ID yet (the create may be in flight): the account is bound.
     const token = { sequence: 1, token: "t-1", quantity: 5, status: "Pending" };
-    expect(await patch(`${orders()}/accounted/status`, { status: { orders: [token] } })).toBe("");
-    expect(await patch(`${orders()}/accounted`, { spec: { accountRef: { name: "team-a" } } })).toBe("");
-    // Soracom answered: the order's money belongs to that account now.
-    expect(
-      await patch(`${orders()}/accounted/status`, {
-        status: { orders: [{ ...token, profileOrderId: "po-1", status: "DRAFT" }] },
-      }),
-    ).toBe("");
-    expect(await patch(`${orders()}/accounted`, { spec: { accountRef: { name: "team-b" } } })).toContain(
-      "spec.accountRef is immutable once a Soracom order exists",
+    const intent = { status: { account: "team-b", orders: [token] } };
+    expect(await patch(`${orders()}/accounted/status`, intent)).toBe("");
+    expect(await patch(`${orders()}/accounted`, { spec: { accountRef: { name: "team-a" } } })).toContain(
+      "spec.accountRef is immutable once the order has recorded an intent",
     );
     expect(await patch(`${orders()}/accounted`, { spec: { accountRef: null } })).toContain("immutable");
     expect(await patch(`${orders()}/accounted`, { spec: { quantity: 7 } })).toBe("");
+    // Soracom answered: still bound.
+    const answered = { status: { orders: [{ ...token, profileOrderId: "po-1", status: "DRAFT" }] } };
+    expect(await patch(`${orders()}/accounted/status`, answered)).toBe("");
+    expect(await patch(`${orders()}/accounted`, { spec: { accountRef: { name: "team-a" } } })).toContain("immutable");
+    // An order naming no account, bound to the default account: naming that very account is going back.
+    expect(await patch(`${orders()}/defaulted/status`, { status: { account: "default", orders: [token] } })).toBe("");
+    expect(await patch(`${orders()}/defaulted`, { spec: { accountRef: { name: "team-a" } } })).toContain("immutable");
+    expect(await patch(`${orders()}/defaulted`, { spec: { accountRef: { name: "default" } } })).toBe("");
+  });
+
+  it("an order's name leaves room for every name derived from it, checked at create", async () => {
+    const name = (n: number) => `o${"x".repeat(n - 2)}o`;
+    const refused = await create(orders(), "EsimProfileOrder", name(MAX_ORDER_NAME + 1), good);
+    expect(refused.status).toBe(422);
+    expect(refused.message).toContain(`name is at most ${MAX_ORDER_NAME} characters`);
+    expect((await create(orders(), "EsimProfileOrder", name(MAX_ORDER_NAME), good)).status).toBe(201);
+    // What the order will create under the longest ICCID the profile CRD takes is taken, for real.
+    const iccid = `${"8".repeat(MAX_ICCID_LENGTH - 1)}F`;
+    const profile = profileName(name(MAX_ORDER_NAME), iccid);
+    expect((await create(profiles(), "EsimProfile", profile, { iccid })).status).toBe(201);
+    const secret = await kube.request<{ metadata: { name: string } }>({
+      method: "POST",
+      path: `/api/v1/namespaces/${cluster.namespace}/secrets`,
+      body: { apiVersion: "v1", kind: "Secret", metadata: { name: activationSecretName(profile) } },
+    });
+    expect(secret.metadata.name).toHaveLength(253);
   });
 
   it("a profile's account cannot be changed, added or removed", async () => {

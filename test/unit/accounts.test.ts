@@ -42,7 +42,14 @@ const account = (name: string, spec: Partial<SoracomAccount["spec"]> = {}): Sora
   },
 });
 
-function world(opts: { accounts?: SoracomAccount[]; implicit?: boolean; defaultAccount?: string } = {}) {
+function world(
+  opts: {
+    accounts?: SoracomAccount[];
+    implicit?: boolean;
+    defaultAccount?: string;
+    implicitNamespaces?: string[];
+  } = {},
+) {
   const secrets = {
     "ops/iot-creds": { authKeyId: "k", authKey: "s" },
     "ops/lab-creds": { authKeyId: "k2", authKey: "s2" },
@@ -75,6 +82,7 @@ function world(opts: { accounts?: SoracomAccount[]; implicit?: boolean; defaultA
               destination: { endpoint: "http://127.0.0.1:8099" },
               budgets: { spend: { limit: 100, windowMs: 1 }, termination: { limit: 20, windowMs: 1 } },
             },
+            ...(opts.implicitNamespaces ? { namespaces: opts.implicitNamespaces } : {}),
           },
         }
       : {}),
@@ -132,7 +140,8 @@ describe("Accounts.resolve: who may spend from which account", () => {
       const r = await accounts.resolve(claimant);
       if ("key" in want) {
         expect(r.ok).toBe(true);
-        if (r.ok) expect(r.resolved.key).toBe(want.key);
+        // The account, then the source of its client (a hash of credentials and destination).
+        if (r.ok) expect(r.resolved.key).toMatch(new RegExp(`^${want.key}#[0-9a-f]{16}$`));
       } else {
         expect(r).toMatchObject({ ok: false, reason: want.reason });
         if (!r.ok && want.words) expect(r.message).toContain(want.words);
@@ -158,7 +167,7 @@ describe("Accounts.resolve: who may spend from which account", () => {
     });
     expect(vendor.ok).toBe(true);
     if (vendor.ok) {
-      expect(vendor.resolved.key).toBe("account:lab/secret:team-a/own-vendor");
+      expect(vendor.resolved.key).toMatch(/^account:lab\/secret:team-a\/own-vendor#[0-9a-f]{16}$/);
       expect(vendor.resolved.client.baseUrl).toBe("https://g.api.soracom.io/v1");
     }
   });
@@ -188,6 +197,53 @@ describe("Accounts.resolve: who may spend from which account", () => {
       ok: false,
       reason: "NamespaceNotAllowed",
     });
+  });
+
+  it("once any SoracomAccount exists, the implicit account serves only the namespaces listed for it", async () => {
+    // Every namespace, whether or not some account selects it: an object naming no account is refused.
+    for (const namespace of ["team-a", "team-b", "team-c"]) {
+      const { accounts, reads } = world({ implicit: true, defaultAccount: "default", accounts: [account("iot")] });
+      const r = await accounts.resolve({ namespace });
+      expect(r, namespace).toMatchObject({ ok: false, reason: "ImplicitAccountClosed" });
+      if (!r.ok) expect(r.message).toContain("--implicit-account-namespaces");
+      expect(reads).toEqual([]);
+      expect(await accounts.authorize({ namespace })).toMatchObject({ refused: { reason: "ImplicitAccountClosed" } });
+    }
+    const listed = world({
+      implicit: true,
+      defaultAccount: "default",
+      accounts: [account("iot")],
+      implicitNamespaces: ["team-c"],
+    });
+    expect((await listed.accounts.resolve({ namespace: "team-c" })).ok).toBe(true);
+    expect(await listed.accounts.resolve({ namespace: "team-b" })).toMatchObject({ reason: "ImplicitAccountClosed" });
+    // Naming the SoracomAccount that selects the namespace works as before.
+    expect((await listed.accounts.resolve({ namespace: "team-a", accountRef: { name: "iot" } })).ok).toBe(true);
+  });
+
+  it("clients follow each account's destination: two accounts on one Secret, an account moved to sandbox", async () => {
+    const first = account("iot", { endpoint: "http://127.0.0.1:8080" });
+    const second = account("lab", { credentialsSecretRef: { name: "iot-creds" }, endpoint: "http://127.0.0.1:8081" });
+    const { accounts } = world({ accounts: [first, second] });
+    const resolved = async (namespace: string, name: string) => {
+      const r = await accounts.resolve({ namespace, accountRef: { name } });
+      if (!r.ok) throw new Error(r.message);
+      return r.resolved;
+    };
+    const a = await resolved("team-a", "iot");
+    const b = await resolved("team-b", "lab");
+    expect(a.client.baseUrl).toBe("http://127.0.0.1:8080/v1");
+    expect(b.client.baseUrl).toBe("http://127.0.0.1:8081/v1");
+    expect(a.key.split("#")[1]).not.toBe(b.key.split("#")[1]);
+    // The admin moves the first account to Soracom's sandbox, then to another coverage: at once, same Secret.
+    first.spec = { ...first.spec, endpoint: undefined, sandbox: true } as SoracomAccount["spec"];
+    const sandbox = await resolved("team-a", "iot");
+    expect(sandbox.client.baseUrl).toBe("https://g.api-sandbox.soracom.io/v1");
+    expect(sandbox.key).not.toBe(a.key);
+    first.spec = { ...first.spec, sandbox: false, coverage: "jp" } as SoracomAccount["spec"];
+    expect((await resolved("team-a", "iot")).client.baseUrl).toBe("https://api.soracom.io/v1");
+    // The same source again is the same client (and key): nothing is made twice.
+    expect((await resolved("team-b", "lab")).client).toBe(b.client);
   });
 
   it("the default account keeps the installation's ledgers; another account has its own", async () => {

@@ -93,8 +93,14 @@ describe("the example Argo CD Applications", () => {
     expect(orders.spec.destination.namespace).toBe(overlay.namespace);
   });
 
-  it("the operator takes its credentials from an existing Secret, not from values", () => {
-    const values = operator.spec.source.helm?.valuesObject as { credentials?: Record<string, unknown> };
-    expect(Object.keys(values.credentials ?? {})).toEqual(["existingSecret"]);
+  it("the operator uses an account lent to the orders' namespace, its credentials from an existing Secret", () => {
+    const values = operator.spec.source.helm?.valuesObject as {
+      credentials?: Record<string, unknown>;
+      accounts?: { create?: { enabled?: boolean; credentialsSecret?: string; namespaces?: string[] } };
+    };
+    // Not single-tenant mode, whose credentials would serve every watched namespace.
+    expect(values.credentials?.existingSecret ?? "").toBe("");
+    expect(values.accounts?.create).toMatchObject({ enabled: true, credentialsSecret: "soracom-credentials" });
+    expect(values.accounts?.create?.namespaces).toEqual([orders.spec.destination.namespace]);
   });
 });

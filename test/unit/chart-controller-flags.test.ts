@@ -84,6 +84,17 @@ describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
     expect(cfg.soracomEndpoint).toBeUndefined();
   });
 
+  it("credentials.namespaces are the namespaces the implicit account still serves once accounts exist", () => {
+    expect(
+      configFor({ set: { "credentials.existingSecret": "soracom" } }, credentials).implicitAccountNamespaces,
+    ).toEqual([]);
+    const cfg = configFor(
+      { set: { "credentials.existingSecret": "soracom", "credentials.namespaces": "{legacy,lab}" } },
+      credentials,
+    );
+    expect(cfg.implicitAccountNamespaces).toEqual(["legacy", "lab"]);
+  });
+
   it("the orphan sweep and the lease timings are values, not extraArgs", () => {
     const cfg = configFor({
       set: {

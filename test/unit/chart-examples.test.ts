@@ -67,8 +67,12 @@ describe("examples/*.yaml", () => {
     });
   }
 
-  it("the minimal order is a subscription and a quantity", () => {
-    expect(one("minimal-order.yaml").spec).toEqual({ subscription: "planX3", quantity: 1 });
+  it("the minimal order is a subscription, a quantity and the account the admin lends (the account way)", () => {
+    expect(one("minimal-order.yaml").spec).toEqual({
+      subscription: "planX3",
+      quantity: 1,
+      accountRef: { name: one("soracom-account.yaml").metadata.name },
+    });
   });
 
   it("the manual-confirmation order waits for approval and has approved nothing yet", () => {

@@ -48,6 +48,14 @@ describe.skipIf(!helm)("NOTES.txt", () => {
     expect(text).not.toContain("WARNING: no default credentials");
   });
 
+  it("says the default credentials serve only credentials.namespaces once a SoracomAccount exists", () => {
+    const none = notes({ "credentials.existingSecret": "soracom-credentials" });
+    expect(none).toContain("only while no SoracomAccount exists");
+    expect(none).toContain("credentials.namespaces (none now)");
+    const listed = notes({ "credentials.existingSecret": "soracom-credentials", "credentials.namespaces": "{a,b}" });
+    expect(listed).toContain("a, b (credentials.namespaces)");
+  });
+
   it("states the budgets in force, and a dry run when on", () => {
     const text = notes({ "budgets.spend.limit": "30", "controller.dryRun": "true" });
     expect(text).toContain("spend budget:       30 profiles ordered per 24h");

@@ -4,6 +4,8 @@ import { kubeApiError } from "../../controller/kube/errors.js";
 import type { KubeRequest } from "../../controller/kube/rest.js";
 import { admitProfiles, recentAdmissions } from "../../controller/order/admission.js";
 import { planInputsOf } from "../../controller/order/observe.js";
+import { MAX_ICCID_LENGTH, profileName } from "../../controller/order/profiles.js";
+import { activationSecretName } from "../../controller/order/secret.js";
 
 // Before an order buys profiles, a dry-run create of the EsimProfile it would make: the apiserver's answer
 // decides whether anything may be bought, read by status and cause, never by message text.
@@ -38,18 +40,35 @@ const terminating = () =>
   });
 
 describe("admitProfiles", () => {
-  it("sends a dry-run create of the profile the order would make, with a generated name", async () => {
-    const { kube, sent } = fakeKube(() => ({}));
+  it("dry-runs the profile and its activation Secret under the exact names they will have", async () => {
+    const { kube, sent } = fakeKube(() => ({ metadata: { uid: "dry-uid" } }));
     expect(await admitProfiles(kube, order)).toEqual({ admitted: true });
-    expect(sent).toHaveLength(1);
-    const req = sent[0]!;
-    expect(req).toMatchObject({ method: "POST", query: { dryRun: "All" } });
-    expect(req.path).toBe("/apis/esim.soracom-operator.io/v1alpha1/namespaces/iot/esimprofiles");
-    const body = req.body as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
-    expect(body.metadata.name).toBeUndefined();
-    expect(body.metadata.generateName).toBeTruthy();
+    expect(sent).toHaveLength(2);
+    const [profileReq, secretReq] = sent as [KubeRequest, KubeRequest];
+    expect(profileReq).toMatchObject({ method: "POST", query: { dryRun: "All" } });
+    expect(profileReq.path).toBe("/apis/esim.soracom-operator.io/v1alpha1/namespaces/iot/esimprofiles");
+    const body = profileReq.body as { metadata: Record<string, unknown>; spec: { iccid: string } };
+    // The longest ICCID the CRD takes, so every real name is at most as long.
+    expect(body.spec.iccid).toHaveLength(MAX_ICCID_LENGTH);
+    expect(body.metadata.name).toBe(profileName("fleet", body.spec.iccid));
+    expect(body.metadata.generateName).toBeUndefined();
     expect(body.metadata.labels).toMatchObject({ team: "a" });
     expect(body.metadata.ownerReferences).toMatchObject([{ uid: "u-1", controller: true }]);
+    expect(secretReq).toMatchObject({ method: "POST", query: { dryRun: "All" } });
+    expect(secretReq.path).toBe("/api/v1/namespaces/iot/secrets");
+    const secret = secretReq.body as { metadata: { name: string; ownerReferences: Array<{ uid: string }> } };
+    expect(secret.metadata.name).toBe(activationSecretName(profileName("fleet", body.spec.iccid)));
+    expect(secret.metadata.ownerReferences).toMatchObject([{ uid: "dry-uid" }]);
+  });
+
+  it("a refused activation Secret refuses the order: nothing is bought that cannot be recorded", async () => {
+    let n = 0;
+    const tooLong = () =>
+      ++n === 1 ? {} : kubeApiError(422, { reason: "Invalid", message: "metadata.name: must be no more than 253" });
+    expect(await admitProfiles(fakeKube(tooLong).kube, order)).toMatchObject({
+      admitted: false,
+      reason: "ProfilesNotAdmitted",
+    });
   });
 
   it("a namespace being deleted is NamespaceTerminating; any other refusal is ProfilesNotAdmitted", async () => {
@@ -81,14 +100,14 @@ describe("recentAdmissions", () => {
     await admit(order);
     t = 1_500;
     await admit(order);
-    expect(sent).toHaveLength(1);
-    await admit({ ...order, metadata: { ...order.metadata, generation: 4 } });
     expect(sent).toHaveLength(2);
+    await admit({ ...order, metadata: { ...order.metadata, generation: 4 } });
+    expect(sent).toHaveLength(4);
     t = 2_100;
     answer = terminating;
     expect(await admit(order)).toMatchObject({ admitted: false, reason: "NamespaceTerminating" });
     expect(await admit(order)).toMatchObject({ admitted: false });
-    expect(sent).toHaveLength(4);
+    expect(sent).toHaveLength(6);
   });
 });
 

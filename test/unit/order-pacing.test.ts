@@ -148,3 +148,14 @@ describe("PollPacer: stable polls are spread evenly over the stable interval", (
     expect(nextInPhase(onPhase + 0.95 * STABLE, STABLE, phase)).toBe(onPhase + 2 * STABLE);
   });
 });
+
+describe("PollPacer: answers are kept per source", () => {
+  it("a list kept under one source is not another source's; the account's report finds its source", () => {
+    const pacer = new PollPacer({ pollActiveMs: ACTIVE, pollStableMs: STABLE });
+    pacer.sawProfiles("account:iot#production", "po-1", [profile(1)], T0, true);
+    expect(pacer.remembered("account:iot#sandbox", ["po-1"])).toEqual({});
+    expect(pacer.remembered("account:iot#production", ["po-1"])).toEqual({ "po-1": [profile(1)] });
+    expect(pacer.report("account:iot")?.polls).toBe(1);
+    expect(pacer.report("account:io")).toBeUndefined();
+  });
+});
