@@ -107,7 +107,10 @@ describe("when things go wrong", () => {
 
     await cluster.core.createNamespacedSecret({
       namespace: cluster.namespace,
-      body: { metadata: { name: "soracom" }, stringData: { authKeyId: "keyId-simulator", authKey: "secret-wrong-7c1e" } },
+      body: {
+        metadata: { name: "soracom" },
+        stringData: { authKeyId: "keyId-simulator", authKey: "secret-wrong-7c1e" },
+      },
     });
     const wrong = await eventually(
       async () => {
