@@ -79,6 +79,14 @@ function buildMetrics(registry: Registry) {
       "Soracom orders that carry this operator's marker but belong to no EsimProfileOrder",
       ["status"],
     ),
+    ...apiMetrics(registry),
+    leader: gauge(registry, "soracom_esim_leader", "1 when this replica is the leader, 0 otherwise", []),
+  };
+}
+
+/** apiMetrics are the Soracom client's own: attempts, refusals and bounds reached, durations. */
+function apiMetrics(registry: Registry) {
+  return {
     apiRequests: counter(registry, "soracom_api_requests_total", "Soracom API requests (attempts) by outcome", [
       "operation",
       "code",
@@ -96,7 +104,6 @@ function buildMetrics(registry: Registry) {
       ["operation"],
       [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     ),
-    leader: gauge(registry, "soracom_esim_leader", "1 when this replica is the leader, 0 otherwise", []),
   };
 }
 

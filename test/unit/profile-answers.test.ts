@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { EsimProfile, EsimProfileSpec } from "../../controller/api/types.js";
-import { API_VERSION, PROFILE_FINALIZER, PROFILE_KIND } from "../../controller/api/vocabulary.js";
+import type { EsimProfile, EsimProfileOrder, EsimProfileSpec } from "../../controller/api/types.js";
+import { API_VERSION, ORDER_KIND, PROFILE_FINALIZER, PROFILE_KIND } from "../../controller/api/vocabulary.js";
 import { classifyFailure } from "../../controller/profile/failure.js";
 import { planProfile } from "../../controller/profile/plan.js";
 import type { SimOps } from "../../controller/profile/ports.js";
@@ -159,8 +159,9 @@ describe("planProfile refuses a SIM read that does not carry the identifiers the
     terminationEnabled: true,
     profiles: { [iccid]: { iccid, primaryImsi: imsi, subscribers: { [imsi]: { imsi } } } },
   });
-  const deleting = (status: EsimProfile["status"], spec: EsimProfileSpec = {}): EsimProfile => ({
-    ...profile(spec),
+  // A child its order made and recorded (profile/origin.ts): the spec names the ICCID and IMSI in status.
+  const deleting = (status: NonNullable<EsimProfile["status"]>): EsimProfile => ({
+    ...profile({ iccid: status.iccid, imsi: status.imsi }),
     metadata: {
       name: "p",
       namespace: "iot",
@@ -172,11 +173,18 @@ describe("planProfile refuses a SIM read that does not carry the identifiers the
         { apiVersion: API_VERSION, kind: "EsimProfileOrder", name: "fleet", uid: "o", controller: true },
       ],
     },
-    status,
+    status: { profileOrderId: "po-1", ...status },
   });
+  const order: EsimProfileOrder = {
+    apiVersion: API_VERSION,
+    kind: ORDER_KIND,
+    metadata: { name: "fleet", namespace: "iot", uid: "o" },
+    spec: { subscription: "planX3", quantity: 1 },
+    status: { orders: [{ sequence: 1, token: "t1", profileOrderId: "po-1", quantity: 1, status: "COMPLETED" }] },
+  };
   const budget = { allowed: true, remaining: 20, limit: 20, windowMs: 3_600_000 } as const;
   const planWith = (p: EsimProfile, read: Sim) =>
-    planProfile({ profile: p, sim: read, now: NOW, terminationBudget: budget, dryRun: false });
+    planProfile({ profile: p, order, sim: read, now: NOW, terminationBudget: budget, dryRun: false });
 
   it("an order-created profile whose recorded SIM ID now reads as another SIM terminates nothing", () => {
     const p = deleting({ simId: "sim-b", iccid: "8981A", imsi: "44010A", profileStatus: "INSTALLATION_SUCCEEDED" });
