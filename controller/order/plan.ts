@@ -32,8 +32,8 @@ import { trackOrders } from "./track.js";
 export function planOrder(input: OrderInput): OrderPlan {
   const spec = withDefaults(input.order.spec);
   if (input.order.metadata.deletionTimestamp) return planDeletion(input);
+  if (!(input.order.metadata.finalizers ?? []).includes(ORDER_FINALIZER)) return finalizerFirst(input);
   const d = newDraft(input, spec);
-  if (!(input.order.metadata.finalizers ?? []).includes(ORDER_FINALIZER)) d.actions.push({ type: "addFinalizer" });
   // Needs no Soracom call: done even with broken credentials, so a deleted profile is never kept waiting.
   recordDeletions(d);
   // Another account's client must never look for, confirm or cancel what this account's intents made.
@@ -50,6 +50,17 @@ export function planOrder(input: OrderInput): OrderPlan {
   if (!spec.paused) for (const [, step] of STEPS) step(d);
   guard(d);
   return summarise(d);
+}
+
+/**
+ * finalizerFirst is a round whose order lacks its finalizer: it adds it and decides nothing else. A
+ * create's intent (spend ledger, status) is recorded only in a round that can send it: were the finalizer
+ * write to lose to a concurrent patch after the intent was written, the creates would never go, and the
+ * intents would stay charged to the spend budget while their profiles were ordered again.
+ */
+function finalizerFirst(input: OrderInput): OrderPlan {
+  const status = input.order.status ?? {};
+  return { status, intent: false, spend: [], actions: [{ type: "addFinalizer" }], events: [], requeueAfterMs: 1_000 };
 }
 
 type Step = (d: Draft) => void;

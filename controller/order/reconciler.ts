@@ -63,7 +63,7 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     // Events and metrics first: a 409 on the status write below must not lose what happened at Soracom.
     for (const e of [...plan.events, ...events]) deps.events.record(order, e.type, e.reason, e.message);
     recordMetrics(deps, cached, plan, executed.results, status, [...(plan.refused ?? []), ...refused]);
-    if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status)) {
+    if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status ?? {})) {
       order = own.wrote(key, order, await writeStatus(deps, order, status));
     }
     return { requeueAfterMs: nextRound(deps, pacer, account.key, plan, now()) };

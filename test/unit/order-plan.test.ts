@@ -984,10 +984,17 @@ describe("planOrder: what stops it", () => {
     expect(cond(plan, "OrderStuck")).toMatchObject({ status: "True", reason: "InProgressTooLong" });
   });
 
-  it("a new resource gets its finalizer before anything else", () => {
-    const o = order({ quantity: 1 });
+  it("a resource without its finalizer gets it in a round of its own: no read, no intent, nothing charged", () => {
+    const o = order({ quantity: 45 }, { orders: [tracked(1, 5, "DRAFT")] });
     o.metadata.finalizers = [];
-    expect(planOrder(input(o)).actions[0]).toEqual({ type: "addFinalizer" });
+    for (const read of [undefined, view({ orders: { "po-1": soracom(1, 5, "DRAFT") } })]) {
+      const plan = planOrder(input(o, { soracom: read }));
+      expect(plan.actions).toEqual([{ type: "addFinalizer" }]);
+      expect(plan.reads).toBeUndefined();
+      expect(plan.intent).toBe(false);
+      expect(plan.spend).toEqual([]);
+      expect(plan.status).toEqual(o.status);
+    }
   });
 });
 
