@@ -1,14 +1,15 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { REPO_ROOT } from "./chart-support.js";
+import { findTool, parseManifests, REPO_ROOT } from "./chart-support.js";
 
 // The argocd-cm snippet must carry exactly the tested health checks, and the example Applications must
 // follow the guidance in docs/argocd.md: the operator first, orders after, nothing pruned or cascaded.
 const customizations = join(REPO_ROOT, "deploy/argocd/resource_customizations/esim.soracom-operator.io");
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
+const kubectl = findTool("kubectl");
 
 describe("deploy/argocd/argocd-cm.yaml", () => {
   const cm = parse(read("deploy/argocd/argocd-cm.yaml"));
@@ -96,11 +97,31 @@ describe("the example Argo CD Applications", () => {
   it("the operator uses an account lent to the orders' namespace, its credentials from an existing Secret", () => {
     const values = operator.spec.source.helm?.valuesObject as {
       credentials?: Record<string, unknown>;
-      accounts?: { create?: { enabled?: boolean; credentialsSecret?: string; namespaces?: string[] } };
+      accounts?: {
+        create?: { enabled?: boolean; name?: string; credentialsSecret?: string; namespaces?: string[] };
+        tenantCredentials?: boolean;
+      };
     };
     // Not single-tenant mode, whose credentials would serve every watched namespace.
     expect(values.credentials?.existingSecret ?? "").toBe("");
-    expect(values.accounts?.create).toMatchObject({ enabled: true, credentialsSecret: "soracom-credentials" });
+    expect(values.accounts?.create).toMatchObject({ enabled: true, credentialsSecret: expect.any(String) });
     expect(values.accounts?.create?.namespaces).toEqual([orders.spec.destination.namespace]);
   });
+
+  it.skipIf(!kubectl)(
+    "the orders name the account the operator's Application creates, which takes no tenant credentials",
+    () => {
+      const values = operator.spec.source.helm?.valuesObject as {
+        accounts?: { create?: { name?: string; tenantCredentials?: boolean }; tenantCredentials?: boolean };
+      };
+      const overlay = join(REPO_ROOT, orders.spec.source.path);
+      const built = parseManifests(execFileSync(kubectl as string, ["kustomize", overlay], { encoding: "utf8" }));
+      const accountRefs = built.filter((m) => m.kind === "EsimProfileOrder").map((m) => m.spec.accountRef);
+      expect(accountRefs.length).toBeGreaterThan(0);
+      for (const ref of accountRefs) expect(ref).toEqual({ name: values.accounts?.create?.name });
+      // The chart's defaults (off) stand: orders use the account's credentials only.
+      expect(values.accounts?.create?.tenantCredentials ?? false).toBe(false);
+      expect(values.accounts?.tenantCredentials ?? false).toBe(false);
+    },
+  );
 });

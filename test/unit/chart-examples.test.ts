@@ -28,7 +28,11 @@ function validatorFor(kind: string) {
   addFormats.default(ajv);
   return ajv.compile(crd.spec.versions[0].schema.openAPIV3Schema);
 }
-const validators = { EsimProfileOrder: validatorFor("EsimProfileOrder"), EsimProfile: validatorFor("EsimProfile") };
+const validators = {
+  EsimProfileOrder: validatorFor("EsimProfileOrder"),
+  EsimProfile: validatorFor("EsimProfile"),
+  SoracomAccount: validatorFor("SoracomAccount"),
+};
 
 function schemaErrors(m: Manifest): unknown[] {
   const validate = validators[m.kind as keyof typeof validators];
@@ -79,6 +83,18 @@ describe("examples/*.yaml", () => {
     expect(one("manual-confirmation-order.yaml").spec).toMatchObject({ confirmation: "Manual", approvedQuantity: 0 });
   });
 
+  it("every order and profile names the admin's account, none a credentials Secret of its own (the account way)", () => {
+    const account = one("soracom-account.yaml").metadata.name;
+    const tenantObjects = files
+      .flatMap(readExample)
+      .filter((m) => m.kind === "EsimProfileOrder" || m.kind === "EsimProfile");
+    expect(tenantObjects.length).toBeGreaterThan(0);
+    for (const m of tenantObjects) {
+      expect(m.spec.accountRef, `${m.kind} ${m.metadata.name}`).toEqual({ name: account });
+      expect(m.spec.credentialsRef, `${m.kind} ${m.metadata.name}`).toBeUndefined();
+    }
+  });
+
   it("the large order needs several Soracom orders (the vendor sells at most 20 per order)", () => {
     const spec = one("large-order.yaml").spec;
     expect(spec.quantity).toBe(45);
@@ -102,8 +118,10 @@ describe("examples/*.yaml", () => {
     expect(one("large-order.yaml").spec.accountRef).toEqual({ name: account.metadata.name });
   });
 
-  it("the credentials Secret has the controller's keys, placeholder values, and tells not to commit it", () => {
+  it("the credentials Secret is the account's, in the operator's namespace, with the controller's keys", () => {
     const secret = one("credentials-secret.yaml");
+    const account = one("soracom-account.yaml");
+    expect(secret.metadata).toEqual({ name: account.spec.credentialsSecretRef.name, namespace: "esim-system" });
     expect(Object.keys(secret.stringData)).toEqual([
       CREDENTIALS_KEYS.authKeyId,
       CREDENTIALS_KEYS.authKey,
@@ -122,38 +140,31 @@ describe("kubectl is available (CI builds it with the control plane)", () => {
 });
 
 describe.skipIf(!kubectl)("examples/kustomize overlays", () => {
-  const endpoints = { sandbox: "https://g.api-sandbox.soracom.io", production: "https://g.api.soracom.io" };
-  for (const [env, endpoint] of Object.entries(endpoints)) {
+  for (const env of ["sandbox", "production"]) {
     describe(env, () => {
-      it("builds one valid order in its own namespace, naming its environment's credentials Secret", () => {
+      it("builds one valid order in its own namespace, naming its environment's SoracomAccount", () => {
         const built = kustomize(`kustomize/overlays/${env}`);
         expect(built.map((m) => `${m.kind}/${m.metadata.namespace}/${m.metadata.name}`)).toEqual([
           `EsimProfileOrder/fleet-${env}/sensors`,
         ]);
         const order = built[0] as Manifest;
         expect(schemaErrors(order)).toEqual([]);
-        expect(order.spec.credentialsRef).toEqual({ name: `soracom-${env}` });
+        expect(order.spec.accountRef).toEqual({ name: env });
+        expect(order.spec.credentialsRef).toBeUndefined();
         expect(order.metadata.annotations?.["argocd.argoproj.io/sync-options"]).toBe("Prune=false,Delete=false");
       });
 
-      it(`its credentials/ build the Secret with the ${env} endpoint, from a file Git ignores`, () => {
-        const built = kustomize(`kustomize/overlays/${env}/credentials`);
-        const secret = built[0] as Manifest;
-        expect(`${secret.kind}/${secret.metadata.namespace}/${secret.metadata.name}`).toBe(
-          `Secret/fleet-${env}/soracom-${env}`,
-        );
+      it("its credentials/ build the account's Secret in the operator's namespace, from a file Git ignores", () => {
+        const secret = kustomize(`kustomize/overlays/${env}/credentials`).find((m) => m.kind === "Secret");
+        expect(`${secret?.metadata.namespace}/${secret?.metadata.name}`).toBe(`esim-system/soracom-${env}`);
         const data = Object.fromEntries(
-          Object.entries(secret.data as Record<string, string>).map(([k, v]) => [
+          Object.entries(secret?.data as Record<string, string>).map(([k, v]) => [
             k,
             Buffer.from(v, "base64").toString(),
           ]),
         );
-        expect(data).toMatchObject({
-          endpoint,
-          coverage: "g",
-          authKeyId: "keyId-REPLACE-ME",
-          authKey: "secret-REPLACE-ME",
-        });
+        // An account's Secret holds the AuthKey only; where requests go is the SoracomAccount's to say.
+        expect(data).toEqual({ coverage: "g", authKeyId: "keyId-REPLACE-ME", authKey: "secret-REPLACE-ME" });
         const ignored = spawnSync(
           "git",
           ["check-ignore", "-q", join(examples, `kustomize/overlays/${env}/credentials/soracom-auth.env`)],
@@ -164,17 +175,43 @@ describe.skipIf(!kubectl)("examples/kustomize overlays", () => {
     });
   }
 
-  it("sandbox and production differ only where they should (namespace, quantity, credentials, label)", () => {
+  it("the sandbox account is Soracom's sandbox, lent to fleet-sandbox only, on its Secret", () => {
+    const built = kustomize("kustomize/overlays/sandbox/credentials");
+    const account = built.find((m) => m.kind === "SoracomAccount") as Manifest;
+    expect(account.metadata).toEqual({ name: "sandbox" });
+    expect(schemaErrors(account)).toEqual([]);
+    expect(account.spec).toMatchObject({
+      sandbox: true,
+      credentialsSecretRef: { name: "soracom-sandbox" },
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "fleet-sandbox" } },
+      tenantCredentials: { allowed: false },
+    });
+    expect(account.spec.endpoint).toBeUndefined();
+  });
+
+  it("the production account comes from the operator's Application: its name, Secret and namespace", () => {
+    // The production credentials/ hold the Secret only; deploy/argocd/application.yaml creates the account.
+    expect(kustomize("kustomize/overlays/production/credentials").map((m) => m.kind)).toEqual(["Secret"]);
+    const operator = parse(readFileSync(join(REPO_ROOT, "deploy/argocd/application.yaml"), "utf8"));
+    expect(operator.spec.source.helm.valuesObject.accounts.create).toEqual({
+      enabled: true,
+      name: "production",
+      credentialsSecret: "soracom-production",
+      namespaces: ["fleet-production"],
+    });
+  });
+
+  it("sandbox and production differ only where they should (namespace, quantity, account, label)", () => {
     const [sandbox, production] = [
       kustomize("kustomize/overlays/sandbox")[0],
       kustomize("kustomize/overlays/production")[0],
     ];
     expect(sandbox?.spec.quantity).toBe(2);
     expect(production?.spec.quantity).toBe(40);
-    expect({ ...sandbox?.spec, quantity: 0, credentialsRef: undefined }).toEqual({
+    expect({ ...sandbox?.spec, quantity: 0, accountRef: undefined }).toEqual({
       ...production?.spec,
       quantity: 0,
-      credentialsRef: undefined,
+      accountRef: undefined,
     });
   });
 });
