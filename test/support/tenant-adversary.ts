@@ -96,8 +96,8 @@ export class Adversary {
       actions.map(([w, n, f]) => [w, [n, f] as const]),
     );
     try {
-      await run();
-      this.outcomes.push({ action: name, status: 200 });
+      const status = await run();
+      this.outcomes.push({ action: name, status: typeof status === "number" ? status : 200 });
     } catch (err) {
       this.outcomes.push({ action: name, status: err instanceof KubeApiError ? err.status : 0 });
     }
@@ -455,7 +455,7 @@ export class Adversary {
   }
 
   /** crossNamespace: a write into the victim's namespace; the apiserver must refuse it (403). */
-  private async crossNamespace(): Promise<void> {
+  private async crossNamespace(): Promise<number | undefined> {
     const victim = this.tracker.orders.get(this.know.victimNamespace) ?? [];
     const o = victim.length ? this.rng.pick(victim) : undefined;
     if (!o) return;
@@ -474,5 +474,6 @@ export class Adversary {
       (err: unknown) => (err instanceof KubeApiError ? err.status : 0),
     );
     if (status !== 403) this.tracker.rec.crossNamespaceAccepted.push(`${req.method} ${path}: ${status}`);
+    return status;
   }
 }

@@ -53,6 +53,8 @@ export interface ProfileTrace {
   policy: Array<{ at: number; value: string }>;
   /** When the harness did something that deletes it: a DELETE, or an ownerReference to no live owner of its namespace. */
   causes: number[];
+  /** Accounts it ever named (spec.accountRef; "-" for none), for the violation sentences. */
+  accounts: Set<string>;
 }
 
 export interface AccountSpend {
@@ -141,6 +143,23 @@ class World {
     return order.deletedAt !== undefined && order.deletedAt <= at && order.templateTerminates;
   }
 
+  /** suspects names the profiles of another team than the holder's that named the SIM (diagnosis only). */
+  suspects(e: Endpoint, simId: string): string {
+    const s = this.sim(e, simId);
+    const holder = this.holder(e, simId);
+    if (!s) return "";
+    const keys = [`simId:${s.simId}`, `iccid:${s.iccid}`, `imsi:${s.imsi}`];
+    const who = [...this.rec.profiles.values()]
+      .filter((p) => p.team !== holder && keys.some((k) => p.refs.has(k)))
+      .map((p) => {
+        const owners = [...p.ownerUids].map((u) => this.rec.orders.get(u)?.team ?? "made-up");
+        return `${p.namespace}/${p.name.slice(0, 24)} (account ${[...p.accounts].join("|")}; owners ${owners.join("|") || "none"})`;
+      });
+    return who.length
+      ? `; named by ${who.slice(0, 3).join(", ")}${who.length > 3 ? ` and ${who.length - 3} more` : ""}`
+      : "";
+  }
+
   private deleteCauses(p: ProfileTrace): number[] {
     const cascade = [...p.ownerUids].map((u) => this.rec.orders.get(u)?.deletedAt);
     return [...p.causes, ...cascade.filter((t): t is number => t !== undefined)];
@@ -168,7 +187,9 @@ function checkForeignSims(w: World): Row {
       if (holder === "adversary" || !w.sim(e, simId)) continue;
       if (holder === "victim" && TERMINATION_CALLS.has(c.operation) && w.terminationAuthorized(e, simId, c.at))
         continue;
-      row.violations.push(`${e.name}: ${c.operation} ${c.path} (${c.status}) on a SIM held by ${holder}`);
+      row.violations.push(
+        `${e.name}: ${c.operation} ${c.path} (${c.status}) on a SIM held by ${holder}${w.suspects(e, simId)}`,
+      );
     }
   }
   return row;
@@ -187,7 +208,7 @@ function checkTerminations(w: World): Row {
       row.checked++;
       if (!w.terminationAuthorized(e, simId, c.at))
         row.violations.push(
-          `${e.name}: SIM ${simId} (held by ${w.holder(e, simId)}) terminated with no deletion under Terminate by its holder's team`,
+          `${e.name}: SIM ${simId} (held by ${w.holder(e, simId)}) terminated with no deletion under Terminate by its holder's team${w.suspects(e, simId)}`,
         );
     }
   }
@@ -283,11 +304,11 @@ function terminatedPerOrder(w: World): Map<string, number> {
   return out;
 }
 
-function checkStray(rec: TenantRecord): Row[] {
+function checkStray(rec: TenantRecord, calls: number): Row[] {
   return [
     {
       invariant: "(e) no request to an endpoint no account names",
-      checked: rec.strayRequests.length,
+      checked: calls + rec.strayRequests.length,
       violations: rec.strayRequests.map((r) => `trap: ${r}`),
     },
     {
@@ -301,7 +322,16 @@ function checkStray(rec: TenantRecord): Row[] {
 /** judge computes every invariant's row (checked counts what was judged; violations says each in a sentence). */
 export function judge(endpoints: readonly Endpoint[], rec: TenantRecord): Row[] {
   const w = new World(endpoints, rec);
-  return [checkForeignSims(w), checkTerminations(w), checkSpend(w), checkWanted(w), ...checkStray(rec)];
+  return [
+    checkForeignSims(w),
+    checkTerminations(w),
+    checkSpend(w),
+    checkWanted(w),
+    ...checkStray(
+      rec,
+      endpoints.reduce((n, e) => n + e.calls.length, 0),
+    ),
+  ];
 }
 
 /** table renders the rows as a Markdown table, then up to `detail` violations of each. */

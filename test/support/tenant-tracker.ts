@@ -56,7 +56,9 @@ export class Tracker {
       ownerUids: new Set(),
       policy: [],
       causes: [],
+      accounts: new Set(),
     };
+    t.accounts.add(p.spec?.accountRef?.name ?? "-");
     for (const [k, v] of [
       ["simId", p.spec?.simId],
       ["iccid", p.spec?.iccid],
