@@ -82,6 +82,7 @@ export class Adversary {
   async step(): Promise<void> {
     const actions: Array<[number, string, () => Promise<unknown>]> = [
       [14, "createOrder", () => this.createOrder()],
+      [4, "createThenSwap", () => this.createThenSwap()],
       [16, "changeOrder", () => this.changeOrder()],
       [5, "deleteOrder", () => this.deleteOrder(this.rng.chance(0.4))],
       [18, "createProfile", () => this.createProfile()],
@@ -230,6 +231,19 @@ export class Adversary {
         spec,
       },
     });
+    this.tracker.noteOrder(o);
+  }
+
+  /**
+   * createThenSwap creates an order and changes its accountRef (and credentialsRef) a moment later, while
+   * its first create may be in flight (what a GitOps sync of an edited manifest does).
+   */
+  private async createThenSwap(): Promise<void> {
+    const name = this.name("s");
+    const [from, to] = this.rng.sample([...new Set(this.know.accounts)], 2);
+    await this.createOrder(name, { subscription: "planX3", quantity: this.rng.int(1, 2), accountRef: { name: from } });
+    await new Promise((r) => setTimeout(r, this.rng.int(0, 400)));
+    const o = await this.patch<EsimProfileOrder>(ORDER_REF, name, { spec: { accountRef: { name: to } } });
     this.tracker.noteOrder(o);
   }
 

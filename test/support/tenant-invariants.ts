@@ -84,6 +84,8 @@ export interface Row {
   invariant: string;
   checked: number;
   violations: string[];
+  /** What was measured, in a line (printed under the table). */
+  note?: string;
 }
 
 const BILLED = new Set(["CONFIRMED", "IN_PROGRESS", "COMPLETED"]);
@@ -156,7 +158,7 @@ class World {
         return `${p.namespace}/${p.name.slice(0, 24)} (account ${[...p.accounts].join("|")}; owners ${owners.join("|") || "none"})`;
       });
     return who.length
-      ? `; named by ${who.slice(0, 3).join(", ")}${who.length > 3 ? ` and ${who.length - 3} more` : ""}`
+      ? `; named by ${who.slice(0, 2).join(", ")}${who.length > 2 ? ` and ${who.length - 2} more` : ""}`
       : "";
   }
 
@@ -242,6 +244,7 @@ function checkSpend(w: World): Row {
     const n = spent.get(a.name) ?? 0;
     if (n > a.limit) row.violations.push(`${a.name}: ${n} profiles billed for a budget of ${a.limit}`);
   }
+  row.note = `billed per account: ${w.rec.accounts.map((a) => `${a.name} ${spent.get(a.name) ?? 0}/${a.limit}`).join(", ")}`;
   return row;
 }
 
@@ -283,6 +286,7 @@ function checkWanted(w: World): Row {
         );
     }
   }
+  row.note = `billed per team / most wanted: ${[...allowance].map(([t, most]) => `${t} ${billedBy.get(t) ?? 0}/${most}`).join(", ")}`;
   for (const [team, n] of billedBy) {
     const most = allowance.get(team) ?? 0;
     if (n > most)
@@ -335,9 +339,10 @@ export function judge(endpoints: readonly Endpoint[], rec: TenantRecord): Row[] 
 }
 
 /** table renders the rows as a Markdown table, then up to `detail` violations of each. */
-export function table(rows: readonly Row[], title: string, detail = 8): string {
+export function table(rows: readonly Row[], title: string, detail = 12): string {
   const lines = [title, "", "| Invariant | Checked | Violations |", "|---|---|---|"];
   for (const r of rows) lines.push(`| ${r.invariant} | ${r.checked} | ${r.violations.length} |`);
+  for (const r of rows.filter((x) => x.note)) lines.push(`${r.invariant.slice(0, 3)} ${r.note}`);
   for (const r of rows.filter((x) => x.violations.length > 0)) {
     lines.push("", `${r.invariant}:`);
     for (const v of r.violations.slice(0, detail)) lines.push(`  - ${v}`);
