@@ -240,10 +240,10 @@ function checkSpend(w: World): Row {
       spent.set(acct.name, (spent.get(acct.name) ?? 0) + o.quantity);
     }
   }
-  for (const a of w.rec.accounts) {
-    const n = spent.get(a.name) ?? 0;
-    if (n > a.limit) row.violations.push(`${a.name}: ${n} profiles billed for a budget of ${a.limit}`);
-  }
+  const over = w.rec.accounts.filter((a) => (spent.get(a.name) ?? 0) > a.limit);
+  row.violations.unshift(
+    ...over.map((a) => `${a.name}: ${spent.get(a.name)} profiles billed for a budget of ${a.limit}`),
+  );
   row.note = `billed per account: ${w.rec.accounts.map((a) => `${a.name} ${spent.get(a.name) ?? 0}/${a.limit}`).join(", ")}`;
   return row;
 }
