@@ -366,7 +366,7 @@ describe("tenant adversary", () => {
       if (!w.controller || w.controller.child.exitCode !== null) await startController();
       await w.tracker.snapshot(admin);
       for (const a of adversaries) await a.teardown();
-      await sleep(12_000);
+      await sleep(8_000);
       await w.tracker.snapshot(admin).catch(() => undefined);
       await w.controller?.stop();
       w.rows = judge(await endpoints(), w.tracker.rec);
