@@ -31,7 +31,8 @@ import { tenantIdentity } from "../support/tenants.js";
 /**
  * The tenant adversary test. Two teams in two namespaces; three SoracomAccounts on ONE credentials Secret
  * (the victim's and the adversary's on one Soracom operator, the adversary's second on another endpoint
- * with adoption off and tenant credentials on); the controller also has credentials in its environment
+ * with adoption off and tenant credentials on) and a fourth of the adversary's on a Secret and an endpoint
+ * of its own (swapping to it mid-create must not order twice); the controller also has credentials in its environment
  * (an implicit account, which may serve no namespace once accounts exist). The victim orders a few
  * profiles and holds a few adopted SIMs; then seeded random adversaries (the chart's tenant edit role,
  * plus Secrets and ConfigMaps of their namespace) do every write they may for ADVERSARY_MINUTES while the
@@ -53,8 +54,8 @@ const MINUTES = Number(process.env.ADVERSARY_MINUTES ?? "2");
 const suffix = randomBytes(3).toString("hex");
 const work = mkdtempSync(join(tmpdir(), "adversary-"));
 const ns = { ops: namespaceName("adv-ops"), v: namespaceName("victim"), x: namespaceName("adversary") };
-const acct = { v: `victim-${suffix}`, x: `adv-${suffix}`, x2: `adv-sandbox-${suffix}` };
-const BUDGET = { v: 10, x: 8, x2: 6 };
+const acct = { v: `victim-${suffix}`, x: `adv-${suffix}`, x2: `adv-sandbox-${suffix}`, x3: `adv-own-${suffix}` };
+const BUDGET = { v: 10, x: 8, x2: 6, x3: 6 };
 const LEASE = ["--leader-elect", "--leader-election-lease-duration", "4s", "--leader-election-renew-deadline", "3s"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,7 +67,7 @@ interface Sim {
 }
 
 interface World {
-  sims: { shared: Sim; x: Sim; implicit: Sim };
+  sims: { shared: Sim; x: Sim; own: Sim; implicit: Sim };
   trap: http.Server;
   trapUrl: string;
   tracker: Tracker;
@@ -155,9 +156,10 @@ async function setupWorld(): Promise<void> {
     const labels = key === "ops" ? {} : { "adversary-test": `${key}-${suffix}` };
     await create("/api/v1/namespaces", { metadata: { name, labels } });
   }
-  const [shared, x, implicit] = await Promise.all([
+  const [shared, x, own, implicit] = await Promise.all([
     startSim("shared", "OPSHARED0001"),
     startSim("sandbox", "OPSANDBOX001"),
+    startSim("own", "OPOWN0000001"),
     startSim("implicit", "OPIMPLICIT01"),
   ]);
   const rec = emptyRecord(
@@ -165,6 +167,7 @@ async function setupWorld(): Promise<void> {
       { name: acct.v, endpoint: "shared", team: "victim", limit: BUDGET.v },
       { name: acct.x, endpoint: "shared", team: "adversary", limit: BUDGET.x },
       { name: acct.x2, endpoint: "sandbox", team: "adversary", limit: BUDGET.x2 },
+      { name: acct.x3, endpoint: "own", team: "adversary", limit: BUDGET.x3 },
     ],
     "implicit",
   );
@@ -180,7 +183,7 @@ async function setupWorld(): Promise<void> {
   const id = (namespace: string) =>
     tenantIdentity(cluster, { namespace, operatorNamespace: ns.ops, dir: work, core, hours: MINUTES / 60 + 1 });
   w = {
-    sims: { shared, x, implicit },
+    sims: { shared, x, own, implicit },
     trap,
     trapUrl: `http://127.0.0.1:${(trap.address() as AddressInfo).port}`,
     tracker: new Tracker(rec, { [ns.v]: "victim", [ns.x]: "adversary" }),
@@ -193,18 +196,29 @@ async function setupWorld(): Promise<void> {
   w.seeded.canary = await seedSims(shared, 1, "victim");
   w.seeded.spare = await seedSims(shared, 3, "adversary");
   w.seeded.forbidden = await seedSims(x, 3, "nobody");
-  await create(`/api/v1/namespaces/${ns.ops}/secrets`, {
-    metadata: { name: "creds-shared" },
-    stringData: SIM_CREDENTIALS,
-  });
+  await accounts();
+  await startController();
+}
+
+/**
+ * accounts: the victim's and the adversary's first account on one Secret and one Soracom operator; the
+ * adversary's second on the same Secret at another endpoint (adoption off, tenant credentials on); its
+ * third on a Secret of its own at a third endpoint (adoption on, terminating adopted SIMs off).
+ */
+async function accounts(): Promise<void> {
+  for (const name of ["creds-shared", "creds-own"])
+    await create(`/api/v1/namespaces/${ns.ops}/secrets`, { metadata: { name }, stringData: SIM_CREDENTIALS });
   const adopt = { allowed: true, terminate: true };
-  await account(acct.v, "v", shared.sim.url, BUDGET.v, { adoption: adopt });
-  await account(acct.x, "x", shared.sim.url, BUDGET.x, { adoption: adopt });
-  await account(acct.x2, "x", x.sim.url, BUDGET.x2, {
+  await account(acct.v, "v", w.sims.shared.sim.url, BUDGET.v, { adoption: adopt });
+  await account(acct.x, "x", w.sims.shared.sim.url, BUDGET.x, { adoption: adopt });
+  await account(acct.x2, "x", w.sims.x.sim.url, BUDGET.x2, {
     adoption: { allowed: false },
     tenantCredentials: { allowed: true },
   });
-  await startController();
+  await account(acct.x3, "x", w.sims.own.sim.url, BUDGET.x3, {
+    credentialsSecretRef: { name: "creds-own" },
+    adoption: { allowed: true, terminate: false },
+  });
 }
 
 const victimOrder = (name: string, quantity: number) =>
@@ -262,8 +276,8 @@ function knowledge(): Knowledge {
     victimSims: () => [...w.seeded.victim, ...statusSims(ns.v).filter((s) => s.simId !== w.seeded.canary[0]?.simId)],
     spareSims: w.seeded.spare,
     forbiddenSims: w.seeded.forbidden,
-    accounts: [acct.x, acct.x, acct.x2, acct.v, `missing-${suffix}`],
-    endpoints: [w.sims.x.sim.url, w.sims.shared.sim.url, w.sims.implicit.sim.url, w.trapUrl],
+    accounts: [acct.x, acct.x, acct.x2, acct.x3, acct.v, `missing-${suffix}`],
+    endpoints: [w.sims.x.sim.url, w.sims.shared.sim.url, w.sims.own.sim.url, w.sims.implicit.sim.url, w.trapUrl],
     profileOrderIds: () =>
       [...(w.tracker.orders.get(ns.v) ?? []), ...(w.tracker.orders.get(ns.x) ?? [])].flatMap((o) =>
         (o.status?.orders ?? []).map((t) => t.profileOrderId ?? "").filter(Boolean),
