@@ -416,8 +416,8 @@ describe("tenant adversary", () => {
 });
 
 /**
- * badActions, with the controller stopped: terminate one of the victim's held SIMs and buy more than the
- * victim's budget under the token of one of its orders, straight at the shared simulator (what a buggy
+ * badActions, with the controller stopped: terminate one of the victim's held SIMs and buy 20 profiles (twice
+ * the victim's budget, more than it can ever want) under the token of one of its orders, straight at the shared simulator (what a buggy
  * controller would do), and send one request to the trap.
  */
 async function badActions(): Promise<void> {
@@ -444,7 +444,7 @@ async function badActions(): Promise<void> {
   const fleet = [...w.tracker.rec.orders].find(([, o]) => o.team === "victim")?.[0] ?? "";
   const order = await call("POST", "/sim_profile_orders", {
     subscription: "planX3",
-    quantity: BUDGET.v + 1,
+    quantity: 20,
     description: orderToken(fleet, 999),
   });
   await call("POST", `/sim_profile_orders/${String(order.profileOrderId)}/confirm`);

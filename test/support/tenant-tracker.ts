@@ -75,11 +75,14 @@ export class Tracker {
     return t;
   }
 
-  /** ordersReferenced: UIDs of the orders a profile counts toward now (ownerReferences, or the order label). */
+  /** ordersReferenced: UIDs of its namespace's orders a profile counts toward now (ownerReferences, or the order label). */
   ordersReferenced(p: EsimProfile): string[] {
     const ns = p.metadata.namespace;
     const byLabel = p.metadata.labels?.[LABELS.order];
-    const owners = (p.metadata.ownerReferences ?? []).filter((r) => r.kind === ORDER_KIND).map((r) => String(r.uid));
+    // An owner in another namespace (or made up) holds no place: the controller and the GC ignore it.
+    const owners = (p.metadata.ownerReferences ?? [])
+      .filter((r) => r.kind === ORDER_KIND && this.rec.orders.get(String(r.uid))?.namespace === ns)
+      .map((r) => String(r.uid));
     const labelled = [...this.rec.orders]
       .filter(([, o]) => o.namespace === ns && o.name === byLabel && o.deletedAt === undefined)
       .map(([uid]) => uid);

@@ -8,6 +8,7 @@ import {
   type Row,
   type TenantRecord,
 } from "../support/tenant-invariants.js";
+import { Tracker } from "../support/tenant-tracker.js";
 
 // The tenant adversary test's judge on small made-up records: what the documented semantics allow passes,
 // and each kind of violation is named by the right invariant (and only by it).
@@ -202,5 +203,28 @@ describe("tenant invariants", () => {
       expect.stringContaining("s2 (1) names no EsimProfileOrder"),
       "victim: 3 profiles billed, at most 2 wanted (quantities, freed places, terminations)",
     ]);
+  });
+
+  it("a profile's forged owner in another namespace frees no place of that namespace's order", () => {
+    const { rec } = world();
+    const tracker = new Tracker(rec, { v: "victim", x: "adversary" });
+    const forged = {
+      metadata: {
+        namespace: "x",
+        name: "p",
+        uid: "p1",
+        labels: { "esim.soracom-operator.io/order": "mine" },
+        ownerReferences: [VICTIM_ORDER, ADV_ORDER].map((uid) => ({
+          apiVersion: "v",
+          kind: "EsimProfileOrder",
+          name: "n",
+          uid,
+        })),
+      },
+      spec: {},
+    };
+    expect(tracker.ordersReferenced(forged)).toEqual([ADV_ORDER]);
+    tracker.freedBy(forged);
+    expect([rec.orders.get(VICTIM_ORDER)?.freed, rec.orders.get(ADV_ORDER)?.freed]).toEqual([0, 1]);
   });
 });
