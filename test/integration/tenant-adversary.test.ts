@@ -81,9 +81,13 @@ interface World {
 }
 let w: World;
 
-/** startSim starts a simulator as one Soracom operator and keeps its whole call log (it trims its own at 10,000). */
+/**
+ * startSim starts a simulator as one Soracom operator and keeps its whole call log (it trims its own at
+ * 10,000). Its creates take 800 ms, as from a distant API: a change made while one is in flight is tried.
+ */
 async function startSim(name: string, operatorId: string): Promise<Sim> {
   const { sim, control } = await startTestSimulator({ confirmDelayMs: 300, inProgressDelayMs: 500, operatorId });
+  await control.fault("createProfileOrder", "latency", 1_000_000, 800);
   const calls: CallRecord[] = [];
   const record = sim.engine.recordCall.bind(sim.engine);
   sim.engine.recordCall = (c: CallRecord) => {
