@@ -55,7 +55,8 @@ const suffix = randomBytes(3).toString("hex");
 const work = mkdtempSync(join(tmpdir(), "adversary-"));
 const ns = { ops: namespaceName("adv-ops"), v: namespaceName("victim"), x: namespaceName("adversary") };
 const acct = { v: `victim-${suffix}`, x: `adv-${suffix}`, x2: `adv-sandbox-${suffix}`, x3: `adv-own-${suffix}` };
-const BUDGET = { v: 10, x: 8, x2: 6, x3: 6 };
+/** The adversary soon spends its first two accounts' budgets; its third has room, so a double order can show. */
+const BUDGET = { v: 10, x: 8, x2: 6, x3: 40 };
 const LEASE = ["--leader-elect", "--leader-election-lease-duration", "4s", "--leader-election-renew-deadline", "3s"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -281,6 +282,7 @@ function knowledge(): Knowledge {
     spareSims: w.seeded.spare,
     forbiddenSims: w.seeded.forbidden,
     accounts: [acct.x, acct.x, acct.x2, acct.x3, acct.v, `missing-${suffix}`],
+    ownAccounts: [acct.x, acct.x2, acct.x3],
     endpoints: [w.sims.x.sim.url, w.sims.shared.sim.url, w.sims.own.sim.url, w.sims.implicit.sim.url, w.trapUrl],
     profileOrderIds: () =>
       [...(w.tracker.orders.get(ns.v) ?? []), ...(w.tracker.orders.get(ns.x) ?? [])].flatMap((o) =>

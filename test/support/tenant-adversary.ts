@@ -38,6 +38,8 @@ export interface Knowledge {
   forbiddenSims: SimIds[];
   /** Account names to swap between: its own, the victim's, one that does not exist. */
   accounts: string[];
+  /** The accounts that select its namespace. */
+  ownAccounts: string[];
   /** Endpoints a tenant credentials Secret may name (simulators, a trap). */
   endpoints: string[];
   profileOrderIds: () => string[];
@@ -240,7 +242,9 @@ export class Adversary {
    */
   private async createThenSwap(): Promise<void> {
     const name = this.name("s");
-    const [from, to] = this.rng.sample([...new Set(this.know.accounts)], 2);
+    // Mostly between two accounts that select this namespace (the swap that may buy twice), else anywhere.
+    const own = [...new Set(this.know.ownAccounts)];
+    const [from, to] = this.rng.sample(this.rng.chance(0.8) ? own : [...new Set(this.know.accounts)], 2);
     await this.createOrder(name, { subscription: "planX3", quantity: this.rng.int(1, 2), accountRef: { name: from } });
     await new Promise((r) => setTimeout(r, this.rng.int(0, 400)));
     const o = await this.patch<EsimProfileOrder>(ORDER_REF, name, { spec: { accountRef: { name: to } } });
