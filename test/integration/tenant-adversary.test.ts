@@ -74,8 +74,7 @@ interface World {
   tracker: Tracker;
   victim: KubeClient;
   adversary: KubeClient;
-  /** canary: a SIM the victim holds that the adversary is not told of; only the self-test touches it. */
-  seeded: { victim: SimIds[]; spare: SimIds[]; forbidden: SimIds[]; canary: SimIds[] };
+  seeded: { victim: SimIds[]; spare: SimIds[]; forbidden: SimIds[] };
   controller?: ControllerProcess;
   incarnations: number;
   rows?: Row[];
@@ -194,11 +193,10 @@ async function setupWorld(): Promise<void> {
     tracker: new Tracker(rec, { [ns.v]: "victim", [ns.x]: "adversary" }),
     victim: (await id(ns.v)).client,
     adversary: (await id(ns.x)).client,
-    seeded: { victim: [], spare: [], forbidden: [], canary: [] },
+    seeded: { victim: [], spare: [], forbidden: [] },
     incarnations: 0,
   };
   w.seeded.victim = await seedSims(shared, 3, "victim");
-  w.seeded.canary = await seedSims(shared, 1, "victim");
   w.seeded.spare = await seedSims(shared, 3, "adversary");
   w.seeded.forbidden = await seedSims(x, 3, "nobody");
   await accounts();
@@ -238,10 +236,10 @@ const victimOrder = (name: string, quantity: number) =>
     w.victim,
   ).then((o) => w.tracker.noteOrder(o));
 
-/** victimStarts: the victim holds four SIMs by adoption (by SIM ID, ICCID, IMSI) and orders three profiles. */
+/** victimStarts: the victim holds three SIMs by adoption (by SIM ID, ICCID, IMSI) and orders three profiles. */
 async function victimStarts(): Promise<void> {
-  const keys = ["simId", "iccid", "imsi", "simId"] as const;
-  for (const [i, sim] of [...w.seeded.victim, ...w.seeded.canary].entries()) {
+  const keys = ["simId", "iccid", "imsi"] as const;
+  for (const [i, sim] of w.seeded.victim.entries()) {
     const p = await create<EsimProfile>(
       resourcePath({ ...PROFILE_REF, namespace: ns.v }),
       {
@@ -263,11 +261,11 @@ async function victimStarts(): Promise<void> {
       const orders = w.tracker.orders.get(ns.v) ?? [];
       return (
         orders.every((o) => condition(o, "Ready")?.status === "True") &&
-        profiles.length === 7 &&
+        profiles.length === 6 &&
         profiles.every((p) => p.status?.simId)
       );
     },
-    { timeoutMs: 90_000, what: "the victim's orders Ready and its seven SIMs held" },
+    { timeoutMs: 90_000, what: "the victim's orders Ready and its six SIMs held" },
   );
 }
 
@@ -278,7 +276,7 @@ function knowledge(): Knowledge {
       .map((p) => ({ simId: p.status?.simId ?? "", iccid: p.status?.iccid ?? "", imsi: p.status?.imsi ?? "" }));
   return {
     victimNamespace: ns.v,
-    victimSims: () => [...w.seeded.victim, ...statusSims(ns.v).filter((s) => s.simId !== w.seeded.canary[0]?.simId)],
+    victimSims: () => [...w.seeded.victim, ...statusSims(ns.v)],
     spareSims: w.seeded.spare,
     forbiddenSims: w.seeded.forbidden,
     accounts: [acct.x, acct.x, acct.x2, acct.x3, acct.v, `missing-${suffix}`],
@@ -422,7 +420,8 @@ describe("tenant adversary", () => {
 });
 
 /**
- * badActions, with the controller stopped: terminate one of the victim's held SIMs and buy 20 profiles (twice
+ * badActions, with the controller stopped: terminate a SIM of the victim's (a fresh one, recorded as held
+ * by the victim: the adversary may have terminated all the others) and buy 20 profiles (twice
  * the victim's budget, more than it can ever want) under the token of one of its orders, straight at the shared simulator (what a buggy
  * controller would do), and send one request to the trap.
  */
@@ -444,7 +443,7 @@ async function badActions(): Promise<void> {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return res.json().catch(() => ({})) as Promise<Record<string, unknown>>;
   };
-  const canary = w.seeded.canary[0]?.simId;
+  const canary = (await seedSims(w.sims.shared, 1, "victim"))[0]?.simId;
   await call("POST", `/sims/${canary}/enable_termination`);
   await call("POST", `/sims/${canary}/terminate`);
   const fleet = [...w.tracker.rec.orders].find(([, o]) => o.team === "victim")?.[0] ?? "";
