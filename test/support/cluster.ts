@@ -7,7 +7,7 @@ import {
   KubernetesObjectApi,
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
-import { afterEach, beforeEach, inject } from "vitest";
+import { afterAll, afterEach, beforeEach, inject } from "vitest";
 import type { ControlOperation } from "../controlplane/control-server.js";
 import { namespaceName } from "../controlplane/fixture.js";
 import type { ProvidedControlPlane } from "../controlplane/global-setup.js";
@@ -72,6 +72,15 @@ export function useCluster(opts: { namespacePrefix?: string } = {}): Cluster {
   afterEach(async () => {
     namespace = undefined;
     await cluster.controlPlane.ensureRunning();
+  });
+  // SoracomAccounts are cluster-scoped and shared by every file of the run: while any exists, the implicit
+  // account of a later file's controller serves no namespace (ImplicitAccountClosed). A file's go with it.
+  afterAll(async () => {
+    await cluster.custom.deleteCollectionClusterCustomObject({
+      group: "esim.soracom-operator.io",
+      version: "v1alpha1",
+      plural: "soracomaccounts",
+    });
   });
 
   const cluster: Cluster = {
