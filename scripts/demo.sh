@@ -18,7 +18,7 @@ say() { printf '\033[1mdemo:\033[0m %s\n' "$*"; }
 running=()
 for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null && running+=("$c"); done
 with_controller=1
-[ -f dist/controller/main.js ] && [ "${DEMO_CONTROLLER:-1}" != 0 ] || with_controller=0
+[ "${DEMO_CONTROLLER:-1}" != 0 ] || with_controller=0
 want=$((2 + with_controller))
 if [ "${#running[@]}" -ge "$want" ]; then
   say "already running (${running[*]}); \`make demo-stop\` stops it"
@@ -43,6 +43,8 @@ if ! npx tsc -p tsconfig.json; then
   say "tsc reported errors (above); continuing with what it emitted"
 fi
 npx tsc -p scripts/tsconfig.demo.json
+# Only now can a fresh clone have a controller to start: dist/ is what the compile step just made.
+[ -f dist/controller/main.js ] || with_controller=0
 
 # 2. The control plane: etcd + kube-apiserver with the CRDs installed.
 say "starting the control plane (logs: $DEMO_DIR/controlplane.log)"
