@@ -34,7 +34,7 @@ COPY package.json package-lock.json ./
 COPY simulator/package.json simulator/
 RUN npm ci --omit=dev --workspaces=false --ignore-scripts --no-audit --no-fund
 
-# The simulator's production dependencies: the root's and its workspace's (ajv), hoisted; no link back.
+# The simulator's production dependencies: the root's (ajv among them) and its workspace's, hoisted; no link back.
 FROM ${NODE_IMAGE} AS simulator-deps
 WORKDIR /src
 COPY package.json package-lock.json ./
