@@ -21,13 +21,26 @@ import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
  */
 export function isOrderChild(profile: EsimProfile, order: EsimProfileOrder | undefined): boolean {
   const ref = ownerOrder(profile);
-  if (!ref || !order?.metadata.uid || order.metadata.uid !== ref.uid) return false;
+  if (!ref) return false;
+  // The order is gone (deleted before its children, as a background delete or a namespace deletion does):
+  // the profile's own record, written only by an order's executor, is what is left of the order's.
+  if (!order) return madeByAnOrder(profile);
+  if (!order.metadata.uid || order.metadata.uid !== ref.uid) return false;
   if (order.metadata.namespace !== profile.metadata.namespace) return false;
-  const { spec, status } = profile;
-  const id = status?.profileOrderId;
+  const id = profile.status?.profileOrderId;
   if (!id || !order.status?.orders?.some((t) => t.profileOrderId === id)) return false;
-  if (!status?.iccid || spec.iccid !== status.iccid) return false;
+  if (!madeByAnOrder(profile)) return false;
+  return (profile.spec.accountRef?.name ?? "") === (order.spec.accountRef?.name ?? "");
+}
+
+/**
+ * madeByAnOrder: the profile's status carries a Soracom order's record (profileOrderId, ICCID, IMSI), which
+ * only an order's executor writes when it makes the profile, and its spec names exactly that ICCID and IMSI
+ * and no SIM ID, so the SIM it acts on is one an order bought (its account is its immutable accountRef).
+ */
+function madeByAnOrder(profile: EsimProfile): boolean {
+  const { spec, status } = profile;
+  if (!status?.profileOrderId || !status.iccid || spec.iccid !== status.iccid) return false;
   if ((spec.imsi ?? "") !== (status.imsi ?? "")) return false;
-  if (spec.simId !== undefined) return false;
-  return (spec.accountRef?.name ?? "") === (order.spec.accountRef?.name ?? "");
+  return spec.simId === undefined;
 }

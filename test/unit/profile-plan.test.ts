@@ -765,9 +765,10 @@ describe("planProfile: only the order's own record makes a profile its child (is
         p.spec = { ...p.spec, accountRef: { name: "team-b" } };
       }),
     },
-    "the owner reference has the order's name but another UID": {
+    "the owner reference has another UID and its status no order's record": {
       profile: forged((p) => {
         p.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: ORDER_KIND, name: "fleet", uid: "uid-gone" }];
+        p.status = { simId: SIM_ID, simStatus: "active" };
       }),
     },
     "its order is in another namespace": {
@@ -797,6 +798,14 @@ describe("planProfile: only the order's own record makes a profile its child (is
 
   it("the control: the order's own recorded child, deleted under Terminate, is terminated whatever adoption allows", () => {
     const plan = planProfile(input(orderProfile(deleting), { sim: unprotected, authority: noAdoption }));
+    expect(types(plan)).toEqual(["terminateSim", "removeFinalizer"]);
+  });
+
+  it("a child whose order is gone (deleted first, as GC and namespace deletion do) is still a child by its own record", () => {
+    const orphan = orderProfile(deleting, (p) => {
+      p.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: ORDER_KIND, name: "fleet", uid: "uid-gone" }];
+    });
+    const plan = planProfile(input(orphan, { sim: unprotected, authority: noAdoption }));
     expect(types(plan)).toEqual(["terminateSim", "removeFinalizer"]);
   });
 
