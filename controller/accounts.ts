@@ -38,8 +38,8 @@ export interface AccountPolicy {
   tenantCredentials: boolean;
   destination: Destination;
   budgets: {
-    spend: { limit: number | null; windowMs: number };
-    termination: { limit: number | null; windowMs: number };
+    spend: { limit: number | null; windowMs: number; source?: string };
+    termination: { limit: number | null; windowMs: number; source?: string };
   };
   /** Soracom calls per minute polling may spend (spec.pollBudget); undefined: the controller's default. */
   pollBudget?: number;
@@ -109,6 +109,7 @@ export class Accounts {
   private readonly live = new Map<string, { account: Account; loaded: Promise<void>; fingerprint: string }>();
   /** Namespaces already told (in the log) that the implicit account no longer serves them. */
   private readonly closedLogged = new Set<string>();
+  private readonly ledgerWatchers: Array<(account: string) => void> = [];
 
   constructor(private readonly opts: AccountsOptions) {}
 
@@ -261,6 +262,11 @@ export class Accounts {
     return entry.account;
   }
 
+  /** onLedgerWrite calls fn with an account's name after each write of one of its ledgers. */
+  onLedgerWrite(fn: (account: string) => void): void {
+    this.ledgerWatchers.push(fn);
+  }
+
   /** known lists the accounts at work (for gauges, the sweep and the account controller). */
   known(): Account[] {
     return [...this.live.values()].map((e) => e.account);
@@ -285,6 +291,9 @@ export class Accounts {
       namespace: this.opts.operatorNamespace,
       ...(this.opts.logger ? { logger: this.opts.logger } : {}),
       ...(this.opts.now ? { now: this.opts.now } : {}),
+      onWrite: () => {
+        for (const fn of this.ledgerWatchers) fn(policy.name);
+      },
     };
     return {
       spend: new SpendLedger({ ...where, ...policy.budgets.spend, name: `${prefix}-spend-ledger` }),
@@ -314,11 +323,13 @@ function refuse(reason: string, message: string): { refused: Refusal } {
 export function policyOf(cr: SoracomAccount): AccountPolicy {
   const s = cr.spec;
   const budget = (
+    kind: "spend" | "termination",
     b: { limit?: number; unlimited?: boolean; window?: string } | undefined,
     d: { limit: number; windowMs: number },
   ) => ({
     limit: b?.unlimited ? null : (b?.limit ?? d.limit),
     windowMs: b?.window ? parseWindow(b.window, d.windowMs) : d.windowMs,
+    source: budgetSource(cr.metadata.name ?? "", kind, b),
   });
   return {
     name: cr.metadata.name ?? "",
@@ -331,11 +342,26 @@ export function policyOf(cr: SoracomAccount): AccountPolicy {
       ...(s.sandbox ? { sandbox: true } : {}),
     },
     budgets: {
-      spend: budget(s.budgets?.spend, DEFAULT_SPEND),
-      termination: budget(s.budgets?.termination, DEFAULT_TERMINATION),
+      spend: budget("spend", s.budgets?.spend, DEFAULT_SPEND),
+      termination: budget("termination", s.budgets?.termination, DEFAULT_TERMINATION),
     },
     ...(s.pollBudget?.callsPerMinute !== undefined ? { pollBudget: s.pollBudget.callsPerMinute } : {}),
   };
+}
+
+/**
+ * budgetSource names where an account's budget is set, for the messages that quote it: the account's spec,
+ * or the defaults of a SoracomAccount that sets none (never the controller's flags, which it does not use).
+ */
+function budgetSource(
+  name: string,
+  kind: "spend" | "termination",
+  b: { limit?: number; unlimited?: boolean; window?: string } | undefined,
+): string {
+  const set = b?.limit !== undefined || b?.unlimited !== undefined || b?.window !== undefined;
+  return set
+    ? `SoracomAccount ${name} spec.budgets.${kind}`
+    : `the default of SoracomAccount ${name}, whose spec.budgets.${kind} is unset`;
 }
 
 /** parseWindow reads a window such as 24h, 90m or 1h30m; something else keeps the default (and is logged by the account controller). */

@@ -39,7 +39,14 @@ class ConfigMapStore {
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly opts: { kube: LedgerApi; namespace: string; name: string; kind: string; logger?: Logger },
+    private readonly opts: {
+      kube: LedgerApi;
+      namespace: string;
+      name: string;
+      kind: string;
+      logger?: Logger;
+      onWrite?: () => void;
+    },
   ) {}
 
   get ref(): string {
@@ -90,6 +97,7 @@ class ConfigMapStore {
         : { method: "POST", path: this.path(true), body },
     );
     this.resourceVersion = res.metadata.resourceVersion;
+    this.opts.onWrite?.();
   }
 
   /** update reads, lets fn compute the new data (undefined: no write), writes; conflicts are retried. */
@@ -128,6 +136,10 @@ export interface LedgerOptions {
   name: string;
   logger?: Logger;
   now?: () => number;
+  /** Called after each write of the ledger's ConfigMap (the account's status reports it at once). */
+  onWrite?: () => void;
+  /** Where the limit and window are set, as a person finds them (for messages): the account's spec or a flag. */
+  source?: string;
 }
 
 /** Ledger is what both ledgers share: their budget, window, and the ConfigMap they live in. */
@@ -149,6 +161,12 @@ abstract class Ledger {
     return this.opts.windowMs;
   }
 
+  /** base is what every check reports of the budget: its limit, window, and where they are set. */
+  protected get base(): { limit: number | null; windowMs: number; source?: string } {
+    const { limit, windowMs, source } = this.opts;
+    return source ? { limit, windowMs, source } : { limit, windowMs };
+  }
+
   /** ref is "namespace/name" of the ledger's ConfigMap (for logs and messages). */
   get ref(): string {
     return this.store.ref;
@@ -168,6 +186,8 @@ export interface SpendState {
   remaining: number | null;
   limit: number | null;
   windowMs: number;
+  /** Where the limit and window are set (a SoracomAccount's spec, a controller flag), for messages. */
+  source?: string;
   /** Set when the ledger's ConfigMap cannot be parsed: nothing is ordered; says which one and how to fix it. */
   unreadable?: string;
 }
@@ -234,7 +254,7 @@ export class SpendLedger extends Ledger {
   }
 
   state(now: number): SpendState {
-    const base = { limit: this.opts.limit, windowMs: this.opts.windowMs };
+    const base = this.base;
     if (this.unreadable) {
       this.reloadSoon(now); // a person's repair is seen without a restart
       return { ...base, remaining: 0, unreadable: this.unreadable };
@@ -326,6 +346,8 @@ export interface TerminationCheck {
   paused?: TerminationPause;
   limit: number | null;
   windowMs: number;
+  /** Where the limit and window are set (a SoracomAccount's spec, a controller flag), for messages. */
+  source?: string;
   /** Set when the ledger's ConfigMap cannot be parsed (then paused): which one, and how to fix it. */
   unreadable?: string;
 }
@@ -409,7 +431,7 @@ export class TerminationLedger extends Ledger {
 
   /** check says whether one more termination may happen now; a paused ledger is read again now and then. */
   check(now: number): TerminationCheck {
-    const base = { limit: this.opts.limit, windowMs: this.opts.windowMs };
+    const base = this.base;
     const pause = this.data.pause;
     if (pause) {
       this.reloadSoon(now);

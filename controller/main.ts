@@ -288,8 +288,17 @@ function createAccounts(
               sandbox: cfg.soracomSandbox,
             },
             budgets: {
-              spend: { limit: cfg.spendBudget, windowMs: cfg.spendBudgetWindowMs },
-              termination: { limit: cfg.terminationBudget, windowMs: cfg.terminationBudgetWindowMs },
+              spend: {
+                limit: cfg.spendBudget,
+                windowMs: cfg.spendBudgetWindowMs,
+                source: "controller flags --spend-budget and --spend-budget-window, chart value budgets.spend",
+              },
+              termination: {
+                limit: cfg.terminationBudget,
+                windowMs: cfg.terminationBudgetWindowMs,
+                source:
+                  "controller flags --termination-budget and --termination-budget-window, chart value budgets.termination",
+              },
             },
           },
           namespaces: cfg.implicitAccountNamespaces,

@@ -1,7 +1,8 @@
+import { formatWindow } from "../api/duration.js";
 import type { Condition, SoracomAccount, SoracomAccountStatus } from "../api/types.js";
 import { ANNOTATIONS, CONDITIONS, REASONS } from "../api/vocabulary.js";
 import type { SpendState, TerminationCheck } from "../budget.js";
-import { type ConditionInput, setConditions, toKubeTime } from "../kube/status.js";
+import { type ConditionInput, setOwnedConditions, toKubeTime } from "../kube/status.js";
 import type { PollReport } from "../order/pacing.js";
 
 /**
@@ -28,6 +29,18 @@ export interface AccountPlan {
   requeueAfterMs: number;
 }
 
+/**
+ * The condition types this planner writes: Ready always, the others only while they are True (kstatus
+ * reads an absent Stalled as not stalled), so a False one never stands without a reason and a message.
+ */
+const OWNED_CONDITIONS: readonly string[] = [
+  CONDITIONS.ready,
+  CONDITIONS.reconciling,
+  CONDITIONS.stalled,
+  CONDITIONS.terminationsPaused,
+  CONDITIONS.ledgerUnreadable,
+];
+
 /** How often an account's credentials and budgets are looked at again when nothing changes. */
 export const ACCOUNT_RESYNC_MS = 60_000;
 
@@ -37,38 +50,35 @@ export function planAccount(input: AccountInput): AccountPlan {
   const pause = input.terminations.paused;
   const resume =
     pause && account.metadata.annotations?.[ANNOTATIONS.resumeTerminations] === pause.id ? pause.id : undefined;
-  const conds: ConditionInput[] = credentials.ok
-    ? [
-        {
+  const paused = pause && !resume ? pause : undefined;
+  const conds: ConditionInput[] = [
+    credentials.ok
+      ? {
           type: CONDITIONS.ready,
           status: "True",
           reason: REASONS.Completed,
           message: `The credentials log in as Soracom operator ${credentials.operatorId}.`,
-        },
-        { type: CONDITIONS.stalled, status: "False", reason: REASONS.Completed, message: "" },
-      ]
-    : [
-        { type: CONDITIONS.ready, status: "False", reason: credentials.reason, message: credentials.message },
-        { type: CONDITIONS.stalled, status: "True", reason: credentials.reason, message: credentials.message },
-      ];
-  conds.push({ type: CONDITIONS.reconciling, status: "False", reason: REASONS.Completed, message: "" });
-  conds.push(
-    pause && !resume
-      ? {
-          type: CONDITIONS.terminationsPaused,
-          status: "True",
-          reason: REASONS.TerminationBudgetExhausted,
-          message: `Terminations are paused since ${toKubeTime(pause.since)}: the termination budget was used up. Resume with: kubectl annotate soracomaccount ${account.metadata.name} ${ANNOTATIONS.resumeTerminations}=${pause.id} --overwrite`,
         }
-      : { type: CONDITIONS.terminationsPaused, status: "False", reason: REASONS.Completed, message: "" },
-  );
-  conds.push(ledgerCondition(input));
-  const conditions = setConditions(
+      : { type: CONDITIONS.ready, status: "False", reason: credentials.reason, message: credentials.message },
+    ...(credentials.ok
+      ? []
+      : [
+          {
+            type: CONDITIONS.stalled,
+            status: "True" as const,
+            reason: credentials.reason,
+            message: credentials.message,
+          },
+        ]),
+    ...(paused ? [pausedCondition(account.metadata.name, paused)] : []),
+    ...ledgerCondition(input),
+  ];
+  const conditions = setOwnedConditions(
     account.status?.conditions as Condition[] | undefined,
     conds.map((c) => ({ ...c, observedGeneration: generation })),
+    OWNED_CONDITIONS,
     now,
   );
-  const window = (ms: number) => `${Math.round(ms / 60_000)}m`;
   return {
     status: {
       observedGeneration: generation,
@@ -78,15 +88,15 @@ export function planAccount(input: AccountInput): AccountPlan {
         spend: {
           ...(input.spend.limit !== null ? { limit: input.spend.limit, remaining: input.spend.remaining ?? 0 } : {}),
           used: input.spend.used,
-          window: window(input.spend.windowMs),
+          window: formatWindow(input.spend.windowMs),
         },
         termination: {
           ...(input.terminations.limit !== null
-            ? { limit: input.terminations.limit, remaining: pause && !resume ? 0 : (input.terminations.remaining ?? 0) }
+            ? { limit: input.terminations.limit, remaining: paused ? 0 : (input.terminations.remaining ?? 0) }
             : {}),
           used: input.terminations.used,
-          window: window(input.terminations.windowMs),
-          ...(pause && !resume ? { pausedSince: toKubeTime(pause.since), pauseId: pause.id } : {}),
+          window: formatWindow(input.terminations.windowMs),
+          ...(paused ? { pausedSince: toKubeTime(paused.since), pauseId: paused.id } : {}),
         },
       },
       namespaces: [...input.namespaces].sort(),
@@ -97,12 +107,29 @@ export function planAccount(input: AccountInput): AccountPlan {
   };
 }
 
-/** ledgerCondition says whether a ledger ConfigMap of the account cannot be parsed (both then refuse). */
-function ledgerCondition(input: AccountInput): ConditionInput {
+/** pausedCondition says since when terminations wait for a person, and the command that resumes them. */
+function pausedCondition(name: string, pause: { id: string; since: number }): ConditionInput {
+  return {
+    type: CONDITIONS.terminationsPaused,
+    status: "True",
+    reason: REASONS.TerminationBudgetExhausted,
+    message: `Terminations are paused since ${toKubeTime(pause.since)}: the termination budget was used up. Resume with: kubectl annotate soracomaccount ${name} ${ANNOTATIONS.resumeTerminations}=${pause.id} --overwrite`,
+  };
+}
+
+/** ledgerCondition is LedgerUnreadable when a ledger ConfigMap of the account cannot be parsed (both then refuse). */
+function ledgerCondition(input: AccountInput): ConditionInput[] {
   const broken = [input.spend.unreadable, input.terminations.unreadable].filter((m): m is string => Boolean(m));
   return broken.length > 0
-    ? { type: CONDITIONS.ledgerUnreadable, status: "True", reason: REASONS.LedgerUnreadable, message: broken.join(" ") }
-    : { type: CONDITIONS.ledgerUnreadable, status: "False", reason: REASONS.Completed, message: "" };
+    ? [
+        {
+          type: CONDITIONS.ledgerUnreadable,
+          status: "True",
+          reason: REASONS.LedgerUnreadable,
+          message: broken.join(" "),
+        },
+      ]
+    : [];
 }
 
 /** pollingStatus is status.polling with this shard's entry (other shards write their own). */

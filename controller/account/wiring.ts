@@ -1,15 +1,17 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Accounts } from "../accounts.js";
-import type { EsimProfile, EsimProfileOrder, SoracomAccount, SoracomAccountStatus } from "../api/types.js";
+import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../api/types.js";
 import { ACCOUNT_REF } from "../api/vocabulary.js";
 import { CredentialsError } from "../credentials.js";
+import type { InformerHandlers } from "../kube/informer.js";
 import type { NamespacedCache, ObjectCache } from "../kube/multi.js";
 import type { KubeObject } from "../kube/object.js";
 import { Controller } from "../kube/reconciler.js";
 import { type KubeClient, resourcePath } from "../kube/rest.js";
-import { deepEqual } from "../kube/status.js";
+import { mergePatchOf } from "../kube/status.js";
 import type { PollPacer } from "../order/pacing.js";
+import { OwnWrites } from "../order/reconciler.js";
 import { SoracomAuthError } from "../soracom/index.js";
 import { type AccountInput, planAccount } from "./plan.js";
 
@@ -22,8 +24,8 @@ export function startAccountController(opts: {
   kube: KubeClient;
   accounts: Accounts;
   accountCache: NamespacedCache<SoracomAccount & KubeObject>;
-  orders: ObjectCache<EsimProfileOrder>;
-  profiles: ObjectCache<EsimProfile>;
+  orders: ObjectCache<EsimProfileOrder> & Watched<EsimProfileOrder>;
+  profiles: ObjectCache<EsimProfile> & Watched<EsimProfile>;
   registry: Registry;
   logger: Logger;
   synced: () => boolean;
@@ -37,44 +39,71 @@ export function startAccountController(opts: {
   sharedLedgers?: boolean;
 }): Controller {
   const now = opts.now ?? Date.now;
+  // The patch is the difference from the status as last written (the cache may not show that write yet).
+  const own = new OwnWrites<SoracomAccount & KubeObject>();
   const controller = new Controller({
     name: "soracomaccount",
     registry: opts.registry,
     logger: opts.logger,
     reconcile: async (name) => {
       if (!opts.synced()) return { requeueAfterMs: 1_000 };
-      const cr = opts.accountCache.get(undefined, name);
+      const cr = own.latest(name, opts.accountCache.get(undefined, name));
       const account = cr ? await opts.accounts.get(name) : undefined;
       if (!cr || !account) return {};
       if (opts.sharedLedgers) await Promise.all([account.spend.load(), account.terminations.load()]);
-      const t = now();
-      const input: AccountInput = {
-        account: cr,
-        now: t,
-        credentials: await tryCredentials(opts.accounts, account),
-        spend: { ...account.spend.state(t), used: account.spend.used(t) },
-        terminations: { ...account.terminations.check(t), used: account.terminations.used(t) },
-        namespaces: usersOf(opts.accounts, name, [...opts.orders.list(), ...opts.profiles.list()]),
-        ...pollingOf(opts.polling, name),
+      const observe = async (): Promise<AccountInput> => {
+        const t = now();
+        return {
+          account: cr,
+          now: t,
+          credentials: await tryCredentials(opts.accounts, account),
+          spend: { ...account.spend.state(t), used: account.spend.used(t) },
+          terminations: { ...account.terminations.check(t), used: account.terminations.used(t) },
+          namespaces: usersOf(opts.accounts, name, [...opts.orders.list(), ...opts.profiles.list()]),
+          ...pollingOf(opts.polling, name),
+        };
       };
-      const plan = planAccount(input);
-      if (plan.resume) await account.terminations.resume(plan.resume);
-      if (!deepEqual(plan.status, cr.status)) {
-        await opts.kube.request({
+      let plan = planAccount(await observe());
+      // A resume changes the ledger: the status reports the ledger as it is after it, not before.
+      if (plan.resume && (await account.terminations.resume(plan.resume))) plan = planAccount(await observe());
+      const patch = mergePatchOf(cr.status ?? {}, plan.status);
+      if (patch !== undefined) {
+        const after = await opts.kube.request<SoracomAccount & KubeObject>({
           method: "PATCH",
           path: resourcePath(ACCOUNT_REF, name, "status"),
           contentType: "application/merge-patch+json",
-          discardBody: true,
-          body: { status: ownPart(plan.status, opts.polling?.shard) },
+          body: { status: patch },
         });
+        own.wrote(name, cr, after);
       }
       return { requeueAfterMs: plan.requeueAfterMs };
     },
   });
   const enqueue = (a: KubeObject) => controller.enqueue(a.metadata.name);
   opts.accountCache.addHandler({ add: enqueue, update: (_o, a) => enqueue(a), delete: enqueue });
+  // What moves an account's status is told at once, not at the next resync: its ledgers' writes, and an
+  // order or profile that starts or stops using it (so status.namespaces follows).
+  opts.accounts.onLedgerWrite((account) => controller.enqueue(account));
+  const user = (o: { spec: { accountRef?: { name: string } } }) => {
+    const account = opts.accounts.accountName(o.spec);
+    if (account) controller.enqueue(account);
+  };
+  const users: InformerHandlers<{ spec: { accountRef?: { name: string } } }> = {
+    add: user,
+    update: (old, o) => {
+      if (old.spec.accountRef?.name === o.spec.accountRef?.name) return;
+      user(old);
+      user(o);
+    },
+    delete: user,
+  };
+  opts.orders.addHandler?.(users);
+  opts.profiles.addHandler?.(users);
   return controller;
 }
+
+/** Watched is a cache that tells its changes (the informer-backed caches do). */
+type Watched<T> = { addHandler?(h: InformerHandlers<T>): void };
 
 /** tryCredentials logs in with the account's own credentials (cached tokens make this free most times). */
 async function tryCredentials(accounts: Accounts, account: Awaited<ReturnType<Accounts["get"]>> & object) {
@@ -110,12 +139,4 @@ function usersOf(
 function pollingOf(polling: { pacer: PollPacer; shard: string } | undefined, name: string) {
   const report = polling?.pacer.report(`account:${name}`);
   return polling && report ? { polling: { shard: polling.shard, report } } : {};
-}
-
-/** ownPart is the status to patch: of status.polling only this shard's entry (the others are theirs to write). */
-function ownPart(status: SoracomAccountStatus, shard: string | undefined): SoracomAccountStatus {
-  const mine = shard ? status.polling?.[shard] : undefined;
-  if (!status.polling) return status;
-  const { polling: _all, ...rest } = status;
-  return mine && shard ? { ...rest, polling: { [shard]: mine } } : rest;
 }

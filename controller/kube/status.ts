@@ -60,6 +60,21 @@ export function setConditions(
   return inputs.reduce<Condition[]>((acc, input) => setCondition(acc, input, now), [...(conditions ?? [])]);
 }
 
+/**
+ * setOwnedConditions is setConditions for a writer that owns `owned` types: an owned type not written
+ * this round is removed, so a problem that went away leaves no False condition behind. Others' types stay.
+ */
+export function setOwnedConditions(
+  conditions: readonly Condition[] | undefined,
+  inputs: readonly ConditionInput[],
+  owned: readonly string[],
+  now: Date | number,
+): Condition[] {
+  const written = new Set(inputs.map((c) => c.type));
+  const kept = (conditions ?? []).filter((c) => written.has(c.type) || !owned.includes(c.type));
+  return setConditions(kept, inputs, now);
+}
+
 /** getCondition finds a condition by type. */
 export function getCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((c) => c.type === type);
@@ -84,6 +99,28 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
   if (ka.length !== kb.length) return false;
   return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * mergePatchOf is the JSON merge patch (RFC 7386) that turns `current` into `next`, or undefined when
+ * they are equal: changed values are set, objects are patched key by key, and a key `next` lacks is
+ * sent as null, so the apiserver removes it (a patch of `next` alone would leave it in place).
+ */
+export function mergePatchOf(current: unknown, next: unknown): unknown {
+  if (deepEqual(current, next)) return undefined;
+  if (!isObject(current) || !isObject(next)) return next === undefined ? null : next;
+  const patch: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(current), ...Object.keys(next)])) {
+    const a = current[key];
+    const b = next[key];
+    if (deepEqual(a, b)) continue;
+    patch[key] = b === undefined ? null : (mergePatchOf(a, b) ?? null);
+  }
+  return patch;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** KindRef is where a write goes: the resource's group/version/plural; the namespace is the object's. */

@@ -1,3 +1,4 @@
+import { formatWindow } from "../api/duration.js";
 import type { Draft } from "./draft.js";
 import { type OrderAction, type OrderInput, SORACOM_MUTATIONS } from "./model.js";
 
@@ -15,10 +16,11 @@ export function spendAllowance(input: OrderInput, missing: number): { allowed: n
   const remaining = input.spend.remaining ?? Number.POSITIVE_INFINITY;
   const allowed = Math.max(0, Math.min(missing, remaining));
   if (allowed >= missing) return { allowed };
-  const hours = Math.round(input.spend.windowMs / 3_600_000);
+  const { limit, windowMs, source } = input.spend;
+  const where = source ? `, set in ${source}` : "";
   return {
     allowed,
-    note: `${missing} profiles are missing but the spend budget allows ${allowed} more (${input.spend.limit} per ${hours}h, controller flag --spend-budget); ${missing - allowed} not ordered.`,
+    note: `${missing} profiles are missing but the spend budget allows ${allowed} more (${limit} per ${formatWindow(windowMs)}${where}); ${missing - allowed} not ordered.`,
   };
 }
 

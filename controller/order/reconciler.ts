@@ -242,10 +242,10 @@ async function writeStatus(
  * A cached version that our writes replaced is stale; any other version (ours arrived, or someone else
  * changed the order since) is the cache's to tell.
  */
-export class OwnWrites {
-  private readonly memo = new Map<string, { replaced: Set<string | undefined>; order: EsimProfileOrder }>();
+export class OwnWrites<T extends { metadata: { resourceVersion?: string } } = EsimProfileOrder> {
+  private readonly memo = new Map<string, { replaced: Set<string | undefined>; order: T }>();
 
-  latest(key: string, cached: EsimProfileOrder | undefined): EsimProfileOrder | undefined {
+  latest(key: string, cached: T | undefined): T | undefined {
     const mine = this.memo.get(key);
     if (mine && cached && mine.replaced.has(cached.metadata.resourceVersion)) return mine.order;
     this.memo.delete(key);
@@ -253,7 +253,7 @@ export class OwnWrites {
   }
 
   /** wrote records that `before` was replaced by `after` (the apiserver's answer); returns `after`. */
-  wrote(key: string, before: EsimProfileOrder, after: EsimProfileOrder): EsimProfileOrder {
+  wrote(key: string, before: T, after: T): T {
     if (after.metadata.resourceVersion === before.metadata.resourceVersion) return after;
     const replaced = this.memo.get(key)?.replaced ?? new Set();
     replaced.add(before.metadata.resourceVersion);

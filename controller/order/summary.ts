@@ -1,12 +1,30 @@
 import { reasonOf } from "../answers.js";
+import { formatDuration } from "../api/duration.js";
 import type { Condition, EsimProfileOrderStatus, OrderTotals } from "../api/types.js";
 import { CONDITIONS, DRAFT_LIFETIME_MS, EVENTS, type OrderPhase, REASONS } from "../api/vocabulary.js";
-import { type ConditionInput, setConditions, toKubeTime } from "../kube/status.js";
+import { type ConditionInput, setConditions, setOwnedConditions, toKubeTime } from "../kube/status.js";
 import { refusalEvent } from "./answers.js";
 import { accountOf } from "./binding.js";
 import type { Draft, Finding } from "./draft.js";
 import { type ChildProfile, KNOWN_STATUSES, type OrderPlan, RELEASED, type TrackedOrder } from "./model.js";
 import { approvedDrafts, countSlots } from "./slots.js";
+
+/**
+ * The condition types an order's status carries: Ready always, the others only while True (kstatus reads
+ * an absent Reconciling or Stalled as not so), so none stands False without a reason and a message.
+ */
+const ORDER_CONDITIONS: readonly string[] = [
+  CONDITIONS.ready,
+  CONDITIONS.reconciling,
+  CONDITIONS.stalled,
+  CONDITIONS.awaitingConfirmation,
+  CONDITIONS.draftExpiring,
+  CONDITIONS.orderStuck,
+  CONDITIONS.scaleDownBlocked,
+  CONDITIONS.profileListShort,
+  CONDITIONS.terminationsPaused,
+  "DryRun",
+];
 
 /**
  * summarise turns a guarded draft into the order's next status: totals, phase, kstatus conditions
@@ -34,16 +52,17 @@ export function summarise(d: Draft): OrderPlan {
 
   const conds: ConditionInput[] = [
     readyCondition(ready, d, stalled, progress, totals.provisioned ?? 0),
-    reconcilingCondition(ready, d.paused, stalled, progress),
-    stalled
-      ? { type: CONDITIONS.stalled, status: "True", ...stalled }
-      : { type: CONDITIONS.stalled, status: "False", reason: REASONS.Completed, message: "" },
+    ...(!ready && !stalled && !d.paused
+      ? [{ type: CONDITIONS.reconciling, status: "True" as const, ...progress }]
+      : []),
+    ...(stalled ? [{ type: CONDITIONS.stalled, status: "True" as const, ...stalled }] : []),
     ...domainConditions(d, awaiting, totals),
   ];
   if (config.dryRun) conds.push(dryRunCondition(d));
-  const conditions = setConditions(
+  const conditions = setOwnedConditions(
     input.order.status?.conditions as Condition[] | undefined,
     conds.map((c) => ({ ...c, observedGeneration: generation })),
+    ORDER_CONDITIONS,
     now,
   );
   const account = accountOf(input, orders, d.requests);
@@ -131,21 +150,6 @@ function readyCondition(
   return { type: CONDITIONS.ready, status: "False", ...(stalled ?? progress) };
 }
 
-function reconcilingCondition(
-  ready: boolean,
-  paused: boolean,
-  stalled: Finding | undefined,
-  progress: Finding,
-): ConditionInput {
-  const reconciling = !ready && !stalled && !paused;
-  return {
-    type: CONDITIONS.reconciling,
-    status: reconciling ? "True" : "False",
-    reason: reconciling ? progress.reason : ready ? REASONS.Completed : (stalled?.reason ?? REASONS.Paused),
-    message: reconciling ? progress.message : "",
-  };
-}
-
 function dryRunCondition(d: Draft): ConditionInput {
   const message = d.wouldDo.length
     ? `Dry run: nothing is changed in Soracom; would ${d.wouldDo.join("; ")}.`
@@ -207,8 +211,7 @@ function progressOf(orders: TrackedOrder[], awaiting: boolean, unmaterialized: b
 function domainConditions(d: Draft, awaiting: TrackedOrder[], totals: OrderTotals): ConditionInput[] {
   const { spec, orders, input } = d;
   const { now, config } = input;
-  const off = (type: string): ConditionInput => ({ type, status: "False", reason: REASONS.Completed, message: "" });
-  const out: ConditionInput[] = [];
+  const out: Array<ConditionInput | undefined> = [];
   out.push(
     awaiting.length > 0
       ? {
@@ -217,7 +220,7 @@ function domainConditions(d: Draft, awaiting: TrackedOrder[], totals: OrderTotal
           reason: REASONS.AwaitingApproval,
           message: `${awaiting.length} draft order(s) (${awaiting.reduce((n, t) => n + t.quantity, 0)} profiles of ${spec.subscription}) await approval: ${awaiting.map((t) => t.profileOrderId).join(", ")}.`,
         }
-      : off(CONDITIONS.awaitingConfirmation),
+      : undefined,
   );
   const expiring = awaiting.filter(
     (t) => Date.parse(t.orderedTime ?? "") + DRAFT_LIFETIME_MS - now < config.draftExpiryWarningMs,
@@ -228,9 +231,9 @@ function domainConditions(d: Draft, awaiting: TrackedOrder[], totals: OrderTotal
           type: CONDITIONS.draftExpiring,
           status: "True",
           reason: REASONS.DraftExpiresSoon,
-          message: `Draft order(s) ${expiring.map((t) => t.profileOrderId).join(", ")} expire at Soracom within ${Math.round(config.draftExpiryWarningMs / 60_000)} minutes unless approved.`,
+          message: `Draft order(s) ${expiring.map((t) => t.profileOrderId).join(", ")} expire at Soracom within ${formatDuration(config.draftExpiryWarningMs)} unless approved.`,
         }
-      : off(CONDITIONS.draftExpiring),
+      : undefined,
   );
   const stuck = orders.filter(
     (t) =>
@@ -242,9 +245,9 @@ function domainConditions(d: Draft, awaiting: TrackedOrder[], totals: OrderTotal
           type: CONDITIONS.orderStuck,
           status: "True",
           reason: REASONS.InProgressTooLong,
-          message: `Soracom order(s) ${stuck.map((t) => t.profileOrderId).join(", ")} have been In Progress for more than ${Math.round(config.inProgressAlertAfterMs / 3_600_000)}h; the vendor advises contacting support.`,
+          message: `Soracom order(s) ${stuck.map((t) => t.profileOrderId).join(", ")} have been In Progress for more than ${formatDuration(config.inProgressAlertAfterMs)}; the vendor advises contacting support.`,
         }
-      : off(CONDITIONS.orderStuck),
+      : undefined,
   );
   const surplus = totals.surplus ?? 0;
   out.push(
@@ -255,7 +258,7 @@ function domainConditions(d: Draft, awaiting: TrackedOrder[], totals: OrderTotal
           reason: REASONS.SurplusRetained,
           message: `${surplus} profile(s) above the desired quantity are kept: scaleDownPolicy is Retain, so nothing is terminated. Delete EsimProfiles by hand or set scaleDownPolicy: TerminateNeverInstalled.`,
         }
-      : off(CONDITIONS.scaleDownBlocked),
+      : undefined,
   );
   out.push(shortCondition(d));
   out.push(
@@ -266,15 +269,14 @@ function domainConditions(d: Draft, awaiting: TrackedOrder[], totals: OrderTotal
           reason: REASONS.TerminationBudgetExhausted,
           message: d.terminationsWaiting,
         }
-      : off(CONDITIONS.terminationsPaused),
+      : undefined,
   );
-  return out;
+  return out.filter((c): c is ConditionInput => c !== undefined);
 }
 
 /** shortCondition reports COMPLETED orders listing fewer profiles than ordered, once as an Event too. */
-function shortCondition(d: Draft): ConditionInput {
-  if (d.short.length === 0)
-    return { type: CONDITIONS.profileListShort, status: "False", reason: REASONS.Completed, message: "" };
+function shortCondition(d: Draft): ConditionInput | undefined {
+  if (d.short.length === 0) return undefined;
   const list = d.short.map((t) => `${t.profileOrderId} lists ${t.listedQuantity ?? 0} of ${t.quantity}`).join(", ");
   const ids = d.short.map((t) => t.profileOrderId).join(",");
   const message = `Soracom order(s) ${list} profiles. The missing profiles keep their places and are not ordered again until a person has looked (ask Soracom support, then annotate the order with esim.soracom-operator.io/acknowledge-short=${ids}).`;

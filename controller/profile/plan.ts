@@ -1,4 +1,5 @@
 import type { Refusal } from "../answers.js";
+import { formatDuration, formatWindow } from "../api/duration.js";
 import { ownerOrder } from "../api/owner.js";
 import type { EsimProfile, EsimProfileOrder } from "../api/types.js";
 import {
@@ -34,6 +35,8 @@ import { guardMode } from "./guard.js";
 import { isOrderChild } from "./origin.js";
 import type { TerminationBudgetStatus } from "./ports.js";
 import { type OwnedStatus, ownedStatusOf, simFields } from "./status.js";
+
+export { formatDuration };
 
 /**
  * planProfile is the EsimProfile reconciler's whole logic, as a pure function: from the profile, the
@@ -554,23 +557,14 @@ function terminationsPaused(f: Facts, d: Draft, simId: string, budget: Terminati
 
 /** pausedMessage says what happened and what a person can do, in whole sentences. */
 export function pausedMessage(simId: string, budget: TerminationBudgetStatus): string {
-  const per = budget.limit !== null ? ` of ${budget.limit} per ${formatDuration(budget.windowMs)}` : "";
+  const where = budget.source ? `, set in ${budget.source},` : "";
+  const per = budget.limit !== null ? ` of ${budget.limit} per ${formatWindow(budget.windowMs)}${where}` : "";
   const since = budget.paused ? new Date(budget.paused.since).toISOString().replace(/\.\d{3}Z$/, "Z") : "now";
   const resume = budget.paused ? ` with \`${budget.paused.resume}\`` : "";
   return (
     `Terminations are paused since ${since}: the termination budget${per} was used up, so SIM ${simId} is not terminated. ` +
     `They wait for a person: check what is being deleted, then resume terminations${resume}.`
   );
-}
-
-/** formatDuration renders a duration the way people say it: 45s, 12m, 1h, 1h30m. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.ceil(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.ceil(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
 }
 
 function phase(f: Facts, d: Draft): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planAccount } from "../../controller/account/plan.js";
-import type { SoracomAccount } from "../../controller/api/types.js";
+import type { SoracomAccount, SoracomAccountStatus } from "../../controller/api/types.js";
+import { mergePatchOf } from "../../controller/kube/status.js";
 
 const NOW = Date.parse("2026-11-26T12:00:00Z");
 const account = (annotations: Record<string, string> = {}): SoracomAccount => ({
@@ -23,7 +24,7 @@ describe("planAccount", () => {
     expect(plan.status).toMatchObject({
       operatorId: "OP1",
       budgets: {
-        spend: { used: 40, remaining: 60, limit: 100, window: "1440m" },
+        spend: { used: 40, remaining: 60, limit: 100, window: "24h" },
         termination: { used: 2, remaining: 18 },
       },
       namespaces: ["team-a", "team-b"],
@@ -31,9 +32,7 @@ describe("planAccount", () => {
   });
 
   it("a ledger ConfigMap that cannot be parsed shows as LedgerUnreadable, with the ledger's own message", () => {
-    expect(cond(planAccount({ ...base, account: account() }).status, "LedgerUnreadable")).toMatchObject({
-      status: "False",
-    });
+    expect(cond(planAccount({ ...base, account: account() }).status, "LedgerUnreadable")).toBeUndefined();
     const spend = { ...base.spend, remaining: 0, unreadable: "The spend ledger ConfigMap ops/x cannot be parsed." };
     const plan = planAccount({ ...base, account: account(), spend });
     expect(cond(plan.status, "LedgerUnreadable")).toMatchObject({ status: "True", message: spend.unreadable });
@@ -95,4 +94,92 @@ describe("planAccount", () => {
     expect(unlimited.status.polling).toEqual({ default: { effectiveIntervalSeconds: 300, polls: 3 } });
     expect(planAccount({ ...base, account: account() }).status.polling).toBeUndefined();
   });
+
+  // Issue 25: `kubectl describe` listed False conditions with empty messages, and windows as 1440m.
+  const situations: Record<string, Parameters<typeof planAccount>[0]> = {
+    "credentials that log in": { ...base, account: account() },
+    "credentials refused": {
+      ...base,
+      account: account(),
+      credentials: { ok: false, reason: "CredentialsInvalid", message: "Soracom refused the credentials: AUM0002." },
+    },
+    "terminations paused": {
+      ...base,
+      account: account(),
+      terminations: {
+        ...base.terminations,
+        allowed: false,
+        remaining: 0,
+        paused: { id: "p-1", since: NOW, resume: "" },
+      },
+    },
+    "a ledger that cannot be parsed": {
+      ...base,
+      account: account(),
+      spend: { ...base.spend, remaining: 0, unreadable: "The spend ledger ConfigMap ops/x cannot be parsed." },
+    },
+  };
+  for (const [sentence, input] of Object.entries(situations)) {
+    it(`${sentence}: Ready always, every other condition only while True, each with a reason and a message`, () => {
+      const { conditions = [] } = planAccount(input).status;
+      expect(conditions.filter((c) => c.type === "Ready")).toHaveLength(1);
+      for (const c of conditions) {
+        if (c.type !== "Ready") expect(c, `${c.type} is only written while it holds`).toMatchObject({ status: "True" });
+        expect(c.reason, `${c.type} has a reason`).toMatch(/^[A-Z][A-Za-z]+$/);
+        expect(c.message, `${c.type} has a message`).not.toBe("");
+      }
+    });
+  }
+
+  it("a condition that no longer holds goes: the pause and the unreadable ledger leave no False condition behind", () => {
+    const before = planAccount(situations["terminations paused"]!).status;
+    const broken = planAccount({
+      ...situations["a ledger that cannot be parsed"]!,
+      account: { ...account(), status: before },
+    });
+    const after = planAccount({ ...base, account: { ...account(), status: broken.status } }).status;
+    expect(after.conditions?.map((c) => c.type)).toEqual(["Ready"]);
+  });
+
+  const windows: Record<string, [number, string]> = {
+    "a day": [86_400_000, "24h"],
+    "an hour and a half": [5_400_000, "1h30m"],
+    "ninety seconds": [90_000, "1m30s"],
+    "a week": [7 * 86_400_000, "168h"],
+  };
+  for (const [sentence, [ms, want]] of Object.entries(windows)) {
+    it(`a window of ${sentence} reads ${want}, as spec.budgets.*.window is written`, () => {
+      const plan = planAccount({
+        ...base,
+        account: account(),
+        spend: { ...base.spend, windowMs: ms },
+        terminations: { ...base.terminations, windowMs: ms },
+      });
+      expect(plan.status.budgets?.spend?.window).toBe(want);
+      expect(plan.status.budgets?.termination?.window).toBe(want);
+    });
+  }
+
+  it("the status patch after a resume removes the pause: pausedSince and pauseId are sent as null", () => {
+    const paused = planAccount(situations["terminations paused"]!).status;
+    const resumed = planAccount({ ...base, account: { ...account(), status: paused } }).status;
+    const patch = mergePatchOf(paused, resumed) as SoracomAccountStatus;
+    expect(patch.budgets?.termination).toMatchObject({ pausedSince: null, pauseId: null, remaining: 18 });
+    // Applying the patch as the apiserver does leaves no trace of the pause.
+    const applied = applyMergePatch(paused, patch) as SoracomAccountStatus;
+    expect(applied).toEqual(JSON.parse(JSON.stringify(resumed)));
+    expect(mergePatchOf(resumed, resumed)).toBeUndefined();
+  });
 });
+
+/** applyMergePatch is RFC 7386 as the apiserver applies it. */
+function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    typeof target === "object" && target !== null && !Array.isArray(target) ? { ...(target as object) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = applyMergePatch(out[k], v);
+  }
+  return out;
+}

@@ -266,9 +266,11 @@ describe("policyOf", () => {
       account("y", { budgets: { spend: { unlimited: true }, termination: { limit: 5, window: "30m" } } }),
     );
     expect(q.budgets).toEqual({
-      spend: { limit: null, windowMs: 86_400_000 },
-      termination: { limit: 5, windowMs: 1_800_000 },
+      spend: { limit: null, windowMs: 86_400_000, source: "SoracomAccount y spec.budgets.spend" },
+      termination: { limit: 5, windowMs: 1_800_000, source: "SoracomAccount y spec.budgets.termination" },
     });
+    // A budget the spec leaves out is the account's default, and says so (not a controller flag).
+    expect(p.budgets.spend.source).toBe("the default of SoracomAccount x, whose spec.budgets.spend is unset");
   });
 
   it("parses windows people write", () => {
@@ -295,7 +297,7 @@ describe("onAccountChange: who is woken when an account changes", () => {
       spec: { credentialsSecretRef: { name: "s" } },
       status: {
         ...(ready ? { conditions: [{ type: "Ready", status: ready }] } : {}),
-        budgets: { spend: { used, limit: 100, remaining: 100 - used, window: "1440m" } },
+        budgets: { spend: { used, limit: 100, remaining: 100 - used, window: "24h" } },
       },
     }) as unknown as SoracomAccount & KubeObject;
 

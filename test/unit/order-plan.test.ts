@@ -1016,3 +1016,55 @@ describe("planOrder: deletion", () => {
     expect(shown.actions.map((a) => a.type)).toEqual(["cancelDraft", "removeFinalizer"]);
   });
 });
+
+describe("planOrder: conditions and messages a person reads (issue 25)", () => {
+  const listed = [ordered(1, 0), ordered(1, 1), ordered(1, 2)];
+  const situations: Record<string, OrderInput> = {
+    "a fresh order": input(order({ quantity: 3 })),
+    "an order with every profile": input(
+      order({ quantity: 3 }, { orders: [tracked(1, 3, "COMPLETED", { materialized: true })] }),
+      { soracom: view({ profiles: { "po-1": listed } }), children: children(1, 3) },
+    ),
+    "a draft awaiting approval": input(
+      order({ quantity: 20, confirmation: "Manual" }, { orders: [tracked(1, 20, "DRAFT")] }),
+    ),
+    "an order past the spend budget": input(order({ quantity: 5 }), {
+      spend: { remaining: 0, limit: 5, windowMs: 24 * H },
+    }),
+    "a paused order": input(order({ quantity: 5, paused: true })),
+    "an order in dry run": (() => {
+      const i = input(order({ quantity: 5 }));
+      return { ...i, config: { ...i.config, dryRun: true } };
+    })(),
+  };
+  for (const [sentence, given] of Object.entries(situations)) {
+    it(`${sentence}: Ready always, every other condition only while True, each with a reason and a message`, () => {
+      const { conditions = [] } = planOrder(given).status;
+      expect(conditions.filter((c) => c.type === "Ready")).toHaveLength(1);
+      for (const c of conditions) {
+        if (c.type !== "Ready") expect(c, `${c.type} is written only while it holds`).toMatchObject({ status: "True" });
+        expect(c.reason, `${c.type} has a reason`).toMatch(/^[A-Z][A-Za-z]+$/);
+        expect(c.message, `${c.type} has a message`).not.toBe("");
+      }
+    });
+  }
+
+  it("a condition that stops holding is removed, not left False: approval ends AwaitingConfirmation", () => {
+    const awaiting = situations["a draft awaiting approval"]!;
+    const before = planOrder(awaiting).status;
+    expect(before.conditions?.map((c) => c.type)).toContain("AwaitingConfirmation");
+    const approved = { ...awaiting.order, spec: { ...awaiting.order.spec, approvedQuantity: 20 }, status: before };
+    const after = planOrder({ ...awaiting, order: approved }).status;
+    expect(after.conditions?.map((c) => c.type)).not.toContain("AwaitingConfirmation");
+    expect(after.conditions?.filter((c) => c.status === "False").map((c) => c.type)).toEqual(["Ready"]);
+  });
+
+  it("the spend budget's message names where its limit is set and writes its window as a person does", () => {
+    const spend = { remaining: 2, limit: 5, windowMs: 24 * H, source: "SoracomAccount iot spec.budgets.spend" };
+    const message = cond(planOrder(input(order({ quantity: 5 }), { spend })), "Stalled")?.message;
+    expect(message).toContain("(5 per 24h, set in SoracomAccount iot spec.budgets.spend)");
+    expect(message).not.toContain("--spend-budget");
+    const odd = cond(planOrder(input(order({ quantity: 5 }), { spend: { ...spend, windowMs: 1.5 * H } })), "Stalled");
+    expect(odd?.message).toContain("5 per 1h30m");
+  });
+});
