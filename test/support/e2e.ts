@@ -161,7 +161,7 @@ export function decodeQr(png: Buffer): string | undefined {
  */
 export async function lendAccount(
   kube: Pick<KubeClient, "request">,
-  opts: { namespace: string; secret: string; endpoint: string },
+  opts: { namespace: string; secret: string; endpoint: string; spec?: Record<string, unknown> },
 ): Promise<{ name: string; remove: () => Promise<void> }> {
   const name = `acct-${opts.namespace}`.slice(0, 63);
   const ref = { group: GROUP, version: VERSION, plural: "soracomaccounts" };
@@ -176,6 +176,7 @@ export async function lendAccount(
         credentialsSecretRef: { name: opts.secret },
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": opts.namespace } },
         endpoint: opts.endpoint,
+        ...opts.spec,
       },
     },
   });
