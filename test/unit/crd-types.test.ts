@@ -59,3 +59,18 @@ describe("CRDs are the one source of schema truth", () => {
     );
   });
 });
+
+describe("printer columns (issue 25: kubectl get shows READY and REASON by default)", () => {
+  for (const kind of Object.keys(crds)) {
+    it(`${kind}: READY and REASON of the Ready condition are default columns`, () => {
+      const columns = crds[kind].spec.versions[0].additionalPrinterColumns as Array<{
+        name: string;
+        jsonPath: string;
+        priority?: number;
+      }>;
+      const shown = columns.filter((c) => (c.priority ?? 0) === 0);
+      expect(shown.find((c) => c.name === "Ready")?.jsonPath).toBe('.status.conditions[?(@.type=="Ready")].status');
+      expect(shown.find((c) => c.name === "Reason")?.jsonPath).toBe('.status.conditions[?(@.type=="Ready")].reason');
+    });
+  }
+});
