@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # demo-watch.sh <kubectl> <seconds>: shows the demo's orders and profiles as they change, until every
-# EsimProfileOrder is Ready (or, with confirmation Manual, waits for approval) or the time is up.
+# EsimProfileOrder is Ready (or, with confirmation Manual, waits for approval) and every EsimProfile is
+# Ready too, or the time is up. An order is Ready once its EsimProfiles exist; each profile is Ready once
+# its SIM is found and in its declared state, which can take a little longer: the demo waits for both.
 set -euo pipefail
 kubectl="$1" seconds="$2"
 deadline=$((SECONDS + seconds))
@@ -15,8 +17,13 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   fi
   # One line per order: name, confirmation, quantity, Ready status.
   states=$("$kubectl" get esimprofileorders -A -o jsonpath='{range .items[*]}{.metadata.name} {.spec.confirmation} {.spec.quantity} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null || true)
-  if [ -n "$states" ] && awk '$4 != "True" && $2 != "Manual" { waiting = 1 } END { exit waiting }' <<<"$states"; then
-    echo "demo: every EsimProfileOrder is Ready or waiting for approval"
+  # One line per profile: name, Ready status (empty while the controller has not looked at it yet).
+  profiles=$("$kubectl" get esimprofiles -A -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null || true)
+  total=$(grep -c . <<<"$profiles" || true)
+  unready=$(awk '$2 != "True"' <<<"$profiles" | grep -c . || true)
+  if [ -n "$states" ] && [ "$unready" -eq 0 ] &&
+    awk '$4 != "True" && $2 != "Manual" { waiting = 1 } END { exit waiting }' <<<"$states"; then
+    echo "demo: every EsimProfileOrder is Ready or waiting for approval, and all ${total} EsimProfiles are Ready"
     awk -v q="'" '$4 != "True" && $2 == "Manual" {
       print "  approve " $1 ": kubectl patch esimprofileorder " $1 " --type merge -p " q "{\"spec\":{\"approvedQuantity\":" $3 "}}" q
     }' <<<"$states"
@@ -24,4 +31,4 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   fi
   sleep 2
 done
-echo "demo: not every EsimProfileOrder is Ready after ${seconds}s: kubectl describe esimprofileorders, and .demo/controller.log"
+echo "demo: after ${seconds}s, not everything is Ready (${unready:-?} of ${total:-?} EsimProfiles are not): kubectl describe esimprofileorders,esimprofiles, and .demo/controller.log"
