@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { formatWindow } from "./api/duration.js";
 import { type LabelSelector, parseSelector } from "./kube/labels.js";
 
 /**
@@ -370,7 +371,7 @@ function checkTimings(cfg: ControllerConfig): void {
   if (cfg.pollIntervalActiveMs < 100) throw new ConfigError("--poll-interval-active must be at least 100ms");
   if (cfg.soracomCallDeadlineMs < cfg.soracomRequestTimeoutMs) {
     throw new ConfigError(
-      `--soracom-call-deadline (${cfg.soracomCallDeadlineMs / 1000}s) must be at least --soracom-request-timeout (${cfg.soracomRequestTimeoutMs / 1000}s)`,
+      `--soracom-call-deadline (${formatWindow(cfg.soracomCallDeadlineMs)}) must be at least --soracom-request-timeout (${formatWindow(cfg.soracomRequestTimeoutMs)})`,
     );
   }
   if (cfg.soracomMaxServerWaitMs <= 0) throw new ConfigError("--soracom-max-server-wait must be longer than 0");
@@ -378,7 +379,7 @@ function checkTimings(cfg: ControllerConfig): void {
     // A create still in flight when the order list is read could be applied after it: the list would not
     // show it, and the order would be created twice.
     throw new ConfigError(
-      `--create-grace-period (${cfg.createGracePeriodMs / 1000}s) must be longer than --soracom-request-timeout (${cfg.soracomRequestTimeoutMs / 1000}s), or a create still in flight could be ordered again`,
+      `--create-grace-period (${formatWindow(cfg.createGracePeriodMs)}) must be longer than --soracom-request-timeout (${formatWindow(cfg.soracomRequestTimeoutMs)}), or a create still in flight could be ordered again`,
     );
   }
   if (cfg.leaderElectionRenewDeadlineMs >= cfg.leaderElectionLeaseDurationMs)

@@ -1,4 +1,5 @@
 import type { Refusal } from "../answers.js";
+import { formatWindow } from "../api/duration.js";
 import { ANNOTATIONS, DRAFT_LIFETIME_MS, EVENTS } from "../api/vocabulary.js";
 import { toKubeTime } from "../kube/status.js";
 import type { ProfileOrder } from "../soracom/types.js";
@@ -82,7 +83,7 @@ function findCreated(input: OrderInput, tracked: TrackedOrder, out: TrackResult)
   out.events.push({
     type: "Warning",
     reason: EVENTS.OrderNotCreated,
-    message: `The create of sequence ${tracked.sequence} (${tracked.quantity} profiles) did not happen: Soracom does not list it ${Math.round(input.config.createGracePeriodMs / 1000)} s after it was sent. Profiles still missing are ordered anew against the quantity wanted now.`,
+    message: `The create of sequence ${tracked.sequence} (${tracked.quantity} profiles) did not happen: Soracom does not list it ${formatWindow(input.config.createGracePeriodMs)} after it was sent. Profiles still missing are ordered anew against the quantity wanted now.`,
   });
   return { ...tracked, status: "NotCreated", statusSince: toKubeTime(input.now) };
 }

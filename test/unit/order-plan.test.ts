@@ -1067,4 +1067,19 @@ describe("planOrder: conditions and messages a person reads (issue 25)", () => {
     const odd = cond(planOrder(input(order({ quantity: 5 }), { spend: { ...spend, windowMs: 1.5 * H } })), "Stalled");
     expect(odd?.message).toContain("5 per 1h30m");
   });
+
+  it("durations in messages read as a person writes them: 30m, 2h, 1m (not 1h, 120 minutes, 60 s)", () => {
+    const stuck = input(order({ quantity: 20 }, { orders: [tracked(1, 20, "IN_PROGRESS")] }));
+    const stuckPlan = planOrder({ ...stuck, config: { ...stuck.config, inProgressAlertAfterMs: H / 2 } });
+    expect(cond(stuckPlan, "OrderStuck")?.message).toContain("In Progress for more than 30m;");
+    const draft = tracked(1, 20, "DRAFT", { orderedTime: iso(NOW - 23 * H) });
+    const expiring = planOrder(input(order({ quantity: 20, confirmation: "Manual" }, { orders: [draft] })));
+    expect(cond(expiring, "DraftExpiring")?.message).toContain("expire at Soracom within 2h unless approved");
+    const lost = order(
+      { quantity: 20 },
+      { orders: [tracked(1, 20, "Pending", { createRequestedTime: iso(NOW - 61_000) })] },
+    );
+    const notCreated = planOrder(input(lost, { soracom: view({ listed: [], listedAt: NOW }) }));
+    expect(JSON.stringify(notCreated.events)).toContain("does not list it 1m after it was sent");
+  });
 });
