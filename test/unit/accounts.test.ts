@@ -288,6 +288,32 @@ describe("policyOf", () => {
   });
 });
 
+describe("Accounts.onLedgerWrite: an account's status hears of every ledger write (issue 25)", () => {
+  it("a spend, a termination, the pause it records and a resume each tell the account's name at once", async () => {
+    const limited = account("iot", { budgets: { termination: { limit: 1 } } });
+    const { accounts } = world({ accounts: [limited] });
+    const told: string[] = [];
+    accounts.onLedgerWrite((name) => told.push(name));
+    const iot = (await accounts.get("iot"))!;
+    const now = Date.now();
+    await iot.spend.record([{ token: "t-1", quantity: 5 }], now);
+    expect(told).toEqual(["iot"]);
+    await iot.terminations.consume("sim-1", now);
+    expect(await iot.terminations.consume("sim-2", now)).toBe(false); // the budget is used up: paused
+    expect(told).toEqual(["iot", "iot", "iot"]);
+    const pause = iot.terminations.check(now).paused!;
+    expect(iot.terminations.check(now)).toMatchObject({
+      remaining: 0,
+      source: "SoracomAccount iot spec.budgets.termination",
+    });
+    await iot.terminations.resume(pause.id);
+    expect(told).toHaveLength(4);
+    // A record that changes nothing (the same token again) writes nothing and tells nobody.
+    await iot.spend.record([{ token: "t-1", quantity: 5 }], now);
+    expect(told).toHaveLength(4);
+  });
+});
+
 describe("onAccountChange: who is woken when an account changes", () => {
   const account = (generation: number, ready?: "True" | "False", used = 0) =>
     ({

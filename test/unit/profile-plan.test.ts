@@ -721,6 +721,12 @@ describe("pausedMessage", () => {
     expect(message).toContain(RESUME);
   });
 
+  it("names where the termination budget is set (the account's spec, not a controller flag), window as written", () => {
+    const source = "SoracomAccount iot spec.budgets.termination";
+    const message = pausedMessage(SIM_ID, { ...BUDGET_OUT, windowMs: 5_400_000, source });
+    expect(message).toContain(`of 20 per 1h30m, set in ${source}, was used up`);
+  });
+
   const durations: Record<string, [number, string]> = {
     "seconds under a minute": [45_000, "45s"],
     "whole minutes, rounded up": [61_000, "2m"],
