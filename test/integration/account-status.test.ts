@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { SoracomAccount } from "../../controller/api/types.js";
-import { ACCOUNT_REF, ANNOTATIONS } from "../../controller/api/vocabulary.js";
+import { ACCOUNT_REF, ANNOTATIONS, ORDER_REF } from "../../controller/api/vocabulary.js";
 import { resourcePath } from "../../controller/kube/rest.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually } from "../support/controller-process.js";
@@ -127,8 +127,40 @@ describe("SoracomAccount status, within seconds", () => {
     );
     expect(condition(resumed, "TerminationsPaused")).toBeUndefined();
     expect(resumed.status?.conditions?.filter((c) => c.status === "False" && c.message === "")).toEqual([]);
-    // kubectl get shows no PAUSED time any more.
+    // kubectl get shows READY and REASON, and no PAUSED time any more.
     const table = await e2e.kubectl(["get", "soracomaccount", account.name, "-o", "wide"]);
+    expect(table.stdout).toMatch(/^NAME\s+READY\s+REASON\s/);
     expect(table.stdout).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+  });
+
+  it("a namespace that starts or stops using the account shows in status.namespaces within seconds", async () => {
+    const { sim, account } = await setup({});
+    await e2e.controller(sim, { credentials: null });
+    await eventually(async () => condition(await readAccount(account.name), "Ready")?.status === "True", {
+      what: "the account Ready",
+    });
+    const namespaces = async () => (await readAccount(account.name)).status?.namespaces ?? [];
+    expect(await namespaces()).toEqual([]);
+    // A paused order orders nothing, but uses the account all the same.
+    await e2e.applyOrder("idle", {
+      subscription: "planX3",
+      quantity: 1,
+      paused: true,
+      accountRef: { name: account.name },
+    });
+    await eventually(async () => (await namespaces()).includes(cluster.namespace), {
+      timeoutMs: WITHIN_MS,
+      intervalMs: 100,
+      what: `namespace ${cluster.namespace} in the account's status.namespaces`,
+    });
+    await e2e.kube.request({
+      method: "DELETE",
+      path: resourcePath({ ...ORDER_REF, namespace: cluster.namespace }, "idle"),
+    });
+    await eventually(async () => (await namespaces()).length === 0, {
+      timeoutMs: WITHIN_MS,
+      intervalMs: 100,
+      what: "no namespace in the account's status.namespaces once the order is gone",
+    });
   });
 });
