@@ -81,12 +81,22 @@ export function startAccountController(opts: {
   });
   const enqueue = (a: KubeObject) => controller.enqueue(a.metadata.name);
   opts.accountCache.addHandler({ add: enqueue, update: (_o, a) => enqueue(a), delete: enqueue });
-  // What moves an account's status is told at once, not at the next resync: its ledgers' writes, and an
-  // order or profile that starts or stops using it (so status.namespaces follows).
-  opts.accounts.onLedgerWrite((account) => controller.enqueue(account));
+  wakeOnChange(opts, (name) => controller.enqueue(name));
+  return controller;
+}
+
+/**
+ * wakeOnChange: what moves an account's status is told at once, not at the next resync: its ledgers'
+ * writes, and an order or profile that starts or stops using it (so status.namespaces follows).
+ */
+function wakeOnChange(
+  opts: Pick<Parameters<typeof startAccountController>[0], "accounts" | "orders" | "profiles">,
+  wake: (account: string) => void,
+): void {
+  opts.accounts.onLedgerWrite(wake);
   const user = (o: { spec: { accountRef?: { name: string } } }) => {
     const account = opts.accounts.accountName(o.spec);
-    if (account) controller.enqueue(account);
+    if (account) wake(account);
   };
   const users: InformerHandlers<{ spec: { accountRef?: { name: string } } }> = {
     add: user,
@@ -99,7 +109,6 @@ export function startAccountController(opts: {
   };
   opts.orders.addHandler?.(users);
   opts.profiles.addHandler?.(users);
-  return controller;
 }
 
 /** Watched is a cache that tells its changes (the informer-backed caches do). */

@@ -53,7 +53,7 @@ describe("manual confirmation", () => {
       [`/v1/sim_profile_orders/${first}/confirm`, `/v1/sim_profile_orders/${second}/confirm`].sort(),
     );
     expect(done.status?.totals?.provisioned).toBe(25);
-    expect(condition(done, "AwaitingConfirmation")?.status).toBe("False");
+    expect(condition(done, "AwaitingConfirmation"), "no AwaitingConfirmation once approved").toBeUndefined();
   });
 
   it("reports a draft close to expiry, and when Soracom drops it creates a new draft only while still wanted", async () => {
