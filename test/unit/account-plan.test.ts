@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { planAccount } from "../../controller/account/plan.js";
 import type { SoracomAccount, SoracomAccountStatus } from "../../controller/api/types.js";
 import { mergePatchOf } from "../../controller/kube/status.js";
+import { expectConventionalConditions } from "../support/conditions.js";
 
 const NOW = Date.parse("2026-11-26T12:00:00Z");
 const account = (annotations: Record<string, string> = {}): SoracomAccount => ({
@@ -121,13 +122,7 @@ describe("planAccount", () => {
   };
   for (const [sentence, input] of Object.entries(situations)) {
     it(`${sentence}: Ready always, every other condition only while True, each with a reason and a message`, () => {
-      const { conditions = [] } = planAccount(input).status;
-      expect(conditions.filter((c) => c.type === "Ready")).toHaveLength(1);
-      for (const c of conditions) {
-        if (c.type !== "Ready") expect(c, `${c.type} is only written while it holds`).toMatchObject({ status: "True" });
-        expect(c.reason, `${c.type} has a reason`).toMatch(/^[A-Z][A-Za-z]+$/);
-        expect(c.message, `${c.type} has a message`).not.toBe("");
-      }
+      expectConventionalConditions(planAccount(input).status.conditions);
     });
   }
 

@@ -6,6 +6,7 @@ import { countSlots, planOrder, readsFor, withDefaults } from "../../controller/
 import { recordResults } from "../../controller/order/results.js";
 import { orderToken } from "../../controller/order/tokens.js";
 import type { OrderedProfile, ProfileOrder, Sim } from "../../controller/soracom/types.js";
+import { expectConventionalConditions } from "../support/conditions.js";
 
 const UID = "0b6f5c1e-2d3a-4b5c-9d8e-7f6a5b4c3d2e";
 const NOW = Date.parse("2026-11-26T12:00:00Z");
@@ -1039,13 +1040,7 @@ describe("planOrder: conditions and messages a person reads (issue 25)", () => {
   };
   for (const [sentence, given] of Object.entries(situations)) {
     it(`${sentence}: Ready always, every other condition only while True, each with a reason and a message`, () => {
-      const { conditions = [] } = planOrder(given).status;
-      expect(conditions.filter((c) => c.type === "Ready")).toHaveLength(1);
-      for (const c of conditions) {
-        if (c.type !== "Ready") expect(c, `${c.type} is written only while it holds`).toMatchObject({ status: "True" });
-        expect(c.reason, `${c.type} has a reason`).toMatch(/^[A-Z][A-Za-z]+$/);
-        expect(c.message, `${c.type} has a message`).not.toBe("");
-      }
+      expectConventionalConditions(planOrder(given).status.conditions);
     });
   }
 
