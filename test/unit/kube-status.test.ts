@@ -7,6 +7,7 @@ import {
   getCondition,
   hasFinalizer,
   isConditionTrue,
+  mergePatchOf,
   removeCondition,
   setCondition,
   setConditions,
@@ -162,4 +163,21 @@ describe("small helpers", () => {
   it.each(cases)("%s", (_sentence, got, want) => {
     expect(got()).toEqual(want);
   });
+});
+
+describe("mergePatchOf: the merge patch from one status to the next", () => {
+  const cases: Record<string, [unknown, unknown, unknown]> = {
+    "equal statuses need no patch": [{ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 2] } }, undefined],
+    "a changed value is set": [{ a: 1 }, { a: 2 }, { a: 2 }],
+    "a field the next status lacks is removed (null), nested too": [
+      { budgets: { termination: { remaining: 0, pausedSince: "t", pauseId: "p" } }, operatorId: "OP" },
+      { budgets: { termination: { remaining: 3 } } },
+      { budgets: { termination: { remaining: 3, pausedSince: null, pauseId: null } }, operatorId: null },
+    ],
+    "a list is replaced whole": [{ l: [1, 2, 3] }, { l: [1] }, { l: [1] }],
+    "an object replacing a scalar is sent whole": [{ p: 1 }, { p: { a: 1 } }, { p: { a: 1 } }],
+  };
+  for (const [sentence, [current, next, want]] of Object.entries(cases)) {
+    it(sentence, () => expect(mergePatchOf(current, next)).toEqual(want));
+  }
 });
