@@ -69,8 +69,10 @@ describe("EsimProfileOrder end to end (real apiserver, simulator, controller pro
     const wait = await e2e.kubectl(["wait", "--for=condition=Ready", "esimprofileorder/fleet", "--timeout=10s"]);
     expect(wait.code, wait.stderr).toBe(0);
     const columns = await e2e.kubectl(["get", "esimprofileorders"]);
-    expect(columns.stdout).toMatch(/NAME\s+SUBSCRIPTION\s+DESIRED\s+PROVISIONED\s+ACTIVATED\s+PHASE\s+AGE/);
-    expect(columns.stdout).toMatch(/fleet\s+planX3\s+45\s+45\s+0\s+Completed/);
+    expect(columns.stdout).toMatch(
+      /NAME\s+SUBSCRIPTION\s+DESIRED\s+PROVISIONED\s+ACTIVATED\s+PHASE\s+READY\s+REASON\s+AGE/,
+    );
+    expect(columns.stdout).toMatch(/fleet\s+planX3\s+45\s+45\s+0\s+Completed\s+True\s+Completed/);
 
     const metrics = await ctl.metrics();
     expect(
