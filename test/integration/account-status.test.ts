@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { SoracomAccount } from "../../controller/api/types.js";
-import { ACCOUNT_REF, ANNOTATIONS, ORDER_REF } from "../../controller/api/vocabulary.js";
+import { ACCOUNT_REF, ANNOTATIONS, GROUP, ORDER_REF, VERSION } from "../../controller/api/vocabulary.js";
 import { resourcePath } from "../../controller/kube/rest.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually } from "../support/controller-process.js";
@@ -16,7 +16,7 @@ const e2e = useE2E(cluster);
 const WITHIN_MS = 5_000;
 
 async function setup(spec: Record<string, unknown>) {
-  const { sim } = await e2e.simulator();
+  const { sim, control } = await e2e.simulator();
   await cluster.core
     .createNamespacedSecret({
       namespace: cluster.namespace,
@@ -33,7 +33,7 @@ async function setup(spec: Record<string, unknown>) {
     spec,
   });
   onTestFinished(account.remove);
-  return { sim, account };
+  return { sim, control, account };
 }
 
 const readAccount = (name: string) => e2e.kube.request<SoracomAccount>({ path: resourcePath(ACCOUNT_REF, name) });
@@ -162,5 +162,52 @@ describe("SoracomAccount status, within seconds", () => {
       intervalMs: 100,
       what: "no namespace in the account's status.namespaces once the order is gone",
     });
+  });
+
+  it("a termination that finds the budget used up pauses, and the account reads 0 left and the pause within seconds", async () => {
+    const { sim, control, account } = await setup({
+      adoption: { allowed: true, terminate: true },
+      budgets: { termination: { limit: 1, window: "1h" } },
+    });
+    await e2e.controller(sim, { credentials: null });
+    const names = ["device-1", "device-2"];
+    for (const name of names) {
+      const { simId } = await control.createSim();
+      await cluster.custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: cluster.namespace,
+        plural: "esimprofiles",
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: "EsimProfile",
+          metadata: { name },
+          spec: { simId, deletionPolicy: "Terminate", accountRef: { name: account.name } },
+        },
+      });
+    }
+    await eventually(
+      async () => (await e2e.profiles()).every((p) => p.status?.simId && p.metadata.finalizers?.length),
+      { what: "both profiles managed" },
+    );
+    await Promise.all(names.map((n) => e2e.deleteProfile(n)));
+    await eventually(
+      async () => (await e2e.profiles()).some((p) => condition(p, "TerminationsPaused")?.status === "True"),
+      { what: "a profile waiting with TerminationsPaused", intervalMs: 100 },
+    );
+    const status = await eventually(
+      async () => {
+        const s = (await readAccount(account.name)).status;
+        return s?.budgets?.termination?.pauseId && s.budgets.termination.remaining === 0 ? s : undefined;
+      },
+      {
+        timeoutMs: WITHIN_MS,
+        intervalMs: 100,
+        what: "the account's status to show the pause and 0 terminations left",
+        explain: async () => JSON.stringify((await readAccount(account.name)).status?.budgets),
+      },
+    );
+    expect(status.budgets?.termination).toMatchObject({ limit: 1, used: 1, window: "1h" });
+    expect(condition({ status }, "TerminationsPaused")?.status).toBe("True");
   });
 });
