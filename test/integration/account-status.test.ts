@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { SoracomAccount } from "../../controller/api/types.js";
-import { ACCOUNT_REF, ANNOTATIONS, GROUP, ORDER_REF, VERSION } from "../../controller/api/vocabulary.js";
+import { ACCOUNT_REF, ANNOTATIONS, ORDER_REF } from "../../controller/api/vocabulary.js";
 import { resourcePath } from "../../controller/kube/rest.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually } from "../support/controller-process.js";
@@ -173,18 +173,7 @@ describe("SoracomAccount status, within seconds", () => {
     const names = ["device-1", "device-2"];
     for (const name of names) {
       const { simId } = await control.createSim();
-      await cluster.custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: cluster.namespace,
-        plural: "esimprofiles",
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: "EsimProfile",
-          metadata: { name },
-          spec: { simId, deletionPolicy: "Terminate", accountRef: { name: account.name } },
-        },
-      });
+      await e2e.applyProfile(name, { simId, deletionPolicy: "Terminate", accountRef: { name: account.name } });
     }
     await eventually(
       async () => (await e2e.profiles()).every((p) => p.status?.simId && p.metadata.finalizers?.length),

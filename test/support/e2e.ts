@@ -53,6 +53,15 @@ export function useE2E(cluster: Cluster) {
         body: { apiVersion: `${GROUP}/${VERSION}`, kind: "EsimProfileOrder", metadata: { name, ...metadata }, spec },
       })) as EsimProfileOrder;
     },
+    async applyProfile(name: string, spec: Record<string, unknown>) {
+      return (await cluster.custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: cluster.namespace,
+        plural: "esimprofiles",
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: "EsimProfile", metadata: { name }, spec },
+      })) as EsimProfile;
+    },
     async patchOrder(name: string, patch: Record<string, unknown>) {
       return kube.request<EsimProfileOrder>({
         method: "PATCH",
