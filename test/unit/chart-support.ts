@@ -195,6 +195,12 @@ export const CONTROLLER_METRICS = [
   "soracom_esim_orphan_orders",
   "soracom_api_requests_total",
   "soracom_api_request_duration_seconds",
+  "soracom_esim_answers_refused_total",
+  "soracom_api_answers_refused_total",
+  "soracom_esim_poll_interval_effective_seconds",
+  "soracom_esim_poll_budget_calls_per_minute",
+  "leader_election_master_status",
+  // Deprecated: leader_election_master_status replaces it; removed in the release after next.
   "soracom_esim_leader",
 ] as const;
 
