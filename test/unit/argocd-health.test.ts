@@ -17,7 +17,11 @@ import { findTool, requireToolInCi } from "./chart-support.js";
 const root = join(import.meta.dirname, "../..");
 const customizations = join(root, "deploy/argocd/resource_customizations/esim.soracom-operator.io");
 const argocdCm = join(root, "deploy/argocd/argocd-cm.yaml");
-const KINDS = ["EsimProfileOrder", "EsimProfile"] as const;
+/** Every kind in crds/ has a health check. */
+const KINDS: string[] = readdirSync(join(root, "crds"))
+  .filter((f) => f.endsWith(".yaml"))
+  .map((f) => parse(readFileSync(join(root, "crds", f), "utf8")).spec.names.kind as string)
+  .sort();
 const argocd = findTool("argocd-health");
 const work = mkdtempSync(join(tmpdir(), "argocd-health-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
