@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { findTool, parseManifests, REPO_ROOT } from "./chart-support.js";
+import { crdFiles, findTool, parseManifests, REPO_ROOT } from "./chart-support.js";
 
 // The argocd-cm snippet must carry exactly the tested health checks, and the example Applications must
 // follow the guidance in docs/argocd.md: the operator first, orders after, nothing pruned or cascaded.
@@ -11,10 +11,7 @@ const customizations = join(REPO_ROOT, "deploy/argocd/resource_customizations/es
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
 const kubectl = findTool("kubectl");
 /** The kinds of the operator's CRDs, read from crds/. */
-const CRD_KINDS: string[] = readdirSync(join(REPO_ROOT, "crds"))
-  .filter((f) => f.endsWith(".yaml"))
-  .map((f) => parse(readFileSync(join(REPO_ROOT, "crds", f), "utf8")).spec.names.kind as string)
-  .sort();
+const CRD_KINDS = crdFiles().map((c) => c.spec.names.kind);
 
 describe("deploy/argocd/argocd-cm.yaml", () => {
   const cm = parse(read("deploy/argocd/argocd-cm.yaml"));

@@ -1,19 +1,13 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { REPO_ROOT } from "./chart-support.js";
+import { crdFiles, REPO_ROOT } from "./chart-support.js";
 
 // Wherever the CRDs are listed by hand, every CRD in crds/ is there: uninstall step 4 once deleted 2 of
 // the 3, and Chart.yaml's artifacthub.io/crds named 2 kinds.
 
-interface Crd {
-  metadata: { name: string };
-  spec: { names: { kind: string }; versions: { name: string; served: boolean; storage: boolean }[] };
-}
-const crds: Crd[] = readdirSync(join(REPO_ROOT, "crds"))
-  .filter((f) => f.endsWith(".yaml"))
-  .map((f) => parse(readFileSync(join(REPO_ROOT, "crds", f), "utf8")));
+const crds = crdFiles();
 
 describe("the CRDs listed by hand", () => {
   it("crds/ holds the operator's CRDs (the lists below are checked against it)", () => {
