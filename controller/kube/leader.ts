@@ -334,8 +334,8 @@ export class LeaderElector {
 
 /**
  * leaderGauges are the leadership metrics: client-go's (and so controller-runtime's)
- * leader_election_master_status{name=<lease>}, and soracom_esim_leader, deprecated (its last release is
- * the next one; alerts and dashboards use leader_election_master_status).
+ * leader_election_master_status{name=<lease>}, and soracom_esim_leader, deprecated (still exported in this
+ * release, removed in the next; the alerts and the dashboard use leader_election_master_status).
  */
 export function leaderGauges(registry: Registry) {
   return {
