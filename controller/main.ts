@@ -8,7 +8,7 @@ import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "./api/types.
 import { ACCOUNT_REF, LABELS, MANAGER_NAME, ORDER_REF, PROFILE_REF } from "./api/vocabulary.js";
 import { ConfigError, type ControllerConfig, loadConfig, usage } from "./config.js";
 import { SoracomClients } from "./credentials.js";
-import { refreshGauges } from "./gauges.js";
+import { refreshGauges, refreshPollGauges } from "./gauges.js";
 import { loadKubeAccess } from "./kube/access.js";
 import { EventRecorder } from "./kube/events.js";
 import { informersSynced, leaderHealthy, startHealthServer } from "./kube/health.js";
@@ -85,7 +85,8 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
   const shard = shardOf(cfg, caches);
   const base = { cfg, kube, accounts, events, metrics, registry, logger, synced, shard };
   const shared = { ...base, orders: caches.orders, profiles: caches.profiles, accountCache: caches.accounts };
-  const controllers = startReconcilers(shared, caches);
+  const pacer = newPacer(cfg);
+  const controllers = startReconcilers(shared, caches, pacer);
   const orphans = createOrphanSweeper(shared, caches);
   const run = new Run(logger);
   for (const c of caches.all) c.start();
@@ -94,7 +95,7 @@ export async function startController(cfg: ControllerConfig): Promise<RunningCon
     return ok;
   });
   const workers = new Workers(controllers, orphans, accounts, sync, logger, cfg);
-  const gauges = () => refreshGauges(metrics, caches, accounts.known(), Date.now(), (ns) => shard.owns(ns));
+  const gauges = () => refreshAllGauges(metrics, caches, accounts, pacer, shard);
   const gaugeTimer = setInterval(gauges, 5_000).unref();
   if (elector) wireElection(elector, workers, run, cfg);
   else {
@@ -127,9 +128,9 @@ type Shared = Omit<Parameters<typeof startProfileController>[0], "orders"> & {
 };
 
 /** startReconcilers assembles the three controllers (order, profile, account) on the shared parts. */
-function startReconcilers(shared: Shared, caches: Caches): Controller[] {
-  const { cfg, shard, metrics } = shared;
-  const polling = { pacer: newPacer(cfg), shard: shard.name };
+function startReconcilers(shared: Shared, caches: Caches, pacer: PollPacer): Controller[] {
+  const { shard, metrics } = shared;
+  const polling = { pacer, shard: shard.name };
   const controllers = [
     startOrderController({
       ...shared,
@@ -142,6 +143,15 @@ function startReconcilers(shared: Shared, caches: Caches): Controller[] {
   ];
   requeueOnRelabel(caches, controllers, shard);
   return controllers;
+}
+
+/** refreshAllGauges recomputes the cache-counted gauges; the accounts deleted since have no series left. */
+function refreshAllGauges(metrics: Metrics, caches: Caches, accounts: Accounts, pacer: PollPacer, shard: Shard): void {
+  const exists = (name: string) => accounts.policy(name) !== undefined;
+  const current = accounts.known().filter((a) => exists(a.name));
+  const accountOf = (o: { spec?: { accountRef?: { name: string } | undefined } }) => accounts.accountName(o.spec ?? {});
+  refreshGauges(metrics, caches, current, Date.now(), (ns) => shard.owns(ns), accountOf);
+  refreshPollGauges(metrics, pacer, exists);
 }
 
 /** shardOf is the namespaces this process owns: those --shard-selector selects, or every one. */

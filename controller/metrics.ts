@@ -1,10 +1,13 @@
 import { collectDefaultMetrics, type Registry } from "prom-client";
+import { leaderGauges } from "./kube/leader.js";
 import { counter, gauge, histogram, perRegistry } from "./kube/prom.js";
 
 /**
  * The operator's domain metrics. Every label is bounded: namespaces, resource names and Soracom order
- * IDs exist as long as their objects do (the controller removes their series when they go), statuses
- * and reasons are fixed vocabularies. No ICCID, IMSI or anything secret is ever a label.
+ * IDs exist as long as their objects do (the controller removes their series when they go, and an order's
+ * status series when it settles), accounts as long as their SoracomAccount does, statuses and reasons are
+ * fixed vocabularies. Every series about one account carries its name in `account` (never a Secret).
+ * No ICCID, IMSI or anything secret is ever a label.
  */
 export type Metrics = ReturnType<typeof buildMetrics>;
 
@@ -53,10 +56,18 @@ function buildMetrics(registry: Registry) {
       "namespace",
       "reason",
     ]),
-    budgetExceeded: gauge(registry, "soracom_esim_budget_exceeded", "1 when a budget is exhausted and actions wait", [
-      "budget",
-    ]),
-    terminationsPaused: gauge(registry, "soracom_esim_terminations_paused", "1 when SIM terminations are paused", []),
+    budgetExceeded: gauge(
+      registry,
+      "soracom_esim_budget_exceeded",
+      "1 when a Soracom account's budget is exhausted and actions wait",
+      ["budget", "account"],
+    ),
+    terminationsPaused: gauge(
+      registry,
+      "soracom_esim_terminations_paused",
+      "1 when SIM terminations of a Soracom account are paused",
+      ["account"],
+    ),
     budgetRemaining: gauge(
       registry,
       "soracom_esim_budget_remaining",
@@ -80,7 +91,7 @@ function buildMetrics(registry: Registry) {
       ["status"],
     ),
     ...apiMetrics(registry),
-    leader: gauge(registry, "soracom_esim_leader", "1 when this replica is the leader, 0 otherwise", []),
+    ...leaderGauges(registry),
   };
 }
 
@@ -128,42 +139,82 @@ export function observeSoracomRequest(metrics: Metrics, event: SoracomRequestEve
 }
 
 /**
- * OrderStatusTracker keeps soracom_esim_order_status_since_timestamp_seconds to one series per order:
- * when an order changes status, the series of its old status is removed, and forget() drops the order.
+ * OrderStatusTracker keeps soracom_esim_order_status_since_timestamp_seconds to one series per Soracom
+ * order while it is in flight: a new status replaces the old one's series, settle() drops it (the order
+ * reached a final status), and forget() drops everything of a deleted order resource.
  */
 export class OrderStatusTracker {
-  private readonly current = new Map<string, Record<"namespace" | "name" | "profile_order_id" | "status", string>>();
+  /** order resource (namespace/name) → its Soracom orders → the labels of their status series, if any. */
+  private readonly resources = new Map<string, Map<string, OrderStatusLabels | undefined>>();
 
   constructor(private readonly metrics: Metrics) {}
 
   /** set records that the order entered status at sinceMs (Unix milliseconds, as Soracom reports). */
   set(namespace: string, name: string, profileOrderId: string, status: string, sinceMs: number): void {
-    const id = `${namespace}/${name}/${profileOrderId}`;
     const labels = { namespace, name, profile_order_id: profileOrderId, status };
-    const previous = this.current.get(id);
+    const orders = this.ordersOf(namespace, name);
+    const previous = orders.get(profileOrderId);
     if (previous && previous.status !== status) this.metrics.orderStatusSince.remove(previous);
-    this.current.set(id, labels);
+    orders.set(profileOrderId, labels);
     this.metrics.orderStatusSince.set(labels, sinceMs / 1000);
   }
 
-  /** forgetOrder removes the series of one Soracom order (a FAILED order someone acknowledged). */
-  forgetOrder(namespace: string, name: string, profileOrderId: string): void {
-    const id = `${namespace}/${name}/${profileOrderId}`;
-    const labels = this.current.get(id);
+  /**
+   * settle removes the status series of one Soracom order that reached a final status (or a FAILED one
+   * someone acknowledged); the order stays known, so forget() still drops its other series.
+   */
+  settle(namespace: string, name: string, profileOrderId: string): void {
+    const orders = this.ordersOf(namespace, name);
+    const labels = orders.get(profileOrderId);
     if (labels) this.metrics.orderStatusSince.remove(labels);
-    this.current.delete(id);
+    orders.set(profileOrderId, undefined);
   }
 
   /** forget removes every series of an order resource (deleted, or its order is gone). */
   forget(namespace: string, name: string): void {
-    for (const [id, labels] of this.current) {
-      if (labels.namespace !== namespace || labels.name !== name) continue;
-      this.metrics.orderStatusSince.remove(labels);
-      this.metrics.draftExpiry.remove({ namespace, name, profile_order_id: labels.profile_order_id });
-      this.metrics.profilesMissing.remove({ namespace, name, profile_order_id: labels.profile_order_id });
-      this.current.delete(id);
+    const key = `${namespace}/${name}`;
+    for (const [id, labels] of this.resources.get(key) ?? []) {
+      if (labels) this.metrics.orderStatusSince.remove(labels);
+      this.metrics.draftExpiry.remove({ namespace, name, profile_order_id: id });
+      this.metrics.profilesMissing.remove({ namespace, name, profile_order_id: id });
     }
+    this.resources.delete(key);
   }
+
+  private ordersOf(namespace: string, name: string): Map<string, OrderStatusLabels | undefined> {
+    const key = `${namespace}/${name}`;
+    let orders = this.resources.get(key);
+    if (!orders) {
+      orders = new Map();
+      this.resources.set(key, orders);
+    }
+    return orders;
+  }
+}
+
+type OrderStatusLabels = Record<"namespace" | "name" | "profile_order_id" | "status", string>;
+
+/**
+ * pollLabels are the poll gauges' labels of a pacer key: `account` is the SoracomAccount's name (the
+ * default account's name, "default" unless --default-account says otherwise, in single-tenant mode);
+ * `credentials` is "account" for the account's own credentials, "tenant:<namespace>" for a namespace's
+ * own (spec.credentialsRef). Keys: "account:<name>[/secret:<namespace>/<secret>]#<source>".
+ */
+export function pollLabels(key: string): { account: string; credentials: string } {
+  const m = /^account:([^/#]*)(?:\/secret:([^/#]*)\/[^#]*)?(?:#.*)?$/.exec(key);
+  if (!m) return { account: key, credentials: "account" };
+  return { account: m[1] ?? "", credentials: m[2] === undefined ? "account" : `tenant:${m[2]}` };
+}
+
+/** setPollGauges sets one account's (and credentials') poll gauges from the pacer's report. */
+export function setPollGauges(
+  metrics: Metrics,
+  labels: { account: string; credentials: string },
+  report: { perMinute: number | null; effectiveIntervalMs: number },
+): void {
+  metrics.pollIntervalEffective.set(labels, report.effectiveIntervalMs / 1000);
+  if (report.perMinute === null) metrics.pollBudget.remove(labels);
+  else metrics.pollBudget.set(labels, report.perMinute);
 }
 
 /** pollMetrics: how each account's polls are paced (controller/order/pacing.ts). */
@@ -173,13 +224,13 @@ function pollMetrics(registry: Registry) {
       registry,
       "soracom_esim_poll_interval_effective_seconds",
       "How long a stable poll of one Soracom order waits for its next turn: --poll-interval-stable, or longer when the account's poll budget cannot poll every order that often (the slots' forecast, or the median over orders of the wait between their last two lists when that is longer)",
-      ["account"],
+      ["account", "credentials"],
     ),
     pollBudget: gauge(
       registry,
       "soracom_esim_poll_budget_calls_per_minute",
       "Soracom calls per minute the operator may spend on polling an account: its budget, lowered to a share of the vendor's announced per-path limit",
-      ["account"],
+      ["account", "credentials"],
     ),
   };
 }

@@ -24,7 +24,8 @@ metadata:
     app.kubernetes.io/part-of: argocd
 data:
 YAML
-  for kind in EsimProfileOrder EsimProfile; do
+  # Every kind in crds/ (test/unit/argocd-manifests.test.ts fails when one is missing).
+  for kind in EsimProfileOrder EsimProfile SoracomAccount; do
     echo "  resource.customizations.health.esim.soracom-operator.io_${kind}: |"
     sed 's/^\(.\)/    \1/' "$dir/$kind/health.lua"
   done

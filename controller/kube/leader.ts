@@ -24,7 +24,7 @@ export interface LeaderElectorOptions {
   retryPeriodMs?: number;
   clock?: Clock;
   logger?: Logger;
-  /** registry receives soracom_esim_leader (1 while this replica leads). */
+  /** registry receives leader_election_master_status{name} (1 while this replica leads) and soracom_esim_leader. */
   registry?: Registry;
   /** onStartedLeading runs when this replica becomes leader; signal aborts when it stops leading. */
   onStartedLeading?: (signal: AbortSignal) => void;
@@ -68,7 +68,7 @@ export class LeaderElector {
   > &
     Pick<LeaderElectorOptions, "onStartedLeading" | "onStoppedLeading" | "onNewLeader">;
   private readonly logger: Logger;
-  private readonly gauge: { set(v: number): void } | undefined;
+  private readonly gauges: ReturnType<typeof leaderGauges> | undefined;
   private readonly path: string;
   private lease: Lease | undefined;
   private observedKey = "";
@@ -98,10 +98,8 @@ export class LeaderElector {
       throw new RangeError("renewDeadline must be shorter than leaseDuration");
     this.logger = this.o.logger.child({ lease: `${opts.namespace}/${opts.name}`, identity: this.identity });
     this.path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/leases`;
-    this.gauge = opts.registry
-      ? gauge(opts.registry, "soracom_esim_leader", "1 when this replica is the leader, 0 otherwise", [])
-      : undefined;
-    this.gauge?.set(0);
+    this.gauges = opts.registry ? leaderGauges(opts.registry) : undefined;
+    this.setGauges(false);
     this.lastContact = this.o.clock.now();
   }
 
@@ -277,7 +275,12 @@ export class LeaderElector {
 
   private setLeading(leading: boolean): void {
     this.leading = leading;
-    this.gauge?.set(leading ? 1 : 0);
+    this.setGauges(leading);
+  }
+
+  private setGauges(leading: boolean): void {
+    this.gauges?.leaderElectionStatus.set({ name: this.o.name }, leading ? 1 : 0);
+    this.gauges?.leader.set(leading ? 1 : 0);
   }
 
   private async get(): Promise<Lease | undefined> {
@@ -327,4 +330,26 @@ export class LeaderElector {
   private requestTimeout(): number {
     return Math.max(1000, Math.floor(this.o.renewDeadlineMs / 2));
   }
+}
+
+/**
+ * leaderGauges are the leadership metrics: client-go's (and so controller-runtime's)
+ * leader_election_master_status{name=<lease>}, and soracom_esim_leader, deprecated (still exported in this
+ * release, removed in the next; the alerts and the dashboard use leader_election_master_status).
+ */
+export function leaderGauges(registry: Registry) {
+  return {
+    leaderElectionStatus: gauge(
+      registry,
+      "leader_election_master_status",
+      "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",
+      ["name"],
+    ),
+    leader: gauge(
+      registry,
+      "soracom_esim_leader",
+      "Deprecated: use leader_election_master_status{name}. 1 when this replica is the leader, 0 otherwise",
+      [],
+    ),
+  };
 }

@@ -8,6 +8,7 @@ import { splitKey } from "../kube/object.js";
 import type { ReconcileResult } from "../kube/reconciler.js";
 import { resourcePath } from "../kube/rest.js";
 import { deepEqual, updateStatus } from "../kube/status.js";
+import { pollLabels, setPollGauges } from "../metrics.js";
 import { DEFAULT_SORACOM_PARALLELISM, executeOrderActions } from "./execute.js";
 import { type OrderInput, type OrderPlan, RELEASED, type SoracomRead } from "./model.js";
 import { ChildrenMemo, childrenOf, planInputsOf, readSoracom } from "./observe.js";
@@ -177,16 +178,7 @@ const DUE_SOON_MS = 50;
 /** recordPolling sets the account's poll gauges from the pacer. */
 function recordPolling(metrics: OrderReconcilerDeps["metrics"], pacer: PollPacer, account: string): void {
   const report = pacer.report(account);
-  if (!report) return;
-  const labels = { account: accountLabel(account) };
-  metrics.pollIntervalEffective.set(labels, report.effectiveIntervalMs / 1000);
-  if (report.perMinute === null) metrics.pollBudget.remove(labels);
-  else metrics.pollBudget.set(labels, report.perMinute);
-}
-
-/** accountLabel is the account's name as a metric label ("account:logistics#<source>" → "logistics"). */
-export function accountLabel(key: string): string {
-  return key.replace(/^account:/, "").replace(/#[^#]*$/, "");
+  if (report) setPollGauges(metrics, pollLabels(account), report);
 }
 
 /**
@@ -262,6 +254,15 @@ export class OwnWrites<T extends { metadata: { resourceVersion?: string } } = Es
   }
 }
 
+/**
+ * settled: a Soracom order in a final status has no status series any more (bounded series: one per order
+ * in flight, not per order ever placed), except FAILED until a person acknowledged it (the alert's series).
+ */
+export function settled(status: string | undefined, acknowledged: boolean): boolean {
+  if (status === "FAILED") return acknowledged;
+  return status === "COMPLETED" || RELEASED.has(status ?? "");
+}
+
 function recordMetrics(
   deps: OrderReconcilerDeps,
   order: EsimProfileOrder,
@@ -276,9 +277,9 @@ function recordMetrics(
   for (const t of status?.orders ?? []) {
     const id = t.profileOrderId;
     if (!id) continue;
-    if (t.status === "FAILED" && acknowledged.has(id)) {
-      // A person has seen it: drop the series, so the OrderFailed alert resolves.
-      deps.statusTracker.forgetOrder(ns, name, id);
+    if (settled(t.status, acknowledged.has(id))) {
+      // Done, or a FAILED one a person has seen (the OrderFailed alert resolves): no series per settled order.
+      deps.statusTracker.settle(ns, name, id);
     } else if (t.status && t.statusSince) {
       deps.statusTracker.set(ns, name, id, t.status, Date.parse(t.statusSince));
     }

@@ -70,9 +70,12 @@ describe("termination budget", () => {
     expect(await terminatedSims(control)).toBe(20);
     expect(condition(held[0] as EsimProfile, "TerminationsPaused")?.reason).toBe("TerminationBudgetExhausted");
     expect(condition(held[0] as EsimProfile, "TerminationsPaused")?.message).toContain(RESUME_ANNOTATION);
-    await eventually(async () => metricValue(await inc.proc!.metrics(), "soracom_esim_terminations_paused") === 1, {
-      what: "soracom_esim_terminations_paused 1",
-    });
+    // Per account: with several, the series says which one is blocked (single-tenant mode: "default").
+    await eventually(
+      async () =>
+        metricValue(await inc.proc!.metrics(), "soracom_esim_terminations_paused", { account: "default" }) === 1,
+      { what: "soracom_esim_terminations_paused{account=default} 1" },
+    );
     const events = await h.events();
     expect(events.some((e) => e.reason === "TerminationsPaused")).toBe(true);
 
@@ -146,8 +149,12 @@ describe("spend budget", () => {
       what: "a BudgetExceeded Event",
     });
     await eventually(
-      async () => metricValue(await inc.proc!.metrics(), "soracom_esim_budget_exceeded", { budget: "spend" }) === 1,
-      { what: "soracom_esim_budget_exceeded{budget=spend} 1" },
+      async () =>
+        metricValue(await inc.proc!.metrics(), "soracom_esim_budget_exceeded", {
+          budget: "spend",
+          account: "default",
+        }) === 1,
+      { what: "soracom_esim_budget_exceeded{budget=spend,account=default} 1" },
     );
     expect(await control.count("createProfileOrder")).toBe(0);
     await h.finish(control, "quantity 2000 under the default spend budget", {

@@ -45,3 +45,63 @@ describe("metric names", () => {
     });
   }
 });
+
+/** DEPRECATED metrics are still exported for one release; nothing of ours reads them any more. */
+const DEPRECATED = ["soracom_esim_leader"];
+/** The metrics with one series per Soracom account (an `account` label). */
+const perAccount = registry
+  .getMetricsAsArray()
+  .filter((m) => (m as unknown as { labelNames: string[] }).labelNames.includes("account"))
+  .map((m) => m.name);
+
+describe("labels and names", () => {
+  it("the budget, pause and poll metrics are per account", () => {
+    expect(perAccount.sort()).toEqual(
+      [
+        "soracom_esim_budget_exceeded",
+        "soracom_esim_budget_remaining",
+        "soracom_esim_poll_budget_calls_per_minute",
+        "soracom_esim_poll_interval_effective_seconds",
+        "soracom_esim_terminations_paused",
+      ].sort(),
+    );
+  });
+
+  for (const [where, exprs] of [
+    ["alert", alertExprs],
+    ["dashboard panel", panelExprs],
+  ] as const) {
+    it(`no ${where} reads a deprecated metric`, () => {
+      const stale = exprs.flatMap(([name, expr]) =>
+        metricsIn(expr)
+          .filter((m) => DEPRECATED.includes(m))
+          .map((m) => `${name}: ${m}`),
+      );
+      expect(stale).toEqual([]);
+    });
+
+    it(`every ${where} over a per-account metric keeps the account apart`, () => {
+      const merged = exprs.filter(
+        ([, expr]) =>
+          metricsIn(expr).some((m) => perAccount.includes(m)) &&
+          /\b(sum|max|min|avg|count)\b/.test(expr) &&
+          !/\bby\s*\([^)]*\baccount\b/.test(expr),
+      );
+      expect(merged.map(([name]) => name)).toEqual([]);
+    });
+  }
+});
+
+describe("the README's list of metrics", () => {
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  const ours = [...registered].filter((n) => /^(soracom_|leader_election_)/.test(n));
+
+  it("names every domain metric the controller registers", () => {
+    expect(ours.filter((n) => !readme.includes(`\`${n}`))).toEqual([]);
+  });
+
+  it("shows the account label of every per-account metric", () => {
+    const unlabelled = perAccount.filter((n) => !new RegExp(`\`${n}\\{[^}]*\\baccount\\b`).test(readme));
+    expect(unlabelled).toEqual([]);
+  });
+});

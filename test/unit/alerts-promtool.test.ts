@@ -37,6 +37,8 @@ const WANTED: Record<string, string> = {
   "a profile deleted on its device whose SIM still bills": "SoracomEsimProfileDeletedOnDeviceStillBilling",
   "a budget exceeded": "SoracomEsimBudgetExceeded",
   "terminations paused": "SoracomEsimTerminationsPaused",
+  "Soracom answers the controllers keep refusing": "SoracomEsimAnswersRefused",
+  "Soracom answers the client keeps refusing": "SoracomEsimApiAnswersRefused",
   "a high Soracom error rate": "SoracomEsimApiErrorRateHigh",
   "a high Soracom 429 rate": "SoracomEsimApiRateLimited",
   "reconcile errors": "SoracomEsimReconcileErrors",

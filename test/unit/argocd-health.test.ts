@@ -6,7 +6,7 @@ import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { findTool, requireToolInCi } from "./chart-support.js";
+import { crdFiles, findTool, requireToolInCi } from "./chart-support.js";
 
 // Argo CD's own layout: resource_customizations/<group>/<Kind>/{health.lua,health_test.yaml,testdata/}.
 // Every case runs through Argo CD's own code (v3.2.12, test/argocd/, built by build-go-helpers.sh): the
@@ -17,7 +17,8 @@ import { findTool, requireToolInCi } from "./chart-support.js";
 const root = join(import.meta.dirname, "../..");
 const customizations = join(root, "deploy/argocd/resource_customizations/esim.soracom-operator.io");
 const argocdCm = join(root, "deploy/argocd/argocd-cm.yaml");
-const KINDS = ["EsimProfileOrder", "EsimProfile"] as const;
+/** Every kind in crds/ has a health check. */
+const KINDS = crdFiles().map((c) => c.spec.names.kind);
 const argocd = findTool("argocd-health");
 const work = mkdtempSync(join(tmpdir(), "argocd-health-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

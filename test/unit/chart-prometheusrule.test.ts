@@ -66,6 +66,13 @@ describe.skipIf(!helm)("the chart's PrometheusRule", () => {
     }
   });
 
+  it("values.schema.json lets prometheusRule.for name every alert, and only those", () => {
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, "charts/soracom-esim-operator/values.schema.json"), "utf8"));
+    const names: string[] = schema.properties.prometheusRule.properties.for.propertyNames.enum;
+    const alerts = source.groups.flatMap((g: Groups[number]) => g.rules.map((r) => r.alert as string));
+    expect([...names].sort()).toEqual([...alerts].sort());
+  });
+
   it("refuses prometheusRule.for for an alert that does not exist (a typo)", () => {
     expect(() => groupsOf({ "prometheusRule.for.SoracomEsimOrderStuck": "1s" })).toThrow(/SoracomEsimOrderStuck/);
   });

@@ -1,8 +1,8 @@
 import { execFile, execFileSync } from "node:child_process";
-import { accessSync, constants, readdirSync } from "node:fs";
+import { accessSync, constants, readdirSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { TestContext } from "vitest";
-import { parseAllDocuments, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 
 /**
  * Helpers for the tests of the shipping artefacts (chart, alerts, Argo CD health checks). They shell out to
@@ -12,6 +12,20 @@ import { parseAllDocuments, stringify } from "yaml";
  */
 
 export const REPO_ROOT = join(import.meta.dirname, "../..");
+
+/** CrdFile is what the tests read of a CRD in crds/. */
+export interface CrdFile {
+  metadata: { name: string };
+  spec: { names: { kind: string }; versions: { name: string; storage: boolean }[] };
+}
+
+/** crdFiles are the operator's CRDs, read from crds/ (the single source every hand-kept list must match). */
+export function crdFiles(): CrdFile[] {
+  return readdirSync(join(REPO_ROOT, "crds"))
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((f) => parse(readFileSync(join(REPO_ROOT, "crds", f), "utf8")) as CrdFile);
+}
 export const CHART_DIR = join(REPO_ROOT, "charts/soracom-esim-operator");
 /** Kubernetes version the chart is rendered for (the control plane's; helm built from source defaults to 1.20). */
 export const KUBE_VERSION = "1.36.0";
@@ -195,6 +209,12 @@ export const CONTROLLER_METRICS = [
   "soracom_esim_orphan_orders",
   "soracom_api_requests_total",
   "soracom_api_request_duration_seconds",
+  "soracom_esim_answers_refused_total",
+  "soracom_api_answers_refused_total",
+  "soracom_esim_poll_interval_effective_seconds",
+  "soracom_esim_poll_budget_calls_per_minute",
+  "leader_election_master_status",
+  // Deprecated: leader_election_master_status replaces it; removed in the release after next.
   "soracom_esim_leader",
 ] as const;
 

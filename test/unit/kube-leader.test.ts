@@ -79,7 +79,9 @@ describe("LeaderElector", () => {
     expect(b.leader()).toBe("a");
     expect(log).toEqual(["a started"]);
     expect(a.healthy() && b.healthy()).toBe(true);
-    expect(await registry.metrics()).toContain("soracom_esim_leader 1");
+    const text = await registry.metrics();
+    expect(text).toContain('leader_election_master_status{name="soracom-esim-operator"} 1');
+    expect(text).toContain("soracom_esim_leader 1"); // deprecated, kept for one release
   });
 
   it("hands over within one retry period when the leader releases on stop", async () => {
@@ -157,6 +159,7 @@ describe("LeaderElector", () => {
     await clock.advance(4_000);
     expect(a.isLeader()).toBe(false);
     expect(log).toEqual(["a started", "a stopped"]);
+    expect(await registry.metrics()).toContain('leader_election_master_status{name="soracom-esim-operator"} 0');
     expect(await registry.metrics()).toContain("soracom_esim_leader 0");
     await clock.advance(30_000);
     expect(a.healthy()).toBe(false); // a follower that cannot reach the apiserver is not ready

@@ -52,14 +52,14 @@ describe("createMetrics", () => {
     expect(createMetrics(registry)).toBe(metrics); // a second call reuses, never double-registers
     observeSoracomRequest(metrics, { operation: "createProfileOrder", status: 201, durationMs: 250 });
     observeSoracomRequest(metrics, { operation: "getSim", durationMs: 30_000, error: { code: "SORACOM_ERR_TIMEOUT" } });
-    metrics.budgetExceeded.set({ budget: "spend" }, 1);
+    metrics.budgetExceeded.set({ budget: "spend", account: "logistics" }, 1);
     metrics.profilesOrdered.inc({ namespace: "shop" }, 20);
     metrics.answersRefused.inc({ kind: "EsimProfileOrder", reason: "UnknownStatus" });
     const text = await registry.metrics();
     expect(sample(text, 'soracom_api_requests_total{operation="createProfileOrder",code="201"}')).toBe(1);
     expect(sample(text, 'soracom_api_requests_total{operation="getSim",code="timeout"}')).toBe(1);
     expect(sample(text, 'soracom_api_request_duration_seconds_sum{operation="createProfileOrder"}')).toBe(0.25);
-    expect(sample(text, 'soracom_esim_budget_exceeded{budget="spend"}')).toBe(1);
+    expect(sample(text, 'soracom_esim_budget_exceeded{budget="spend",account="logistics"}')).toBe(1);
     expect(sample(text, 'soracom_esim_profiles_ordered_total{namespace="shop"}')).toBe(20);
     expect(sample(text, 'soracom_esim_answers_refused_total{kind="EsimProfileOrder",reason="UnknownStatus"}')).toBe(1);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
@@ -75,6 +75,7 @@ describe("createMetrics", () => {
       "soracom_esim_orders_failed_total",
       "soracom_esim_orphan_orders",
       "soracom_esim_leader",
+      "leader_election_master_status",
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
@@ -91,6 +92,23 @@ describe("createMetrics", () => {
     expect(
       () => new LeaderElector({ client: idle, namespace: "ops", name: "l", registry: metricsFirst }),
     ).not.toThrow();
+  });
+
+  it("OrderStatusTracker drops a settled order's status series, and a deleted resource's every series", async () => {
+    const registry = new Registry();
+    const metrics = createMetrics(registry);
+    const tracker = new OrderStatusTracker(metrics);
+    tracker.set("shop", "batch-1", "OPO1", "IN_PROGRESS", 1_700_000_000_000);
+    tracker.set("shop", "batch-1", "OPO2", "IN_PROGRESS", 1_700_000_000_000);
+    tracker.settle("shop", "batch-1", "OPO1");
+    metrics.profilesMissing.set({ namespace: "shop", name: "batch-1", profile_order_id: "OPO1" }, 2);
+    let text = await registry.metrics();
+    expect(text).not.toMatch(/soracom_esim_order_status_since_timestamp_seconds\{[^}]*OPO1/);
+    expect(text).toMatch(/soracom_esim_order_status_since_timestamp_seconds\{[^}]*OPO2/);
+    tracker.forget("shop", "batch-1");
+    text = await registry.metrics();
+    expect(text).not.toContain('profile_order_id="OPO1"'); // the settled order's other series go too
+    expect(text).not.toContain('profile_order_id="OPO2"');
   });
 
   it("OrderStatusTracker keeps one status series per order and forgets them all", async () => {
