@@ -86,7 +86,7 @@ describe("scripts/image.sh", () => {
       ["image", "build"],
       ["image-push", "push"],
       ["image-kind", "kind"],
-    ]) {
+    ] as const) {
       const r = spawnSync("make", ["-n", "--no-print-directory", "-C", REPO_ROOT, target], { encoding: "utf8" });
       expect(r.stdout.trim()).toBe(`bash scripts/image.sh ${action}`);
     }
