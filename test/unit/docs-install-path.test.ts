@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -79,6 +79,25 @@ describe("docs/install.md's path (make e2e runs it)", () => {
       const r = spawnSync("make", ["-n", "--no-print-directory", "-C", REPO_ROOT, t], { encoding: "utf8" });
       expect(r.status, `make ${t}: ${r.stderr}`).toBe(0);
     }
+  });
+});
+
+describe("every helm install the README and docs/ write", () => {
+  it("sets image.repository (the chart's default is a placeholder no pod can pull)", () => {
+    const files = ["README.md", ...readdirSync(join(REPO_ROOT, "docs")).map((f) => join("docs", f))];
+    const installs = files
+      .filter((f) => f.endsWith(".md"))
+      .flatMap((f) =>
+        extract(join(REPO_ROOT, f)).blocks.flatMap((b) =>
+          // One command: the helm install line and its continuation lines.
+          [...b.code.matchAll(/^helm install (?:[^\n]*\\\n)*[^\n]*$/gm)].map((m) => ({
+            where: `${f}:${b.line}`,
+            command: m[0],
+          })),
+        ),
+      );
+    expect(installs.length).toBeGreaterThan(0);
+    for (const { where, command } of installs) expect(command, where).toContain("--set image.repository=");
   });
 });
 
