@@ -1,7 +1,7 @@
 # The project's entry points. Each target is one line; the logic lives in scripts/ and test/controlplane/.
 # npm dependencies are installed on first use; .ci/run also installs the Debian tools some tests use.
 
-.PHONY: image test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e e2e-kind bench bench-curve bench-100k clean
+.PHONY: image image-push image-kind test-images test test-unit test-integration typecheck lint build controlplane simulator demo demo-stop e2e e2e-kind bench bench-curve bench-100k clean
 
 ## test: typecheck, lint, build, then every test (unit + integration against a real control plane)
 test: typecheck lint build
@@ -42,8 +42,20 @@ demo:
 demo-stop:
 	bash scripts/demo-stop.sh
 
-## image: the controller and simulator images, built with podman (no Docker engine; see test/image/build.sh)
+## image: the controller image as $IMAGE (default localhost/soracom-esim-operator:dev), with podman or docker
 image:
+	bash scripts/image.sh build
+
+## image-push: IMAGE=registry.example.com/soracom-esim-operator:0.1.0 make image-push (build, then push)
+image-push:
+	bash scripts/image.sh push
+
+## image-kind: build $IMAGE and load it into the kind cluster $KIND_CLUSTER (default kind)
+image-kind:
+	bash scripts/image.sh kind
+
+## test-images: the tests' controller and simulator images (:test), with podman (see test/image/build.sh)
+test-images:
 	bash test/image/build.sh
 
 ## e2e: as root, no Docker: the chart's image as a pod on a real single-node cluster in a network namespace, five scenarios, complete teardown (scripts/e2e)

@@ -40,7 +40,7 @@ step "simulator and chart (scripts/e2e/install.sh)"
 E2E_NO_NETNS=1 E2E_KUBECONFIG="$kubeconfig" bash scripts/e2e/install.sh
 
 step "scenarios (test/e2e)"
-"$KUBECTL_BIN" --kubeconfig "$kubeconfig" -n esim-system port-forward svc/soracom-simulator 18080:8080 >/dev/null 2>&1 &
+"$KUBECTL_BIN" --kubeconfig "$kubeconfig" -n soracom-simulator port-forward svc/soracom-simulator 18080:8080 >/dev/null 2>&1 &
 pf=$!
 sleep 2
 mkdir -p .e2e

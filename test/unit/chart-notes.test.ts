@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CHART_DIR, findTool, KUBE_VERSION, parseManifests } from "./chart-support.js";
+import { CHART_DIR, findTool, KUBE_VERSION, parseManifests, TEST_IMAGE_REPOSITORY } from "./chart-support.js";
 
 // NOTES.txt is what `helm install` prints. `helm template` does not render it, so the test renders it
 // through a copy of the chart whose extra template puts tpl(NOTES.txt) into a ConfigMap.
@@ -21,7 +21,8 @@ function notes(set: Record<string, string> = {}): string {
     'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ tpl (.Files.Get "files/NOTES.txt") . | quote }}\n',
   );
   const args = ["template", "esim", chart, "-n", "esim-system", "--kube-version", KUBE_VERSION];
-  for (const [k, v] of Object.entries(set)) args.push("--set", `${k}=${v}`);
+  for (const [k, v] of Object.entries({ "image.repository": TEST_IMAGE_REPOSITORY, ...set }))
+    args.push("--set", `${k}=${v}`);
   const out = execFileSync(helm as string, [...args, "--show-only", "templates/notes-probe.yaml"], {
     encoding: "utf8",
   });

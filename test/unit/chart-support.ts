@@ -29,6 +29,8 @@ export function crdFiles(): CrdFile[] {
 export const CHART_DIR = join(REPO_ROOT, "charts/soracom-esim-operator");
 /** Kubernetes version the chart is rendered for (the control plane's; helm built from source defaults to 1.20). */
 export const KUBE_VERSION = "1.36.0";
+/** The image the tests render with: the chart refuses its placeholder repository (docs/install.md). */
+export const TEST_IMAGE_REPOSITORY = "registry.example.com/soracom-esim-operator";
 
 const INSTALL_HINTS: Record<string, string> = {
   helm: "bash test/controlplane/build.sh helm",
@@ -97,9 +99,11 @@ export interface RenderOptions {
   release?: string;
   namespace?: string;
   valuesFiles?: string[];
-  /** --set-string / --set pairs, e.g. { "watchNamespaces": "{a,b}" }. */
+  /** --set-string / --set pairs, e.g. { "watchNamespaces": "{a,b}" }; image.repository defaults to TEST_IMAGE_REPOSITORY. */
   set?: Record<string, string>;
   includeCrds?: boolean;
+  /** --kube-version; null renders without it (helm's own default). */
+  kubeVersion?: string | null;
 }
 
 /** Manifest is one rendered object; everything below metadata is free-form YAML. */
@@ -114,9 +118,11 @@ export type Manifest = {
 /** helmArgs are the arguments of `helm template` for these options. */
 export function helmTemplateArgs(opts: RenderOptions = {}): string[] {
   const args = ["template", opts.release ?? "esim", CHART_DIR, "--namespace", opts.namespace ?? "esim-system"];
-  args.push("--kube-version", KUBE_VERSION);
+  const kubeVersion = opts.kubeVersion === undefined ? KUBE_VERSION : opts.kubeVersion;
+  if (kubeVersion !== null) args.push("--kube-version", kubeVersion);
   for (const f of opts.valuesFiles ?? []) args.push("--values", f);
-  for (const [k, v] of Object.entries(opts.set ?? {})) args.push("--set", `${k}=${v}`);
+  const set = { "image.repository": TEST_IMAGE_REPOSITORY, ...opts.set };
+  for (const [k, v] of Object.entries(set)) args.push("--set", `${k}=${v}`);
   if (opts.includeCrds) args.push("--include-crds");
   return args;
 }

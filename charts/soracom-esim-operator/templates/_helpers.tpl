@@ -51,6 +51,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "soracom-esim-operator.image" -}}
+{{- if or (not .Values.image.repository) (eq .Values.image.repository "ghcr.io/soracom-esim-operator/soracom-esim-operator") }}
+{{- fail (printf "image.repository is %q, a placeholder: no image is published there. Build and push the image (IMAGE=registry.example.com/soracom-esim-operator:0.1.0 make image-push, or make image-kind for kind; docs/install.md#the-container-image), then set it: --set image.repository=registry.example.com/soracom-esim-operator --set image.tag=0.1.0 (or image.digest)" .Values.image.repository) }}
+{{- end }}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}
@@ -121,4 +124,15 @@ by the ClusterRole (all namespaces) and the per-namespace Roles (watchNamespaces
 {{/* The account of orders and profiles that name none: accounts.default, else the account the chart creates. */}}
 {{- define "soracom-esim-operator.defaultAccount" -}}
 {{- if .Values.accounts.default }}{{ .Values.accounts.default }}{{ else if .Values.accounts.create.enabled }}{{ .Values.accounts.create.name }}{{ end -}}
+{{- end }}
+
+{{/*
+The Kubernetes version check (CEL validation rules with fieldPath in the CRDs need 1.29), here rather than
+in Chart.yaml's kubeVersion so that a failure says what to do: `helm template` renders for a default
+version (v1.20.0 in a helm built from source) unless given --kube-version.
+*/}}
+{{- define "soracom-esim-operator.checkKubeVersion" -}}
+{{- if not (semverCompare ">=1.29.0-0" .Capabilities.KubeVersion.Version) }}
+{{- fail (printf "soracom-esim-operator needs Kubernetes 1.29 or later (its CRDs use CEL validation rules), and helm says the cluster is %s. Against a cluster, upgrade it; with helm template (which assumes a version unless told), give the cluster's: --kube-version 1.29.0 or later" .Capabilities.KubeVersion.Version) }}
+{{- end }}
 {{- end }}
