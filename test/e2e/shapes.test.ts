@@ -205,7 +205,9 @@ interface Row {
 }
 const rows: Row[] = [];
 
-const orderOf = (ns: string) => json<K8sObject>(["get", "esimprofileorder", "shape", "-n", ns]);
+// With managedFields (kubectl leaves them out unless asked): who wrote the order is the foreign check.
+const orderOf = (ns: string) =>
+  json<K8sObject>(["get", "esimprofileorder", "shape", "-n", ns, "--show-managed-fields"]);
 const podsOf = (release: string) =>
   items<K8sObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>([
     "get",
@@ -249,7 +251,7 @@ async function podsReady(r: Release): Promise<string> {
 async function canI(r: Release, namespaces: string[]): Promise<string[]> {
   const shape: RbacShape = { releaseNamespace: NS, ...r.rbac };
   const problems: string[] = [];
-  for (const ns of namespaces) {
+  const one = async (ns: string) => {
     const list = async (sa: string) =>
       parseCanIList(await kubectl(["auth", "can-i", "--list", "-n", ns, `--as=system:serviceaccount:${NS}:${sa}`]));
     const [mine, baseline] = await Promise.all([list(fullname(r.release)), list("shapes-nobody")]);
@@ -257,7 +259,8 @@ async function canI(r: Release, namespaces: string[]): Promise<string[]> {
     const { more, less } = diff(actual, expectedGrants(shape, ns));
     if (more.length || less.length)
       problems.push(`${r.release} in ${ns}: more ${JSON.stringify(more)}, less ${JSON.stringify(less)}`);
-  }
+  };
+  await Promise.all(namespaces.map(one));
   return problems;
 }
 
@@ -273,18 +276,29 @@ async function runShapes(shapes: Shape[]): Promise<Row[]> {
   try {
     for (const s of shapes) await s.before?.();
     await Promise.all(all.map(namespaceWith));
-    const installed = await Promise.all(shapes.flatMap((s) => s.releases.map(install)));
+    // The orders first: the controllers find them when they start (one wait less).
     await Promise.all(all.map((s) => apply(retained(s))));
+    const installed = await Promise.all(shapes.flatMap((s) => s.releases.map(install)));
+    const tInstalled = Date.now();
     const judged = await Promise.all(shapes.map((s) => judge(s, installed.filter(Boolean), start)));
-    return judged.map((row) => ({ ...row, seconds: Math.round((Date.now() - t0) / 1000) }));
-  } finally {
+    const tJudged = Date.now();
     await cleanup(shapes, all);
+    const took = (a: number, b: number) => `${Math.round((b - a) / 100) / 10}s`;
+    console.log(
+      `${shapes.map((s) => s.name).join(" + ")}: installed in ${took(t0, tInstalled)}, judged in ${took(tInstalled, tJudged)}, cleaned up in ${took(tJudged, Date.now())}`,
+    );
+    return judged.map((row) => ({ ...row, seconds: Math.round((Date.now() - t0) / 1000) }));
+  } catch (err) {
+    await cleanup(shapes, all);
+    throw err;
   }
 }
 
 async function judge(shape: Shape, installErrors: string[], start: number): Promise<Row> {
   const problems = installErrors.filter((e) => shape.releases.some((r) => e.includes(r.release)));
   const installProblems = problems.length;
+  const namespaces = [NS, "default", ...shape.served.map((s) => s.ns), shape.foreign.ns];
+  const rbacChecked = Promise.all(shape.releases.map((r) => canI(r, namespaces)));
   // Served orders Ready (a shard whose controller cannot lead never gets there).
   const served = await Promise.all(
     shape.served.map((s) =>
@@ -302,7 +316,7 @@ async function judge(shape: Shape, installErrors: string[], start: number): Prom
     ),
   );
   const orderReady = served.every((o) => o !== undefined);
-  const foreign = await foreignProblem(shape);
+  const foreign = await foreignProblem(shape, orderReady);
   if (foreign) problems.push(foreign);
 
   const agents = shape.releases.map((r) => `(${fullname(r.release)}-`);
@@ -329,8 +343,7 @@ async function judge(shape: Shape, installErrors: string[], start: number): Prom
   problems.push(...pods);
   const extra = (await shape.extraCheck?.()) ?? "";
   if (extra) problems.push(extra);
-  const namespaces = [NS, "default", ...shape.served.map((s) => s.ns), shape.foreign.ns];
-  const rbac = (await Promise.all(shape.releases.map((r) => canI(r, namespaces)))).flat();
+  const rbac = (await rbacChecked).flat();
   problems.push(...rbac);
   return {
     shape: shape.name,
@@ -350,7 +363,7 @@ async function judge(shape: Shape, installErrors: string[], start: number): Prom
  * watching every namespace) only the refusal the shape expects, with no order at Soracom. Judged after its
  * served orders are Ready, so the controller had the time to act on it.
  */
-async function foreignProblem(shape: Shape): Promise<string> {
+async function foreignProblem(shape: Shape, servedReady: boolean): Promise<string> {
   const { ns, refusal } = shape.foreign;
   const read = () => orderOf(ns);
   if (refusal) {
@@ -369,13 +382,21 @@ async function foreignProblem(shape: Shape): Promise<string> {
   }
   await new Promise((r) => setTimeout(r, 2000));
   const o = await read();
-  // Who wrote what is in managedFields (the CRD's defaults show in status without anybody writing it).
-  const fields = (o.metadata as { managedFields?: Array<{ manager: string; subresource?: string }> }).managedFields;
-  const others = (fields ?? []).filter((f) => !f.manager.startsWith("kubectl") || f.subresource);
-  if (others.length)
-    return `foreign order written by ${others.map((f) => `${f.manager}${f.subresource ? `/${f.subresource}` : ""}`).join(", ")}`;
+  const others = writers(o);
+  if (others.length) return `foreign order written by ${others.join(", ")}`;
   if (o.metadata.finalizers?.length) return `foreign order has finalizers ${o.metadata.finalizers.join(",")}`;
+  // The same look at a served order must see the controller's writes, or it proves nothing here.
+  if (servedReady && !writers(await orderOf(shape.served[0]!.ns)).length)
+    return "managedFields show no writer of a served order";
   return "";
+}
+
+/** writers: who wrote the object beyond kubectl's create (managedFields; the CRD's defaults show in status unwritten). */
+function writers(o: K8sObject): string[] {
+  const fields = (o.metadata as { managedFields?: Array<{ manager: string; subresource?: string }> }).managedFields;
+  return (fields ?? [])
+    .filter((f) => !f.manager.startsWith("kubectl") || f.subresource)
+    .map((f) => `${f.manager}${f.subresource ? `/${f.subresource}` : ""}`);
 }
 
 /** HA: both pods Ready (checked above), one holds the Lease, the PDB keeps one up and allows one disruption. */
