@@ -64,3 +64,4 @@ t=$(date +%s)
 mkdir -p .e2e
 E2E_RESULTS="$PWD/.e2e/results.json" bash scripts/e2e/scenarios.sh
 e2e_log "scenarios passed in $(took "$t") (counts: .e2e/results.json)"
+t=$(date +%s); bash scripts/e2e/shapes.sh; e2e_log "shapes passed in $(took "$t") (table: .e2e/shapes.json)"

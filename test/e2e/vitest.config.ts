@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     root: new URL("../..", import.meta.url).pathname,
     include: ["test/e2e/**/*.test.ts"],
+    exclude: ["test/e2e/shapes.test.ts"], // a stage of its own: scripts/e2e/shapes.sh
     setupFiles: ["test/e2e/cluster-only.ts"],
     testTimeout: 300_000,
     hookTimeout: 300_000,

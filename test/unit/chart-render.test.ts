@@ -69,12 +69,15 @@ describe("helm is available (CI builds it)", () => {
 });
 
 describe.skipIf(!helm)("helm lint and helm template over ci/*.yaml", () => {
-  it("has the four values files CI checks", () => {
+  it("has the seven values files CI checks", () => {
     expect(ciValuesFiles().map((f) => basename(f))).toEqual([
+      "accounts-values.yaml",
       "default-values.yaml",
       "ha-values.yaml",
       "namespaced-values.yaml",
       "sandbox-values.yaml",
+      "shard-a-values.yaml",
+      "shard-b-values.yaml",
     ]);
   });
 
