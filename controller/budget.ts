@@ -362,7 +362,11 @@ export class TerminationLedger extends Ledger {
   private reloadedAt = 0;
   private reloading: Promise<void> | undefined;
 
-  constructor(opts: LedgerOptions) {
+  /** account: the SoracomAccount whose annotation resumes a pause (absent: the implicit account's ledger). */
+  constructor(
+    opts: LedgerOptions,
+    private readonly account?: string,
+  ) {
     super(opts, "termination");
   }
 
@@ -467,7 +471,9 @@ export class TerminationLedger extends Ledger {
     return data.entries.filter((e) => e.t > now - this.opts.windowMs && e.t >= resumed);
   }
 
+  /** describe names the one way to resume: the SoracomAccount's annotation, or without one its ledger's. */
   private describe(pause: { id: string; since: number }): TerminationPause {
+    if (this.account) return { ...pause, resume: `kubectl esim resume ${this.account}` };
     const [ns, name] = this.ref.split("/");
     return {
       ...pause,
