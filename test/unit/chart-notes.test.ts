@@ -97,7 +97,12 @@ describe.skipIf(!helm)("NOTES.txt Try it: into a namespace the account selects, 
   });
 
   it("every kubectl command of the Try it names its namespace", () => {
-    for (const set of [{}, { "accounts.default": "fleet" }, { "credentials.existingSecret": "s" }]) {
+    const sets: Array<Record<string, string>> = [
+      {},
+      { "accounts.default": "fleet" },
+      { "credentials.existingSecret": "s" },
+    ];
+    for (const set of sets) {
       const text = notes(set).split("Try it")[1] as string;
       const commands = text.split("\n").filter((l) => /^\s+kubectl (apply|get esim|wait)/.test(l));
       expect(commands).toHaveLength(3);
