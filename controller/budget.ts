@@ -11,11 +11,11 @@ import type { KubeApi } from "./kube/rest.js";
  * reads the ledger again. A budget set to null is unlimited (only when said explicitly) and still recorded.
  * - Spend: profiles ordered per rolling window, one entry per create intent (its token), before the create.
  * - Terminations: SIMs terminated per rolling window, one entry per SIM, before the terminate. Past the
- *   budget, terminations pause until a person resumes them (an annotation on the ledger): an irreversible
+ *   budget, terminations pause until a person resumes them (kubectl esim resume ACCOUNT): an irreversible
  *   action that ran into its limit waits for a look, it does not start again as the window rolls on.
  */
 
-/** The annotation a person sets, to the pause's id, to resume terminations (on the account, or the ledger). */
+/** The annotation set to the pause's id to resume: on the SoracomAccount, or for the implicit account its ledger. */
 export const RESUME_ANNOTATION = ANNOTATIONS.resumeTerminations;
 
 /** How often a paused ledger is read again to see whether a person resumed it. */
@@ -354,8 +354,9 @@ const UNREADABLE_PAUSE = "unreadable";
  * TerminationLedger limits SIM terminations per rolling window. A termination is recorded before it is
  * sent; one that cannot be recorded is not sent. When a termination is wanted and the budget has none
  * left, the ledger records a pause: from then on nothing is terminated, whatever the window does, until
- * a person sets the resume annotation on the ledger to the pause's id. Terminations recorded before the
- * resume no longer count, so the person grants a whole new budget, and the next batch past it pauses again.
+ * a person sets the resume annotation to the pause's id (on the account, or this ledger). Terminations
+ * recorded before the resume no longer count, so the person grants a whole new budget, and the next batch
+ * past it pauses again.
  */
 export class TerminationLedger extends Ledger {
   private data: TerminationData = { entries: [] };
