@@ -1,10 +1,10 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EsimProfile, SoracomAccount } from "../../controller/api/types.js";
 import { ANNOTATIONS, GROUP, PROFILE_FINALIZER, VERSION } from "../../controller/api/vocabulary.js";
 import { resourcePath } from "../../controller/kube/rest.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually } from "../support/controller-process.js";
-import { condition, lendAccount, useE2E } from "../support/e2e.js";
+import { condition, lendSimulatorAccount, useE2E } from "../support/e2e.js";
 
 // Terminations of a SoracomAccount paused by its budget: every message a person reads (the account's and
 // each waiting profile's condition) names one way to resume, `kubectl esim resume <account>`, and that way
@@ -19,15 +19,7 @@ const terminated = async (control: { state(): Promise<Record<string, unknown>> }
 describe("resuming a SoracomAccount's paused terminations", () => {
   it("the pause names kubectl esim resume <account>, and the account's annotation resumes it", async () => {
     const { sim, control } = await e2e.simulator();
-    await cluster.core.createNamespacedSecret({
-      namespace: cluster.namespace,
-      body: {
-        metadata: { name: "soracom" },
-        stringData: { authKeyId: "keyId-simulator", authKey: "secret-simulator" },
-      },
-    });
-    const account = await lendAccount(e2e.kube, { namespace: cluster.namespace, secret: "soracom", endpoint: sim.url });
-    onTestFinished(account.remove);
+    const account = await lendSimulatorAccount(cluster, e2e.kube, sim);
     await e2e.kube.request({
       method: "PATCH",
       path: resourcePath(accounts, account.name),
