@@ -11,11 +11,11 @@ import type { KubeApi } from "./kube/rest.js";
  * reads the ledger again. A budget set to null is unlimited (only when said explicitly) and still recorded.
  * - Spend: profiles ordered per rolling window, one entry per create intent (its token), before the create.
  * - Terminations: SIMs terminated per rolling window, one entry per SIM, before the terminate. Past the
- *   budget, terminations pause until a person resumes them (an annotation on the ledger): an irreversible
+ *   budget, terminations pause until a person resumes them (kubectl esim resume ACCOUNT): an irreversible
  *   action that ran into its limit waits for a look, it does not start again as the window rolls on.
  */
 
-/** The annotation a person sets, to the pause's id, to resume terminations (on the account, or the ledger). */
+/** The annotation set to the pause's id to resume: on the SoracomAccount, or for the implicit account its ledger. */
 export const RESUME_ANNOTATION = ANNOTATIONS.resumeTerminations;
 
 /** How often a paused ledger is read again to see whether a person resumed it. */
@@ -376,15 +376,20 @@ const UNREADABLE_PAUSE = "unreadable";
  * TerminationLedger limits SIM terminations per rolling window. A termination is recorded before it is
  * sent; one that cannot be recorded is not sent. When a termination is wanted and the budget has none
  * left, the ledger records a pause: from then on nothing is terminated, whatever the window does, until
- * a person sets the resume annotation on the ledger to the pause's id. Terminations recorded before the
- * resume no longer count, so the person grants a whole new budget, and the next batch past it pauses again.
+ * a person sets the resume annotation to the pause's id (on the account, or this ledger). Terminations
+ * recorded before the resume no longer count, so the person grants a whole new budget, and the next batch
+ * past it pauses again.
  */
 export class TerminationLedger extends Ledger {
   private data: TerminationData = { entries: [] };
   private reloadedAt = 0;
   private reloading: Promise<void> | undefined;
 
-  constructor(opts: LedgerOptions) {
+  /** account: the SoracomAccount whose annotation resumes a pause (absent: the implicit account's ledger). */
+  constructor(
+    opts: LedgerOptions,
+    private readonly account?: string,
+  ) {
     super(opts, "termination");
   }
 
@@ -489,7 +494,9 @@ export class TerminationLedger extends Ledger {
     return data.entries.filter((e) => e.t > now - this.opts.windowMs && e.t >= resumed);
   }
 
+  /** describe names the one way to resume: the SoracomAccount's annotation, or without one its ledger's. */
   private describe(pause: { id: string; since: number }): TerminationPause {
+    if (this.account) return { ...pause, resume: `kubectl esim resume ${this.account}` };
     const [ns, name] = this.ref.split("/");
     return {
       ...pause,

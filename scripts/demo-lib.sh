@@ -4,6 +4,9 @@
 # shellcheck shell=bash
 
 DEMO_DIR="${DEMO_DIR:-.demo}"
+# The controller's own namespace (POD_NAMESPACE in a pod): account credentials Secrets, ledgers, its Lease.
+# The demo applies the examples there too, labelled for the SoracomAccount logistics.
+DEMO_OPERATOR_NAMESPACE=default
 COMPONENTS=(controller simulator controlplane) # stop order: the controller first, the control plane last
 
 marker_of() {
@@ -65,7 +68,9 @@ print_usage() {
   chmod +x "$DEMO_DIR/bin/kubectl-esim"
   cat <<USAGE
 
-The demo runs in the background. Try:
+The demo runs in the background. Operator namespace: $DEMO_OPERATOR_NAMESPACE (the account credentials Secret
+soracom-logistics, the ledger ConfigMaps, the Lease). The examples are in namespace $DEMO_OPERATOR_NAMESPACE too,
+labelled soracom.example/team=logistics for the SoracomAccount logistics. Try:
   export KUBECONFIG=$1 PATH=$kubectl_dir:$PWD/$DEMO_DIR/bin:\$PATH
   kubectl get esim -A                                               (both kinds: the category)
   kubectl describe esimprofileorder delivery-trucks

@@ -71,8 +71,9 @@ done
 
 # 4. The controller, pointed at the simulator with the simulator's default credentials.
 if [ "$with_controller" = 1 ]; then
-  say "starting the controller (logs: $DEMO_DIR/controller.log; health and metrics on http://$CONTROLLER_HTTP)"
-  SORACOM_ENDPOINT="$SIM_URL" SORACOM_AUTH_KEY_ID=keyId-simulator SORACOM_AUTH_KEY=secret-simulator \
+  say "starting the controller in operator namespace $DEMO_OPERATOR_NAMESPACE (logs: $DEMO_DIR/controller.log; health and metrics on http://$CONTROLLER_HTTP)"
+  POD_NAMESPACE="$DEMO_OPERATOR_NAMESPACE" \
+    SORACOM_ENDPOINT="$SIM_URL" SORACOM_AUTH_KEY_ID=keyId-simulator SORACOM_AUTH_KEY=secret-simulator \
     start_component controller node dist/controller/cli.js controller --kubeconfig "$KUBECONFIG" \
     --http-address "$CONTROLLER_HTTP"
   sleep 2
@@ -82,14 +83,14 @@ if [ "$with_controller" = 1 ]; then
     exit 1
   }
 elif [ "${DEMO_CONTROLLER:-1}" = 0 ]; then
-  say "DEMO_CONTROLLER=0: no controller started; run yours with KUBECONFIG=$KUBECONFIG SORACOM_ENDPOINT=$SIM_URL"
+  say "DEMO_CONTROLLER=0: no controller started; run yours with KUBECONFIG=$KUBECONFIG SORACOM_ENDPOINT=$SIM_URL POD_NAMESPACE=$DEMO_OPERATOR_NAMESPACE"
 else
   say "no controller yet (dist/controller/main.js is missing): showing the control plane and the simulator only"
 fi
 
 # 5. The examples, and what happens to them.
 say "applying examples/*.yaml (credentials: the simulator's)"
-bash scripts/demo-examples.sh "$KUBECTL_BIN" "$SIM_URL"
+bash scripts/demo-examples.sh "$KUBECTL_BIN" "$SIM_URL" "$DEMO_OPERATOR_NAMESPACE"
 if [ "$WATCH_SECONDS" -gt 0 ]; then bash scripts/demo-watch.sh "$KUBECTL_BIN" "$WATCH_SECONDS"; fi
 
 print_usage "$KUBECONFIG" "$SIM_URL"

@@ -10,11 +10,11 @@ export interface EsimProfileOrderSpec {
    */
   subscription: "plan01s" | "planP1" | "planX1" | "planX2" | "planX3" | "plan-US";
   /**
-   * Speed class of the profiles ordered; s1.8xfast only with plan-US.
+   * The speed class of the profiles ordered; s1.8xfast only with plan-US. Default Soracom's for the plan.
    */
   speedClass?: "s1.minimum" | "s1.slow" | "s1.standard" | "s1.fast" | "s1.4xfast" | "s1.8xfast";
   /**
-   * At most one bundle; X3-5MB with planX3, US-* with plan-US.
+   * The bundle of the profiles ordered, at most one; X3-5MB with planX3, US-* with plan-US.
    *
    * @maxItems 1
    */
@@ -40,11 +40,11 @@ export interface EsimProfileOrderSpec {
    */
   quantity: number;
   /**
-   * Largest Soracom order to create; larger quantities become several orders. The vendor sells at most 20 per order.
+   * The largest Soracom order to create, in profiles; larger quantities become several orders. The vendor sells at most 20 per order. Default 20.
    */
   maxProfilesPerOrder?: number;
   /**
-   * Automatic confirms draft orders at once; Manual waits for approval (spec.approvedQuantity or the approve annotation).
+   * Automatic confirms Draft orders at once; Manual waits for approval (spec.approvedQuantity, or kubectl esim approve). Default Automatic.
    */
   confirmation?: "Automatic" | "Manual";
   /**
@@ -52,28 +52,40 @@ export interface EsimProfileOrderSpec {
    */
   approvedQuantity?: number;
   /**
-   * What lowering quantity does. Retain (default) terminates nothing and reports the surplus. TerminateNeverInstalled terminates surplus profiles never installed on a device, newest first.
+   * What lowering quantity does. Retain (the default) terminates nothing and reports the surplus. TerminateNeverInstalled terminates surplus profiles never installed on a device, newest first.
    */
   scaleDownPolicy?: "Retain" | "TerminateNeverInstalled";
   /**
-   * What to do when a device reports a profile deleted (its SIM still bills). Report (default): condition, event and metric. Terminate: terminate its SIM. Replace: terminate it and order a replacement.
+   * What to do when a device reports a profile deleted (its SIM still bills). Report (the default) sets a condition, an Event and a metric. Terminate terminates its SIM. Replace terminates it and orders a replacement. The controller learns of it at the order's next stable poll (--poll-interval-stable, 5m by default).
    */
   onDeviceDeletion?: "Report" | "Terminate" | "Replace";
   /**
    * Labels, annotations and spec defaults for the EsimProfiles this order creates.
    */
   profileTemplate?: {
+    /**
+     * Metadata every EsimProfile of this order gets.
+     */
     metadata?: {
+      /**
+       * Labels added to every EsimProfile of this order.
+       */
       labels?: {
         [k: string]: string;
       };
+      /**
+       * Annotations added to every EsimProfile of this order.
+       */
       annotations?: {
         [k: string]: string;
       };
     };
+    /**
+     * The EsimProfile spec fields every profile of this order starts with.
+     */
     spec?: {
       /**
-       * Defaults to Terminate for profiles an order creates.
+       * What deleting a profile does to its SIM, Terminate or Retain. Default Terminate for profiles an order creates.
        */
       deletionPolicy?: "Terminate" | "Retain";
       /**
@@ -84,6 +96,9 @@ export interface EsimProfileOrderSpec {
          * Subscriber status to keep (active, inactive, standby, suspended).
          */
         status?: "active" | "inactive" | "standby" | "suspended";
+        /**
+         * The speed class to keep on the SIM (s1.minimum to s1.8xfast); unset leaves it as it is.
+         */
         speedClass?: "s1.minimum" | "s1.slow" | "s1.standard" | "s1.fast" | "s1.4xfast" | "s1.8xfast";
         /**
          * Tags to set on the SIM (other tags are left alone).
@@ -106,39 +121,69 @@ export interface EsimProfileOrderSpec {
    * The SoracomAccount (cluster-scoped, set up by the cluster admin) to order from; it must select this namespace. Without it the controller's default account is used, if it has one. Immutable once a Soracom order exists.
    */
   accountRef?: {
+    /**
+     * The SoracomAccount's name (kubectl get soracomaccounts).
+     */
     name: string;
   };
   /**
    * A Secret in this namespace with authKeyId and authKey (optional: coverage "jp" or "g", endpoint: one of the vendor's or the account's). Used only when the account allows tenant credentials.
    */
   credentialsRef?: {
+    /**
+     * The Secret's name, in this order's namespace.
+     */
     name: string;
   };
   /**
-   * When true the controller observes and reports but makes no change in Soracom or the cluster.
+   * True makes the controller observe and report but change nothing in Soracom or the cluster. Default false.
    */
   paused?: boolean;
 }
 
+/**
+ * EsimProfileOrderStatus is what the controller observed and did; only the controller writes it.
+ */
 export interface EsimProfileOrderStatus {
+  /**
+   * The metadata.generation the controller last acted on; lower than metadata.generation while a change waits for it.
+   */
   observedGeneration?: number;
   /**
    * The SoracomAccount this order's recorded intents and Soracom orders belong to, written with the first intent. While any is unresolved, an order that resolves to another account is Stalled (AccountChanged) and nothing is sent.
    */
   account?: string;
   /**
-   * One word for the printer column: Pending, Draft, Confirmed, In Progress, Completed, Failed, Paused, Stalled.
+   * One word for the printer column: Pending, Draft, Confirmed, In Progress, Completed, Failed, Paused or Stalled.
    */
   phase?: string;
   /**
-   * kstatus conditions (Ready, Reconciling, Stalled) and domain conditions.
+   * The kstatus conditions (Ready, Reconciling, Stalled) and the domain conditions of this kind.
    */
   conditions?: {
+    /**
+     * The condition's type in CamelCase, e.g. Ready, Reconciling or Stalled.
+     */
     type: string;
+    /**
+     * Whether the condition holds, True, False or Unknown.
+     */
     status: "True" | "False" | "Unknown";
+    /**
+     * The metadata.generation the controller had seen when it set this condition.
+     */
     observedGeneration?: number;
+    /**
+     * When the condition last changed its status (RFC 3339 time, UTC).
+     */
     lastTransitionTime: string;
+    /**
+     * Why the condition has its status, one CamelCase word, e.g. Completed or NamespaceNotAllowed.
+     */
     reason: string;
+    /**
+     * What happened and what to do about it, in whole sentences for a person.
+     */
     message: string;
   }[];
   /**
@@ -154,9 +199,12 @@ export interface EsimProfileOrderStatus {
      */
     token: string;
     /**
-     * Soracom's ID, once known.
+     * Soracom's profile order ID, once known.
      */
     profileOrderId?: string;
+    /**
+     * The number of profiles in this Soracom order.
+     */
     quantity: number;
     /**
      * Soracom status: DRAFT, CONFIRMED, IN_PROGRESS, COMPLETED, FAILED (any other Soracom status is kept as it is and holds its profiles); Pending before the ID is known; NotCreated when the create proved not to have happened; Rejected when Soracom refused it; Expired or Cancelled for drafts gone.
@@ -166,8 +214,17 @@ export interface EsimProfileOrderStatus {
      * When the create call was first attempted (for the adoption grace period).
      */
     createRequestedTime?: string;
+    /**
+     * When Soracom created the order (as a Draft; RFC 3339 time).
+     */
     orderedTime?: string;
+    /**
+     * When Soracom confirmed the order (it is charged from then on).
+     */
     confirmedTime?: string;
+    /**
+     * When Soracom reported the order Completed.
+     */
     completedTime?: string;
     /**
      * When the order entered its current status (as first seen).
@@ -198,6 +255,9 @@ export interface EsimProfileOrderStatus {
      */
     deletedProfiles?: string[];
   }[];
+  /**
+   * Counts of this order's profiles, in profiles.
+   */
   totals?: {
     /**
      * Profiles in orders confirmed or beyond.
@@ -211,9 +271,21 @@ export interface EsimProfileOrderStatus {
      * EsimProfiles created and not terminated.
      */
     provisioned?: number;
+    /**
+     * Profiles a device has installed, not since deleted or terminated.
+     */
     installed?: number;
+    /**
+     * Profiles in phase Activated (enabled on their device).
+     */
     activated?: number;
+    /**
+     * Profiles a device reported deleted (phase Deleted) whose SIM is not terminated.
+     */
     deletedOnDevice?: number;
+    /**
+     * Profiles whose SIM is terminated.
+     */
     terminated?: number;
     /**
      * Live profiles above spec.quantity that the scale-down policy keeps.
@@ -228,10 +300,25 @@ export interface EsimProfileOrderStatus {
      * The EsimProfile's name.
      */
     profile: string;
+    /**
+     * The ICCID of the profile whose SIM is terminated.
+     */
     iccid: string;
+    /**
+     * The SIM ID to terminate, once known.
+     */
     simId?: string;
+    /**
+     * The Soracom profile order the profile came from.
+     */
     profileOrderId?: string;
+    /**
+     * Which policy asked for it, ScaleDown, DeletedOnDevice or Replace.
+     */
     reason: "ScaleDown" | "DeletedOnDevice" | "Replace";
+    /**
+     * When the policy asked for the termination.
+     */
     requestedTime: string;
     /**
      * When the terminate was last sent.
@@ -246,7 +333,13 @@ export interface EsimProfileOrderStatus {
    * With confirmation Manual, what approving would spend now.
    */
   pendingApproval?: {
+    /**
+     * The Draft orders approving would confirm.
+     */
     profileOrderIds?: string[];
+    /**
+     * The number of profiles approving would confirm (and pay for).
+     */
     quantity?: number;
     /**
      * When the oldest draft expires at Soracom.
@@ -260,15 +353,15 @@ export interface EsimProfileOrderStatus {
  */
 export interface EsimProfileSpec {
   /**
-   * Soracom SIM ID.
+   * The Soracom SIM ID of the SIM behind the profile (10 to 32 digits). Immutable.
    */
   simId?: string;
   /**
-   * ICCID of the profile (digits, optionally ending in F).
+   * The ICCID of the profile (18 to 21 digits, optionally ending in F). Immutable.
    */
   iccid?: string;
   /**
-   * IMSI of the profile's subscriber.
+   * The IMSI of the profile's subscriber (14 or 15 digits). Immutable.
    */
   imsi?: string;
   /**
@@ -279,12 +372,18 @@ export interface EsimProfileSpec {
    * The SoracomAccount whose SIM this is (it must select this namespace; adopting needs an account that allows adoption). Profiles an order creates carry the order's. Default: the controller's default account. Immutable.
    */
   accountRef?: {
+    /**
+     * The SoracomAccount's name (kubectl get soracomaccounts).
+     */
     name: string;
   };
   /**
    * A Secret in this namespace with authKeyId and authKey; only when the account allows tenant credentials. Profiles an order creates use the order's.
    */
   credentialsRef?: {
+    /**
+     * The Secret's name, in this profile's namespace.
+     */
     name: string;
   };
   /**
@@ -295,6 +394,9 @@ export interface EsimProfileSpec {
      * Subscriber status to keep (active, inactive, standby, suspended).
      */
     status?: "active" | "inactive" | "standby" | "suspended";
+    /**
+     * The speed class to keep on the SIM (s1.minimum to s1.8xfast); unset leaves it as it is.
+     */
     speedClass?: "s1.minimum" | "s1.slow" | "s1.standard" | "s1.fast" | "s1.4xfast" | "s1.8xfast";
     /**
      * Tags to set on the SIM (other tags are left alone).
@@ -313,108 +415,198 @@ export interface EsimProfileSpec {
   };
 }
 
+/**
+ * EsimProfileStatus is what the controller last read of the profile and its SIM at Soracom; only the controller writes it.
+ */
 export interface EsimProfileStatus {
+  /**
+   * The metadata.generation the controller last acted on; lower than metadata.generation while a change waits for it.
+   */
   observedGeneration?: number;
   /**
    * Readable profile state: Pending (SIM not found yet), Registered, Installed, Activated, Deactivated, Deleted, InstallationFailed, ActivationFailed, DeactivationFailed, DeletionFailed, Terminating, Terminated.
    */
   phase?: string;
   /**
-   * Raw Soracom profileStatus, e.g. SUBSCRIBER_REGISTRATION_SUCCEEDED.
+   * Soracom's profileStatus as it is, e.g. SUBSCRIBER_REGISTRATION_SUCCEEDED.
    */
   profileStatus?: string;
+  /**
+   * The Soracom SIM ID of the SIM behind the profile.
+   */
   simId?: string;
+  /**
+   * The profile's ICCID.
+   */
   iccid?: string;
+  /**
+   * The IMSI of the profile's subscriber.
+   */
   imsi?: string;
+  /**
+   * The Soracom profile order the profile came from.
+   */
   profileOrderId?: string;
+  /**
+   * The subscription (plan) of the profile, e.g. planX3.
+   */
   subscription?: string;
   /**
-   * Soracom SIM status: ready, active, inactive, standby, suspended, terminated.
+   * Soracom SIM status: ready, active, inactive, standby, suspended or terminated.
    */
   simStatus?: string;
+  /**
+   * The SIM's speed class at Soracom, e.g. s1.fast.
+   */
   speedClass?: string;
+  /**
+   * The Soracom group ID the SIM belongs to (absent: none).
+   */
   groupId?: string;
+  /**
+   * True when Soracom would let the SIM be terminated (termination protection off).
+   */
   terminationEnabled?: boolean;
+  /**
+   * When a device first installed the profile (RFC 3339 time).
+   */
   installedTime?: string;
+  /**
+   * When Soracom last changed the SIM (RFC 3339 time).
+   */
   lastModifiedTime?: string;
   /**
    * The Secret holding the activation code, SM-DP+ address, Matching ID and QR code PNG, as the controller created it: a Secret of that name with another UID is not the controller's and is not used.
    */
   activationSecretRef?: {
+    /**
+     * The activation Secret's name, in this profile's namespace (<profile>-activation).
+     */
     name?: string;
+    /**
+     * The UID of the Secret the controller created.
+     */
     uid?: string;
   };
   /**
-   * kstatus conditions (Ready, Reconciling, Stalled) and domain conditions.
+   * The kstatus conditions (Ready, Reconciling, Stalled) and the domain conditions of this kind.
    */
   conditions?: {
+    /**
+     * The condition's type in CamelCase, e.g. Ready, Reconciling or Stalled.
+     */
     type: string;
+    /**
+     * Whether the condition holds, True, False or Unknown.
+     */
     status: "True" | "False" | "Unknown";
+    /**
+     * The metadata.generation the controller had seen when it set this condition.
+     */
     observedGeneration?: number;
+    /**
+     * When the condition last changed its status (RFC 3339 time, UTC).
+     */
     lastTransitionTime: string;
+    /**
+     * Why the condition has its status, one CamelCase word, e.g. Completed or NamespaceNotAllowed.
+     */
     reason: string;
+    /**
+     * What happened and what to do about it, in whole sentences for a person.
+     */
     message: string;
   }[];
 }
 
+/**
+ * SoracomAccountSpec is what the cluster admin lends: the credentials, the namespaces that may use them, where requests go, the budgets and what tenants may do.
+ */
 export interface SoracomAccountSpec {
   /**
    * A Secret in the operator's own namespace with authKeyId and authKey (optional: coverage "jp" or "g"). Tenants never see or name it.
    */
   credentialsSecretRef: {
+    /**
+     * The Secret's name, in the operator's namespace.
+     */
     name: string;
   };
   /**
    * Which namespaces may order, adopt and terminate with this account, by their labels (the namespace name is the label kubernetes.io/metadata.name). {} selects every namespace.
    */
   namespaceSelector: {
+    /**
+     * Labels a namespace must all carry, key to value (e.g. kubernetes.io/metadata.name for one namespace).
+     */
     matchLabels?: {
       [k: string]: string;
     };
+    /**
+     * Requirements a namespace's labels must all meet, as in any Kubernetes label selector.
+     */
     matchExpressions?: {
+      /**
+       * The label key the requirement is about.
+       */
       key: string;
+      /**
+       * How the label relates to values, In, NotIn, Exists or DoesNotExist.
+       */
       operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+      /**
+       * The label values for In and NotIn; empty for Exists and DoesNotExist.
+       */
       values?: string[];
     }[];
   };
   /**
-   * API coverage (jp = api.soracom.io, g = g.api.soracom.io); default the Secret's, else g.
+   * The Soracom API coverage, jp (api.soracom.io) or g (g.api.soracom.io). Default: the Secret's coverage key, else g.
    */
   coverage?: "jp" | "g";
   /**
-   * Use Soracom's API sandbox.
+   * True sends every call to Soracom's API sandbox (its own operators and AuthKeys, nothing charged). Default false.
    */
   sandbox?: boolean;
   /**
    * Another API endpoint (a proxy, a simulator). Only the admin writes it here; tenant credentials can point only at the vendor's endpoints or this one.
    */
   endpoint?: string;
+  /**
+   * The account's own spend and termination budgets, kept in ledgers in the operator's namespace. Unset budgets are 100 profiles per 24h and 20 terminations per 1h.
+   */
   budgets?: {
+    /**
+     * How many eSIM profiles the account may order in a rolling window (drafts count once confirmed).
+     */
     spend?: {
       /**
-       * Profiles ordered per window.
+       * The number of profiles that may be ordered per window. Default 100.
        */
       limit?: number;
       /**
-       * No spend limit (only when written out).
+       * True lifts the spend limit; it must be written out, never implied. Default false.
        */
       unlimited?: boolean;
       /**
-       * Rolling window, e.g. 24h.
+       * The rolling window, a duration such as 24h or 30m. Default 24h.
        */
       window?: string;
     };
+    /**
+     * How many SIMs the account may terminate in a rolling window; past it terminations pause until a person resumes them (kubectl esim resume ACCOUNT).
+     */
     termination?: {
       /**
-       * SIM terminations per window; past it they pause until resumed.
+       * The number of SIM terminations per window; past it they pause until a person resumes them. Default 20.
        */
       limit?: number;
       /**
-       * No termination limit (only when written out).
+       * True lifts the termination limit; it must be written out, never implied. Default false.
        */
       unlimited?: boolean;
       /**
-       * Rolling window, e.g. 1h.
+       * The rolling window, a duration such as 1h or 30m. Default 1h.
        */
       window?: string;
     };
@@ -423,6 +615,9 @@ export interface SoracomAccountSpec {
    * Soracom calls per minute the operator may spend polling orders of this account (default: the controller's --soracom-poll-budget, 300). Lowered to 80% of the per-path limit Soracom announces in X-Soracom-Ratelimit-Limit when that is less. Past it, polls are spread further apart (status.polling reports the effective interval), never sent faster. Each shard of an installation spends this budget on its own: with several shards on one account, set it to the account's share divided by the shards.
    */
   pollBudget?: {
+    /**
+     * Soracom calls per minute that polling the account's orders may spend.
+     */
     callsPerMinute?: number;
   };
   /**
@@ -430,11 +625,11 @@ export interface SoracomAccountSpec {
    */
   adoption?: {
     /**
-     * Tenants may adopt existing SIMs.
+     * True lets tenants adopt existing SIMs of this account. Default false.
      */
     allowed?: boolean;
     /**
-     * An adopted SIM may be terminated (its EsimProfile deleted under deletionPolicy Terminate).
+     * True lets an adopted SIM be terminated (its EsimProfile deleted under deletionPolicy Terminate). Default false.
      */
     terminate?: boolean;
   };
@@ -442,48 +637,111 @@ export interface SoracomAccountSpec {
    * Whether an order or profile may name a credentials Secret in its own namespace (spec.credentialsRef).
    */
   tenantCredentials?: {
+    /**
+     * True lets an order or profile use a credentials Secret of its own namespace (spec.credentialsRef); false refuses it (TenantCredentialsNotAllowed). Default false.
+     */
     allowed?: boolean;
   };
 }
 
+/**
+ * SoracomAccountStatus is what the controller observed of the account; only the controller writes it.
+ */
 export interface SoracomAccountStatus {
+  /**
+   * The metadata.generation the controller last acted on; lower than metadata.generation while a change waits for it.
+   */
   observedGeneration?: number;
   /**
-   * The Soracom operator the credentials log in as.
+   * The Soracom operator ID the credentials log in as.
    */
   operatorId?: string;
+  /**
+   * The kstatus conditions (Ready, Reconciling, Stalled) and the domain conditions of this kind.
+   */
   conditions?: {
+    /**
+     * The condition's type in CamelCase, e.g. Ready, Reconciling or Stalled.
+     */
     type: string;
+    /**
+     * Whether the condition holds, True, False or Unknown.
+     */
     status: "True" | "False" | "Unknown";
+    /**
+     * The metadata.generation the controller had seen when it set this condition.
+     */
     observedGeneration?: number;
+    /**
+     * When the condition last changed its status (RFC 3339 time, UTC).
+     */
     lastTransitionTime: string;
+    /**
+     * Why the condition has its status, one CamelCase word, e.g. Completed or NamespaceNotAllowed.
+     */
     reason: string;
+    /**
+     * What happened and what to do about it, in whole sentences for a person.
+     */
     message: string;
   }[];
+  /**
+   * The account's budgets as its ledgers count them now.
+   */
   budgets?: {
+    /**
+     * The spend budget, in profiles ordered.
+     */
     spend?: {
+      /**
+       * Profiles that may be ordered per window (absent: unlimited).
+       */
       limit?: number;
+      /**
+       * Profiles ordered in the current window.
+       */
       used?: number;
+      /**
+       * Profiles that may still be ordered in the current window.
+       */
       remaining?: number;
+      /**
+       * The rolling window, a duration such as 24h.
+       */
       window?: string;
     };
+    /**
+     * The termination budget, in SIMs terminated.
+     */
     termination?: {
+      /**
+       * SIM terminations allowed per window (absent: unlimited).
+       */
       limit?: number;
+      /**
+       * SIM terminations in the current window, since the last resume.
+       */
       used?: number;
+      /**
+       * SIM terminations still allowed in the current window (0 while paused).
+       */
       remaining?: number;
+      /**
+       * The rolling window, a duration such as 1h.
+       */
       window?: string;
       /**
-       * Terminations wait for a person since then.
+       * Since when terminations wait for a person (RFC 3339 time).
        */
       pausedSince?: string;
       /**
-       * Set the annotation esim.soracom-operator.io/resume-terminations to this to resume.
+       * The current pause's ID; kubectl esim resume ACCOUNT resumes it.
        */
       pauseId?: string;
     };
   };
   /**
-   * Namespaces whose orders or profiles use this account now.
+   * The namespaces whose orders or profiles use this account now.
    */
   namespaces?: string[];
   /**

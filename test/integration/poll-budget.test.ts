@@ -1,10 +1,10 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SoracomAccount } from "../../controller/api/types.js";
 import { GROUP, VERSION } from "../../controller/api/vocabulary.js";
 import { resourcePath } from "../../controller/kube/rest.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually, metricValue } from "../support/controller-process.js";
-import { condition, lendAccount, useE2E } from "../support/e2e.js";
+import { condition, lendSimulatorAccount, useE2E } from "../support/e2e.js";
 import type { SimCall } from "../support/soracom-sim.js";
 
 // The Soracom poll budget against the simulator's per-path rate limit: 20 open orders polled every 10 s
@@ -59,15 +59,7 @@ describe("the Soracom poll budget", () => {
       confirmDelayMs: 100,
       inProgressDelayMs: 200,
     });
-    await cluster.core.createNamespacedSecret({
-      namespace: cluster.namespace,
-      body: {
-        metadata: { name: "soracom" },
-        stringData: { authKeyId: "keyId-simulator", authKey: "secret-simulator" },
-      },
-    });
-    const account = await lendAccount(e2e.kube, { namespace: cluster.namespace, secret: "soracom", endpoint: sim.url });
-    onTestFinished(account.remove);
+    const account = await lendSimulatorAccount(cluster, e2e.kube, sim);
     const ctl = await e2e.controller(sim, {
       credentials: null,
       args: [

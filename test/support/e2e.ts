@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
-import { afterEach, onTestFailed } from "vitest";
+import { afterEach, onTestFailed, onTestFinished } from "vitest";
 import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
 import { GROUP, VERSION } from "../../controller/api/vocabulary.js";
 import { KubeClient, resourcePath } from "../../controller/kube/rest.js";
@@ -161,6 +161,27 @@ export function decodeQr(png: Buffer): string | undefined {
   // jsqr is CommonJS: under NodeNext its default export arrives on `.default`.
   const decode = ((jsQR as unknown as { default?: typeof jsQR }).default ?? jsQR) as unknown as typeof jsQR.default;
   return decode(new Uint8ClampedArray(img.data), img.width, img.height)?.data;
+}
+
+/**
+ * lendSimulatorAccount puts the simulator's credentials in a Secret of the test's namespace (the operator's)
+ * and lends them to that namespace alone with lendAccount; the account goes when the test finishes.
+ */
+export async function lendSimulatorAccount(
+  cluster: Cluster,
+  kube: Pick<KubeClient, "request">,
+  sim: { url: string },
+): Promise<{ name: string }> {
+  await cluster.core.createNamespacedSecret({
+    namespace: cluster.namespace,
+    body: {
+      metadata: { name: "soracom" },
+      stringData: { authKeyId: "keyId-simulator", authKey: "secret-simulator" },
+    },
+  });
+  const account = await lendAccount(kube, { namespace: cluster.namespace, secret: "soracom", endpoint: sim.url });
+  onTestFinished(account.remove);
+  return account;
 }
 
 /**

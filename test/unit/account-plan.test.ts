@@ -60,6 +60,10 @@ describe("planAccount", () => {
     expect(waiting.resume).toBeUndefined();
     expect(waiting.status.budgets?.termination).toMatchObject({ pauseId: "p-1", remaining: 0 });
     expect(cond(waiting.status, "TerminationsPaused")?.message).toContain("resume-terminations=p-1");
+    // One way to resume, the same in the docs: the plugin's verb on this account.
+    expect(cond(waiting.status, "TerminationsPaused")?.message).toContain(
+      `kubectl esim resume ${account().metadata.name} `,
+    );
     const stale = planAccount({
       ...base,
       account: account({ "esim.soracom-operator.io/resume-terminations": "p-0" }),

@@ -252,6 +252,24 @@ describe("Accounts.resolve: who may spend from which account", () => {
     expect((await accounts.get("iot"))?.terminations.ref).toBe("ops/esim-termination-ledger");
     expect((await accounts.get("lab"))?.spend.ref).toBe("ops/esim-lab-spend-ledger");
   });
+
+  it("a pause names one way to resume: kubectl esim resume for a SoracomAccount, the real ledger without one", async () => {
+    const none = { budgets: { termination: { limit: 0, window: "1h" } } };
+    const { accounts } = world({ accounts: [account("lab", none)], implicit: true, defaultAccount: "default" });
+    const T = Date.now();
+    const pausedResume = async (name: string) => {
+      const t = (await accounts.get(name))?.terminations;
+      expect(await t?.consume("sim-1", T)).toBe(false);
+      return t?.check(T).paused?.resume;
+    };
+    expect(await pausedResume("lab")).toBe("kubectl esim resume lab");
+    // The implicit account (credentials from the environment) has no SoracomAccount to annotate.
+    const implicit = (await accounts.get("default"))?.terminations;
+    for (let i = 0; i <= 20; i++) await implicit?.consume(`sim-${i}`, T);
+    expect(implicit?.check(T).paused?.resume).toMatch(
+      /^kubectl annotate configmap -n ops esim-termination-ledger esim\.soracom-operator\.io\/resume-terminations=\S+ --overwrite$/,
+    );
+  });
 });
 
 describe("policyOf", () => {

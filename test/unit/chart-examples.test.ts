@@ -7,6 +7,7 @@ import addFormats from "ajv-formats";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { CREDENTIALS_KEYS } from "../../controller/api/vocabulary.js";
+import { matchesSelector } from "../../controller/kube/labels.js";
 import { findTool, type Manifest, parseManifests, REPO_ROOT, requireToolInCi } from "./chart-support.js";
 
 // examples/ must stay valid against the CRDs (schema here; CEL rules by the API server in
@@ -93,6 +94,27 @@ describe("examples/*.yaml", () => {
       expect(m.spec.accountRef, `${m.kind} ${m.metadata.name}`).toEqual({ name: account });
       expect(m.spec.credentialsRef, `${m.kind} ${m.metadata.name}`).toBeUndefined();
     }
+  });
+
+  it("the commands in the examples act in the namespace the account is lent to, never the current one", () => {
+    const account = one("soracom-account.yaml");
+    const label = /kubectl label namespace (\S+) (\S+)=(\S+)/.exec(
+      readFileSync(join(examples, "soracom-account.yaml"), "utf8"),
+    );
+    expect(label, "soracom-account.yaml says how to label a namespace for the account").not.toBeNull();
+    const [, ns, key, value] = label as RegExpExecArray;
+    const labels = { "kubernetes.io/metadata.name": ns as string, [key as string]: value as string };
+    expect(matchesSelector(account.spec.namespaceSelector, labels)).toBe(true);
+    // Commands on orders and profiles (namespaced), in the examples' comments.
+    const tenantCommand = /kubectl (apply -f|wait|get esimprofile|get esim |esim (?!resume)|describe esim)/;
+    const commands = files.flatMap((f) =>
+      readFileSync(join(examples, f), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("#") && tenantCommand.test(l))
+        .map((l) => `${f}: ${l}`),
+    );
+    expect(commands.length).toBeGreaterThan(3);
+    for (const c of commands) expect(c).toContain(` -n ${ns} `);
   });
 
   it("the large order needs several Soracom orders (the vendor sells at most 20 per order)", () => {

@@ -3,7 +3,16 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CHART_DIR, findTool, KUBE_VERSION, parseManifests, TEST_IMAGE_REPOSITORY } from "./chart-support.js";
+import { parse } from "yaml";
+import { matchesSelector } from "../../controller/kube/labels.js";
+import {
+  CHART_DIR,
+  findTool,
+  KUBE_VERSION,
+  type Manifest,
+  parseManifests,
+  TEST_IMAGE_REPOSITORY,
+} from "./chart-support.js";
 
 // NOTES.txt is what `helm install` prints. `helm template` does not render it, so the test renders it
 // through a copy of the chart whose extra template puts tpl(NOTES.txt) into a ConfigMap.
@@ -28,6 +37,88 @@ function notes(set: Record<string, string> = {}): string {
   });
   return parseManifests(out)[0]?.data.notes as string;
 }
+
+/** createdAccount is the SoracomAccount the chart renders for these values (undefined: none). */
+function createdAccount(set: Record<string, string>): Manifest | undefined {
+  const args = ["template", "esim", CHART_DIR, "-n", "esim-system", "--kube-version", KUBE_VERSION];
+  for (const [k, v] of Object.entries({ "image.repository": TEST_IMAGE_REPOSITORY, ...set }))
+    args.push("--set", `${k}=${v}`);
+  return parseManifests(execFileSync(helm as string, args, { encoding: "utf8" })).find(
+    (m) => m.kind === "SoracomAccount",
+  );
+}
+
+/** tryIt reads NOTES' "Try it": the namespace, the labels it tells to set there, and the order it applies. */
+function tryIt(text: string) {
+  const apply = /kubectl apply -n (\S+) -f - <<'YAML'\n([\s\S]*?)\n\s*YAML\n/.exec(text);
+  expect(apply, text).not.toBeNull();
+  const ns = apply?.[1] as string;
+  const labels: Record<string, string> = { "kubernetes.io/metadata.name": ns };
+  for (const line of text.matchAll(new RegExp(`kubectl label namespace ${ns} (.*)`, "g")))
+    for (const kv of (line[1] as string).split("#")[0]?.trim().split(/\s+/) ?? []) {
+      const [k, v] = kv.split("=");
+      labels[k as string] = v as string;
+    }
+  return { ns, labels, order: parse(apply?.[2] as string) as Manifest };
+}
+
+const accountValues: Array<[string, Record<string, string>]> = [
+  ["an account the chart creates for listed namespaces", { "accounts.create.namespaces": "{fleet-a,fleet-b}" }],
+  [
+    "an account the chart creates for labelled namespaces",
+    { "accounts.create.namespaceSelector.matchLabels.team": "iot" },
+  ],
+  ["an account the chart creates for every namespace", {}],
+];
+
+describe.skipIf(!helm)("NOTES.txt Try it: into a namespace the account selects, never the current one", () => {
+  for (const [what, extra] of accountValues) {
+    it(`${what}: the namespace, labelled as NOTES says, is one the account selects, and the order names it`, () => {
+      const set = { "accounts.create.enabled": "true", "accounts.create.credentialsSecret": "creds", ...extra };
+      const account = createdAccount(set) as Manifest;
+      const { labels, order } = tryIt(notes(set));
+      expect(matchesSelector(account.spec.namespaceSelector, labels), JSON.stringify(labels)).toBe(true);
+      expect(order.spec.accountRef).toEqual({ name: account.metadata.name });
+      expect(order.spec.credentialsRef).toBeUndefined();
+    });
+  }
+
+  it("an account the admin made (accounts.default): names it, shows its selector and how to label", () => {
+    const text = notes({ "accounts.default": "fleet" });
+    const { ns, order } = tryIt(text);
+    expect(order.spec.accountRef).toEqual({ name: "fleet" });
+    expect(text).toContain("kubectl get soracomaccount fleet -o jsonpath='{.spec.namespaceSelector}");
+    expect(text).toContain(`kubectl label namespace ${ns} `);
+  });
+
+  it("without any account: says to create one and label the namespace first", () => {
+    const text = notes();
+    const { ns, order } = tryIt(text);
+    expect(text).toContain("First create a SoracomAccount");
+    expect(text).toContain(`kubectl label namespace ${ns} `);
+    expect(order.spec.accountRef).toEqual({ name: "<your-account>" });
+  });
+
+  it("single-tenant credentials: a namespace they serve, no accountRef", () => {
+    const { ns, order } = tryIt(notes({ "credentials.existingSecret": "s", "credentials.namespaces": "{team-x}" }));
+    expect(ns).toBe("team-x");
+    expect(order.spec.accountRef).toBeUndefined();
+  });
+
+  it("every kubectl command of the Try it names its namespace", () => {
+    const sets: Array<Record<string, string>> = [
+      {},
+      { "accounts.default": "fleet" },
+      { "credentials.existingSecret": "s" },
+    ];
+    for (const set of sets) {
+      const text = notes(set).split("Try it")[1] as string;
+      const commands = text.split("\n").filter((l) => /^\s+kubectl (apply|get esim|wait)/.test(l));
+      expect(commands).toHaveLength(3);
+      for (const c of commands) expect(c).toMatch(/ -n \S+ /);
+    }
+  });
+});
 
 describe.skipIf(!helm)("NOTES.txt", () => {
   it("warns when there are no default credentials", () => {
