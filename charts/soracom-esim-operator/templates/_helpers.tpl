@@ -50,6 +50,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "soracom-esim-operator.fullname" .) .Values.leaderElection.id }}
 {{- end }}
 
+{{/*
+The Lease the controller elects on, as controller/config.ts's leaseName computes it from the flags the
+Deployment passes (--leader-election-id, --shard-name): each shard elects its own leader.
+*/}}
+{{- define "soracom-esim-operator.leaseName" -}}
+{{- $id := include "soracom-esim-operator.leaderElectionId" . }}
+{{- if .Values.shard.name }}
+{{- printf "%s-%s" $id .Values.shard.name }}
+{{- else }}
+{{- $id }}
+{{- end }}
+{{- end }}
+
 {{- define "soracom-esim-operator.image" -}}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
