@@ -280,6 +280,14 @@ function readFlags(argv: string[], env: NodeJS.ProcessEnv): FlagReader | "help" 
   return { str: (name) => (value(name) as string | undefined) ?? "", bool: (name) => value(name) === true };
 }
 
+/**
+ * leaseName is the Lease this process elects on: each shard elects its own leader, while the ledgers keep
+ * the installation's name (shared per account). The chart's leaseName helper grants exactly this name.
+ */
+export function leaseName(cfg: Pick<ControllerConfig, "leaderElectionId" | "shard">): string {
+  return cfg.shard ? `${cfg.leaderElectionId}-${cfg.shard.name}` : cfg.leaderElectionId;
+}
+
 /** loadConfig reads flags, then ESIM_* environment variables for flags not given, and validates them. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerConfig | "help" {
   const flags = readFlags(argv, env);

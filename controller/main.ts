@@ -6,7 +6,7 @@ import { Accounts } from "./accounts.js";
 import { ownAnnotation } from "./api/cache.js";
 import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "./api/types.js";
 import { ACCOUNT_REF, LABELS, MANAGER_NAME, ORDER_REF, PROFILE_REF } from "./api/vocabulary.js";
-import { ConfigError, type ControllerConfig, loadConfig, usage } from "./config.js";
+import { ConfigError, type ControllerConfig, leaseName, loadConfig, usage } from "./config.js";
 import { SoracomClients } from "./credentials.js";
 import { refreshGauges, refreshPollGauges } from "./gauges.js";
 import { loadKubeAccess } from "./kube/access.js";
@@ -378,8 +378,7 @@ function newElector(kube: KubeClient, cfg: ControllerConfig, registry: Registry,
   return new LeaderElector({
     client: kube,
     namespace: cfg.leaderElectionNamespace,
-    // Each shard elects its own leader; the ledgers keep the installation's name (shared per account).
-    name: cfg.shard ? `${cfg.leaderElectionId}-${cfg.shard.name}` : cfg.leaderElectionId,
+    name: leaseName(cfg),
     leaseDurationMs: cfg.leaderElectionLeaseDurationMs,
     renewDeadlineMs: cfg.leaderElectionRenewDeadlineMs,
     retryPeriodMs: cfg.leaderElectionRetryPeriodMs,

@@ -24,6 +24,8 @@ const cluster = useCluster({ namespacePrefix: "bench-smoke" });
 
 describe("benchmark smoke (make bench at N=40)", () => {
   it("40 profiles at 0 and 20 ms (polled paths limited): calls at the minimum or the budget, no 429, no mutating call on restart", async () => {
+    // The benchmark's controller logs in as admin: make bench runs without helm, and measures the controller,
+    // not RBAC (the chart's identity is held by every other test that runs the controller).
     const bench = new BenchCluster({
       kubeconfigPath: cluster.info.kubeconfigPath,
       server: cluster.info.server,

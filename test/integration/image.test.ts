@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../controlplane/process.js";
+import { kubeconfigForFlags } from "../support/chart-identity.js";
 import { useCluster } from "../support/cluster.js";
 import { eventually } from "../support/controller-process.js";
 import { condition, useE2E } from "../support/e2e.js";
@@ -90,7 +91,11 @@ describe.runIf(available || process.env.CI)("the controller image", () => {
     // (/tmp itself: the test process's TMPDIR may sit in a folder only root can enter.)
     const dir = mkdtempSync("/tmp/esim-image-");
     const kubeconfig = join(dir, "config");
-    copyFileSync(cluster.info.kubeconfigPath, kubeconfig);
+    // The chart's identity for these flags (test/support/chart-identity.ts), as the pod would log in.
+    const flags = ["--namespaces", cluster.namespace, "--leader-election-namespace", cluster.namespace];
+    const identity = await kubeconfigForFlags(cluster.info, flags, {});
+    if (!identity) throw new Error(`the controller rejects ${flags.join(" ")}`);
+    copyFileSync(identity, kubeconfig);
     chmodSync(kubeconfig, 0o644);
     chmodSync(dir, 0o755);
     try {
@@ -117,10 +122,7 @@ describe.runIf(available || process.env.CI)("the controller image", () => {
         `127.0.0.1:${port}`,
         "--soracom-endpoint",
         sim.url,
-        "--namespaces",
-        cluster.namespace,
-        "--leader-election-namespace",
-        cluster.namespace,
+        ...flags,
         "--poll-interval-active",
         "300ms",
       ]);

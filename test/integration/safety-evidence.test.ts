@@ -317,6 +317,8 @@ describe("a replica that lost its lease sends nothing more", () => {
     const apiserver = new URL(cluster.info.server);
     const proxy = new CutProxy();
     await proxy.start({ host: apiserver.hostname, port: Number(apiserver.port) });
+    // A's kubeconfig goes through the proxy that cuts it off, as admin (the cut is under test, not RBAC);
+    // replica B runs under the chart's identity.
     const kubeconfig = join(h.cluster.info.dir, `cut-${h.namespace}.kubeconfig`);
     writeFileSync(
       kubeconfig,

@@ -98,6 +98,11 @@ describe("sharding past one replica", () => {
       a: await e2e.controller(sim, { namespaces: [], credentials: null, args: shardArgs("a") }),
       b: await e2e.controller(sim, { namespaces: [], credentials: null, args: shardArgs("b") }),
     };
+    // Each shard leads on its own Lease, as the chart's ServiceAccount (the controller's identity here).
+    for (const shard of ["a", "b"] as const)
+      await eventually(async () => metricValue(await ctl[shard].metrics(), "soracom_esim_leader") === 1, {
+        what: `shard ${shard} leads on soracom-esim-operator-${shard}`,
+      });
     const owner = (ns: string) => (ns === nsA ? "a" : "b");
 
     // Each namespace: a draft awaiting approval (first, so that it fits the budget), then a fleet.

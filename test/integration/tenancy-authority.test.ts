@@ -98,7 +98,7 @@ beforeAll(async () => {
   await account(acct.b, "b", { allowed: false });
   await account(acct.c, "c", { allowed: true, terminate: true });
   controller = await startControllerProcess({
-    kubeconfig: cluster.info.kubeconfigPath,
+    controlPlane: cluster.info,
     soracomEndpoint: sim.url,
     credentials: null,
     namespaces: [ns.a, ns.b, ns.c],

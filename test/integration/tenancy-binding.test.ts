@@ -79,7 +79,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let implicitUrl = "";
 async function startController(args: string[]): Promise<ControllerProcess> {
   const started = await startControllerProcess({
-    kubeconfig: cluster.info.kubeconfigPath,
+    controlPlane: cluster.info,
     soracomEndpoint: implicitUrl,
     namespaces: [ns.team, ns.stray, ns.listed],
     args: ["--operator-namespace", ns.ops, "--leader-election-namespace", ns.ops, ...args],

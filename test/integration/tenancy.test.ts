@@ -215,7 +215,9 @@ beforeAll(async () => {
     tenantCredentials: { allowed: true },
   });
   const controller = await startControllerProcess({
-    kubeconfig: cluster.info.kubeconfigPath,
+    controlPlane: cluster.info,
+    // Its accounts allow tenant credentials: the chart grants reading them with accounts.tenantCredentials.
+    chart: { tenantCredentials: true },
     soracomEndpoint: simA.sim.url,
     credentials: null,
     namespaces: [ns.a, ns.b],

@@ -137,7 +137,9 @@ function account(name: string, team: string, endpoint: string, spend: number, ex
 /** startController starts one incarnation: accounts, plus the implicit account from its environment. */
 async function startController(): Promise<void> {
   w.controller = await startControllerProcess({
-    kubeconfig: cluster.info.kubeconfigPath,
+    controlPlane: cluster.info,
+    // Its accounts allow tenant credentials: the chart grants reading them with accounts.tenantCredentials.
+    chart: { tenantCredentials: true },
     soracomEndpoint: w.sims.implicit.sim.url,
     namespaces: [ns.v, ns.x],
     args: [

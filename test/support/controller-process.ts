@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { ControlPlaneInfo } from "../controlplane/fixture.js";
+import { type ChartExtras, kubeconfigForFlags } from "./chart-identity.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 const CLI = join(ROOT, "dist/controller/cli.js");
@@ -20,7 +22,15 @@ export interface ControllerProcess {
 }
 
 export interface ControllerProcessOptions {
-  kubeconfig: string;
+  /**
+   * The run's control plane: the controller logs in as the chart's ServiceAccount, bound by the RBAC the
+   * chart renders for the values its flags imply (chart-identity.ts).
+   */
+  controlPlane?: ControlPlaneInfo;
+  /** An explicit kubeconfig instead of the chart's identity: a test that passes one says why. */
+  kubeconfig?: string;
+  /** Chart values that add RBAC without a flag of their own (tenant credentials). */
+  chart?: ChartExtras;
   soracomEndpoint: string;
   namespaces?: string[];
   args?: string[];
@@ -38,11 +48,7 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
     throw new Error(`${CLI} is missing: run \`npm run build\` (make test does) before the integration tests`);
   const creds =
     opts.credentials === undefined ? { authKeyId: "keyId-simulator", authKey: "secret-simulator" } : opts.credentials;
-  const args = [
-    CLI,
-    "controller",
-    "--kubeconfig",
-    opts.kubeconfig,
+  const flags = [
     "--http-address",
     "127.0.0.1:0",
     "--soracom-endpoint",
@@ -70,6 +76,7 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
     env.SORACOM_AUTH_KEY_ID = creds.authKeyId;
     env.SORACOM_AUTH_KEY = creds.authKey;
   }
+  const args = [CLI, "controller", "--kubeconfig", await kubeconfigOf(opts, flags, env), ...flags];
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   const logs: string[] = [];
   let buffered = "";
@@ -82,6 +89,8 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // What RBAC refused is worth seeing even when the test passes: a permission the chart may lack.
+  void exited.then(() => reportRefusals(logs));
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
@@ -115,6 +124,25 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
       await exited;
     },
   };
+}
+
+/** reportRefusals writes the distinct requests the apiserver refused (403) to stderr, for the record. */
+function reportRefusals(logs: string[]): void {
+  const refused = new Set<string>();
+  for (const line of logs) {
+    if (!line.includes("forbidden")) continue;
+    for (const m of line.matchAll(/"(?:message|msg)":"((?:[^"\\]|\\.)*)"/g))
+      if (m[1]?.includes("is forbidden")) refused.add(m[1].replaceAll('\\"', '"'));
+  }
+  for (const r of refused) process.stderr.write(`[controller refused] ${r}\n`);
+}
+
+/** kubeconfigOf is the explicit kubeconfig, else the chart's identity for these flags. */
+async function kubeconfigOf(opts: ControllerProcessOptions, flags: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  if (opts.kubeconfig) return opts.kubeconfig;
+  if (!opts.controlPlane) throw new Error("startControllerProcess needs the control plane (or a kubeconfig)");
+  // Flags the controller rejects never reach the apiserver: any identity does, the admin's is at hand.
+  return (await kubeconfigForFlags(opts.controlPlane, flags, env, opts.chart)) ?? opts.controlPlane.kubeconfigPath;
 }
 
 /** metricValue reads one sample from Prometheus text: the value of `name{labels}` (labels as a subset). */

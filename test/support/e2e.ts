@@ -34,7 +34,7 @@ export function useE2E(cluster: Cluster) {
     },
     async controller(sim: { url: string }, opts: Partial<ControllerProcessOptions> = {}): Promise<ControllerProcess> {
       const c = await startControllerProcess({
-        kubeconfig: cluster.info.kubeconfigPath,
+        controlPlane: cluster.info,
         soracomEndpoint: sim.url,
         namespaces: [cluster.namespace],
         ...opts,

@@ -106,7 +106,7 @@ function space(cluster: Cluster, client: KubeClient, live: Set<ControllerProcess
       async function start(): Promise<Incarnation> {
         try {
           const proc = await startControllerProcess({
-            kubeconfig: cluster.info.kubeconfigPath,
+            controlPlane: cluster.info,
             soracomEndpoint: sim.url,
             namespaces: [ns()],
             ...rest,

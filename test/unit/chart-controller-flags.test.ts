@@ -2,8 +2,17 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { shippedNodeOptions } from "../../bench/controller.js";
-import { loadConfig } from "../../controller/config.js";
-import { ciValuesFiles, findTool, only, REPO_ROOT, type RenderOptions, renderChart } from "./chart-support.js";
+import { leaseName, loadConfig } from "../../controller/config.js";
+import {
+  ciValuesFiles,
+  findTool,
+  type Manifest,
+  only,
+  REPO_ROOT,
+  type RenderOptions,
+  renderChart,
+  verbTable,
+} from "./chart-support.js";
 
 // The chart's arguments and environment go through the controller's own flag parser (controller/config.ts),
 // so a flag renamed on either side, or a value the controller rejects, fails here and not in a pod.
@@ -32,8 +41,8 @@ function processEnv(env: EnvVar[], secret: Record<string, string>): NodeJS.Proce
   return out;
 }
 
-function configFor(opts: RenderOptions, secret: Record<string, string> = {}) {
-  const container = only(renderChart(helm as string, opts), "Deployment").spec.template.spec.containers[0];
+function configFor(opts: RenderOptions, secret: Record<string, string> = {}, manifests?: Manifest[]) {
+  const container = only(manifests ?? renderChart(helm as string, opts), "Deployment").spec.template.spec.containers[0];
   const [command, ...flags] = container.args as string[];
   expect(command).toBe("controller");
   const cfg = loadConfig(flags, processEnv(container.env ?? [], secret));
@@ -170,4 +179,22 @@ describe.skipIf(!helm)("the controller accepts the chart's flags", () => {
       envOf({ set: { "controller.maxHeapMiB": "null", "controller.maxSemiSpaceMiB": "null" } }).map((e) => e.name),
     ).not.toContain("NODE_OPTIONS");
   });
+
+  // The Lease's name is computed by the controller from the flags the Deployment passes; the release Role
+  // must grant get and update on exactly that name, or the controller never leads and reconciles nothing.
+  const shapes: Record<string, RenderOptions> = {
+    ...Object.fromEntries(ciValuesFiles().map((f) => [basename(f), { valuesFiles: [f] }])),
+    sharded: { set: { "shard.name": "a", "shard.selector": "shard=a" } },
+    "sharded with a custom lease id": {
+      set: { "shard.name": "b", "shard.selector": "shard=b", "leaderElection.id": "esim-lease" },
+    },
+  };
+  for (const [shape, opts] of Object.entries(shapes)) {
+    it(`${shape}: the release Role grants get and update on the Lease the controller elects on`, () => {
+      const manifests = renderChart(helm as string, opts);
+      const cfg = configFor(opts, credentials, manifests);
+      const role = manifests.find((m) => m.kind === "Role" && m.metadata.name.endsWith("-leader-election"));
+      expect(verbTable(role?.rules ?? [])[`coordination.k8s.io/leases [${leaseName(cfg)}]`]).toEqual(["get", "update"]);
+    });
+  }
 });

@@ -50,6 +50,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "soracom-esim-operator.fullname" .) .Values.leaderElection.id }}
 {{- end }}
 
+{{/*
+The Lease the controller elects on, as controller/config.ts's leaseName computes it from the flags the
+Deployment passes (--leader-election-id, --shard-name): each shard elects its own leader.
+*/}}
+{{- define "soracom-esim-operator.leaseName" -}}
+{{- $id := include "soracom-esim-operator.leaderElectionId" . }}
+{{- if .Values.shard.name }}
+{{- printf "%s-%s" $id .Values.shard.name }}
+{{- else }}
+{{- $id }}
+{{- end }}
+{{- end }}
+
 {{- define "soracom-esim-operator.image" -}}
 {{- if or (not .Values.image.repository) (eq .Values.image.repository "ghcr.io/soracom-esim-operator/soracom-esim-operator") }}
 {{- fail (printf "image.repository is %q, a placeholder: no image is published there. Build and push the image (IMAGE=registry.example.com/soracom-esim-operator:0.1.0 make image-push, or make image-kind for kind; docs/install.md#the-container-image), then set it: --set image.repository=registry.example.com/soracom-esim-operator --set image.tag=0.1.0 (or image.digest)" .Values.image.repository) }}
