@@ -3,8 +3,8 @@ import { ANNOTATIONS } from "../controller/api/vocabulary.js";
 import { type ApprovalPlan, approvalSentence, mergeApproved, planApproval } from "./approve-plan.js";
 import type { Cluster } from "./cluster.js";
 import { type Command, exactlyOne, oneNamespace } from "./command.js";
-import { AbortedError, ConflictError, EXIT, RefusedError } from "./errors.js";
-import type { PluginIo } from "./io.js";
+import { confirmWithPerson } from "./confirm.js";
+import { ConflictError, EXIT } from "./errors.js";
 import { durationText } from "./warnings.js";
 
 const CONFLICT_RETRIES = 3;
@@ -49,16 +49,6 @@ function describePlan(plan: ApprovalPlan, order: EsimProfileOrder, now: Date): s
   return `${lines.join("\n")}\n`;
 }
 
-/** confirmWithPerson asks y/N on a terminal; off a terminal it refuses, because money is spent. */
-async function confirmWithPerson(io: PluginIo, yes: boolean): Promise<void> {
-  if (yes) return;
-  if (!io.interactive) {
-    throw new RefusedError("refusing to approve without --yes: stdin is not a terminal, so nobody can answer y/N");
-  }
-  const answer = (await io.ask("Confirming spends money. Approve? [y/N] ")).trim().toLowerCase();
-  if (answer !== "y" && answer !== "yes") throw new AbortedError("not approved: nothing changed");
-}
-
 export const approveCommand: Command = {
   name: "approve",
   summary: "Approve the draft orders of a manual-confirmation order (spends money)",
@@ -99,7 +89,7 @@ without --yes, 4 order not found.
       ctx.io.stdout("Dry run: nothing changed.\n");
       return EXIT.ok;
     }
-    await confirmWithPerson(ctx.io, ctx.values.yes === true);
+    await confirmWithPerson(ctx.io, ctx.values.yes === true, "Confirming spends money. Approve?", "approve");
     const patched = await writeApproval(session.cluster, order, plan.ids);
     const value = patched.metadata.annotations?.[ANNOTATIONS.approveOrders] ?? "";
     ctx.io.stdout(
