@@ -4,12 +4,18 @@
  * and the kubectl plugin have their own (simulator/cli.ts, plugin/cli.ts) and are not in the image.
  * The commands are in commands.ts; this file only binds them to the process.
  */
-import { runCli } from "./commands.js";
+import { type Loaders, runCli } from "./commands.js";
 
-runCli(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-}).then(
+const commands: Loaders = {
+  controller: () => import("./main.js"),
+};
+
+const io = {
+  stdout: (text: string) => process.stdout.write(text),
+  stderr: (text: string) => process.stderr.write(text),
+};
+
+runCli(process.argv.slice(2), io, commands).then(
   (code) => {
     if (code !== 0) process.exitCode = code;
   },

@@ -31,12 +31,11 @@ export interface CliIo {
   stderr(text: string): void;
 }
 
-const loaders: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
-  controller: () => import("./main.js"),
-};
+/** Loaders are the commands that run something, loaded only when asked for (cli.ts names them). */
+export type Loaders = Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>>;
 
 /** runCli runs one command and returns the exit code (2: usage). */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, loaders: Loaders): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "--version" || name === "version") {
     io.stdout(`${PROGRAM} ${version()}\n`);

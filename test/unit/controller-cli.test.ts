@@ -12,7 +12,8 @@ describe("soracom-esim-operator: version and completion", () => {
   const capture = async (argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+    const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t) };
+    const code = await runCli(argv, io, { controller: () => import("../../controller/main.js") });
     return { code, out: out.join(""), err: err.join("") };
   };
   it("version, --version and controller --version print the one version (package.json = the chart's appVersion)", async () => {
