@@ -292,6 +292,7 @@ export class Accounts {
         ...where,
         ...policy.budgets.termination,
         name: `${prefix}-termination-ledger`,
+        account: () => (this.opts.accounts?.get(undefined, policy.name) ? policy.name : undefined),
       }),
     };
   }

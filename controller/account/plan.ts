@@ -58,7 +58,7 @@ export function planAccount(input: AccountInput): AccountPlan {
           type: CONDITIONS.terminationsPaused,
           status: "True",
           reason: REASONS.TerminationBudgetExhausted,
-          message: `Terminations are paused since ${toKubeTime(pause.since)}: the termination budget was used up. Resume with: kubectl annotate soracomaccount ${account.metadata.name} ${ANNOTATIONS.resumeTerminations}=${pause.id} --overwrite`,
+          message: `Terminations are paused since ${toKubeTime(pause.since)}: the termination budget was used up. Resume with: kubectl esim resume ${account.metadata.name} (the annotation ${ANNOTATIONS.resumeTerminations}=${pause.id} on this SoracomAccount).`,
         }
       : { type: CONDITIONS.terminationsPaused, status: "False", reason: REASONS.Completed, message: "" },
   );
