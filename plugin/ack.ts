@@ -46,7 +46,9 @@ without --yes, 4 order not found.
       ctx.io.stdout(`Nothing to acknowledge: ${namespace}/${name} has no FAILED Soracom order waiting for a person.\n`);
       return EXIT.ok;
     }
-    const lines = failed.map((f) => `  ${f.id}  ${f.quantity} profiles, FAILED${f.since ? ` since ${f.since}` : ""}`);
+    const lines = failed.map(
+      (f) => `  ${f.id}  ${f.quantity} profile${f.quantity === 1 ? "" : "s"}, FAILED${f.since ? ` since ${f.since}` : ""}`,
+    );
     ctx.io.stdout(`Acknowledge ${failed.length} FAILED Soracom order(s) of ${namespace}/${name}:\n${lines.join("\n")}\n`);
     if (ctx.values["dry-run"] === true) {
       ctx.io.stdout("Dry run: nothing changed.\n");

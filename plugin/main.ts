@@ -81,13 +81,13 @@ const GLOBAL_HELP = `Global flags (every command):
 Exit codes:
   0  ok
   1  error (no kubeconfig, CRDs not installed, no permission, apiserver unreachable, ...)
-  2  usage (bad flags or arguments; approve without --yes when stdin is not a terminal)
-  3  partial (export: some rows could not be read; the others are complete)
+  2  usage (bad flags or arguments; approve, ack or resume without --yes when stdin is not a terminal)
+  3  partial (export, qr ORDER: some profiles could not be read; the others are complete)
   4  not found (the named order or profile)`;
 
 /** usage is the top-level help. */
 export function usage(): string {
-  const commands = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n");
+  const commands = COMMANDS.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`).join("\n");
   return `kubectl esim: Soracom eSIM profiles managed by soracom-esim-operator, for the people who install them.
 
 Usage:

@@ -70,7 +70,7 @@ describe("dispatch, help and usage errors", () => {
   it("--help prints usage on stdout with the exit codes", async () => {
     const r = await run(["--help"]);
     expect(r.code).toBe(EXIT.ok);
-    expect(r.out).toContain("3  partial (export: some rows could not be read");
+    expect(r.out).toContain("3  partial (export, qr ORDER: some profiles could not be read");
   });
   it("every command has its own --help", async () => {
     for (const name of ["export", "qr", "approve", "ack", "resume", "refresh", "status", "completion", "version"]) {
