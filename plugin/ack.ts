@@ -2,7 +2,7 @@ import { splitList } from "../controller/api/annotations.js";
 import type { EsimProfileOrder } from "../controller/api/types.js";
 import { ANNOTATIONS, ORDER_KIND } from "../controller/api/vocabulary.js";
 import { mergeApproved } from "./approve-plan.js";
-import { type Command, exactlyOne, oneNamespace } from "./command.js";
+import { type Command, namedOrder } from "./command.js";
 import { confirmWithPerson, writeAnnotation } from "./confirm.js";
 import { EXIT } from "./errors.js";
 
@@ -37,10 +37,7 @@ Exit codes: 0 acknowledged (or nothing to acknowledge), 1 error or answered no, 
 without --yes, 4 order not found.
 `,
   async run(ctx) {
-    const name = exactlyOne(ctx.positionals, "ORDER");
-    const session = await ctx.connect();
-    const namespace = oneNamespace(session, name);
-    const order = await session.cluster.getOrder(namespace, name);
+    const { name, namespace, session, order } = await namedOrder(ctx);
     const failed = failedUnacknowledged(order);
     if (failed.length === 0) {
       ctx.io.stdout(`Nothing to acknowledge: ${namespace}/${name} has no FAILED Soracom order waiting for a person.\n`);

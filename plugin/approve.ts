@@ -1,41 +1,28 @@
 import type { EsimProfileOrder } from "../controller/api/types.js";
-import { ANNOTATIONS } from "../controller/api/vocabulary.js";
+import { ANNOTATIONS, ORDER_KIND } from "../controller/api/vocabulary.js";
 import { type ApprovalPlan, approvalSentence, mergeApproved, planApproval } from "./approve-plan.js";
 import type { Cluster } from "./cluster.js";
-import { type Command, exactlyOne, oneNamespace } from "./command.js";
-import { confirmWithPerson } from "./confirm.js";
-import { ConflictError, EXIT } from "./errors.js";
+import { type Command, namedOrder } from "./command.js";
+import { confirmWithPerson, writeAnnotation } from "./confirm.js";
+import { EXIT } from "./errors.js";
 import { durationText } from "./warnings.js";
 
-const CONFLICT_RETRIES = 3;
-
 /**
- * writeApproval adds exactly the shown IDs to the approve annotation. The patch carries the
- * resourceVersion it was computed from, so a concurrent edit of the annotation is never lost: on a
- * conflict we read again and merge again (the IDs stay the ones the person saw).
+ * writeApproval adds exactly the shown IDs to the approve annotation, guarded by resourceVersion: a
+ * concurrent edit of the annotation is never lost (on a conflict it reads again and merges again; the IDs
+ * stay the ones the person saw).
  */
-export async function writeApproval(
-  cluster: Cluster,
-  order: EsimProfileOrder,
-  ids: readonly string[],
-): Promise<EsimProfileOrder> {
+export function writeApproval(cluster: Cluster, order: EsimProfileOrder, ids: readonly string[]) {
   const namespace = order.metadata.namespace ?? "";
   const name = order.metadata.name ?? "";
-  let current = order;
-  for (let attempt = 1; ; attempt++) {
-    const value = mergeApproved(current.metadata.annotations?.[ANNOTATIONS.approveOrders], ids);
-    try {
-      return await cluster.patchOrderAnnotations(
-        namespace,
-        name,
-        { [ANNOTATIONS.approveOrders]: value },
-        current.metadata.resourceVersion,
-      );
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw err;
-      current = await cluster.getOrder(namespace, name);
-    }
-  }
+  return writeAnnotation(
+    cluster,
+    ORDER_KIND,
+    order,
+    ANNOTATIONS.approveOrders,
+    (current) => mergeApproved(current, ids),
+    () => cluster.getOrder(namespace, name),
+  );
 }
 
 function describePlan(plan: ApprovalPlan, order: EsimProfileOrder, now: Date): string {
@@ -70,10 +57,7 @@ Exit codes: 0 approved (or nothing to approve), 1 error or answered no, 2 usage 
 without --yes, 4 order not found.
 `,
   async run(ctx) {
-    const name = exactlyOne(ctx.positionals, "ORDER");
-    const session = await ctx.connect();
-    const namespace = oneNamespace(session, name);
-    const order = await session.cluster.getOrder(namespace, name);
+    const { name, namespace, session, order } = await namedOrder(ctx);
     const plan = planApproval(order);
     if (!plan) {
       const manual = order.spec.confirmation === "Manual" ? "" : " (its confirmation is Automatic)";

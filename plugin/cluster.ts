@@ -31,18 +31,11 @@ export interface Cluster {
   listProfiles(namespace: string | undefined, labelSelector?: string): Promise<EsimProfile[]>;
   getProfile(namespace: string, name: string): Promise<EsimProfile>;
   getSecret(namespace: string, name: string): Promise<V1Secret>;
-  /** patchOrderAnnotations merge-patches annotations, guarded by resourceVersion (409 → ConflictError). */
-  patchOrderAnnotations(
-    namespace: string,
-    name: string,
-    annotations: Record<string, string>,
-    resourceVersion: string | undefined,
-  ): Promise<EsimProfileOrder>;
   /** getAccount reads a SoracomAccount (cluster-scoped). */
   getAccount(name: string): Promise<SoracomAccount>;
   /**
    * patchAnnotations merge-patches the annotations of one of the operator's objects, guarded by
-   * resourceVersion like patchOrderAnnotations (namespace is ignored for the cluster-scoped account).
+   * resourceVersion (409 → ConflictError; namespace is ignored for the cluster-scoped account).
    */
   patchAnnotations<K extends AnnotatedKind>(
     kind: K,
@@ -122,15 +115,6 @@ export class KubeCluster implements Cluster {
   getSecret(namespace: string, name: string): Promise<V1Secret> {
     const path = resourcePath({ group: "", version: "v1", plural: "secrets", namespace }, name);
     return this.call({ verb: "get", resource: "secrets", namespace, name }, { path });
-  }
-
-  patchOrderAnnotations(
-    namespace: string,
-    name: string,
-    annotations: Record<string, string>,
-    resourceVersion: string | undefined,
-  ): Promise<EsimProfileOrder> {
-    return this.patchAnnotations(ORDER_KIND, namespace, name, annotations, resourceVersion);
   }
 
   getAccount(name: string): Promise<SoracomAccount> {

@@ -20,7 +20,7 @@ export class FakeCluster implements Cluster {
   /** How many upcoming patches answer 409, after bumping the stored resourceVersion. */
   conflicts = 0;
   patches: {
-    kind?: AnnotatedKind;
+    kind: AnnotatedKind;
     name: string;
     annotations: Record<string, string>;
     resourceVersion: string | undefined;
@@ -73,30 +73,16 @@ export class FakeCluster implements Cluster {
       (x) => x.metadata.name === name && (kind === "SoracomAccount" || x.metadata.namespace === namespace),
     );
     if (!o) throw new NotFoundError(`${kind} "${name}" not found`);
+    if (this.conflicts > 0) {
+      this.conflicts--;
+      o.metadata.resourceVersion = String(Number(o.metadata.resourceVersion ?? "0") + 1);
+      throw new ConflictError(`${kind} "${name}" changed meanwhile`);
+    }
     if (resourceVersion && resourceVersion !== o.metadata.resourceVersion) throw new ConflictError("stale");
     this.patches.push({ kind, name, annotations, resourceVersion });
     o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
     o.metadata.resourceVersion = String(Number(o.metadata.resourceVersion ?? "0") + 1);
     return structuredClone(o) as KindObject[K];
-  }
-  async patchOrderAnnotations(
-    namespace: string,
-    name: string,
-    annotations: Record<string, string>,
-    resourceVersion: string | undefined,
-  ) {
-    const o = this.orders.find((x) => x.metadata.namespace === namespace && x.metadata.name === name);
-    if (!o) throw new NotFoundError(`EsimProfileOrder "${name}" not found`);
-    if (this.conflicts > 0) {
-      this.conflicts--;
-      o.metadata.resourceVersion = String(Number(o.metadata.resourceVersion ?? "0") + 1);
-      throw new ConflictError(`EsimProfileOrder "${name}" changed meanwhile`);
-    }
-    if (resourceVersion && resourceVersion !== o.metadata.resourceVersion) throw new ConflictError("stale");
-    this.patches.push({ name, annotations, resourceVersion });
-    o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
-    o.metadata.resourceVersion = String(Number(o.metadata.resourceVersion ?? "0") + 1);
-    return structuredClone(o);
   }
 }
 
