@@ -3,12 +3,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { V1Secret } from "@kubernetes/client-node";
-import jsQR from "jsqr";
 import { describe, expect, it } from "vitest";
 import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../../controller/api/types.js";
 import { ACTIVATION_SECRET, ANNOTATIONS, LABELS } from "../../controller/api/vocabulary.js";
 import { EXIT } from "../../plugin/errors.js";
 import { main, version } from "../../plugin/main.js";
+import { decodePdfQrs } from "../support/pdf-qr.js";
 import { anOrder, connectTo, FakeCluster, RecordingIo } from "./plugin-fakes.js";
 
 // The day-two verbs of kubectl esim (issue 25): resume, ack, refresh, status -w, qr ORDER, completion,
@@ -293,21 +293,6 @@ describe("status -w", () => {
   });
 });
 
-/** rasterize draws the rectangles of one QR block of a PDF content stream; jsQR reads the result. */
-function decodeBlock(block: string): string | undefined {
-  const rects = [...block.matchAll(/^(\d+) (\d+) (\d+) 1 re$/gm)].map((m) => m.slice(1, 4).map(Number));
-  const size = Math.max(...rects.map(([x, , w]) => (x ?? 0) + (w ?? 0))) + 4;
-  const scale = 4;
-  const px = size * scale;
-  const data = new Uint8ClampedArray(px * px * 4).fill(255);
-  for (const [x = 0, y = 0, w = 0] of rects) {
-    for (let yy = (size - 1 - y) * scale; yy < (size - y) * scale; yy++) {
-      for (let xx = x * scale; xx < (x + w) * scale; xx++) data.fill(0, (yy * px + xx) * 4, (yy * px + xx) * 4 + 3);
-    }
-  }
-  return jsQR.default(data, px, px)?.data;
-}
-
 describe("qr ORDER", () => {
   it("--pdf writes every profile's QR code, labelled with its name and ICCID, as pages of 12", async () => {
     const c = fleet(13);
@@ -326,13 +311,7 @@ describe("qr ORDER", () => {
       .map((l) => Number(l.slice(0, 10)));
     expect(offsets.map((o) => pdf.slice(o, pdf.indexOf(" obj", o)))).toEqual(offsets.map((_, i) => `${i + 1} 0`));
     expect(pdf).toContain("/Count 2");
-    const blocks = pdf
-      .split(/\nq\n/)
-      .slice(1)
-      .map((b) => b.slice(0, b.indexOf("\nQ")));
-    expect(blocks.map(decodeBlock)).toEqual(
-      Array.from({ length: 13 }, (_, i) => `LPA:1$smdp.example$MATCHING-${i + 1}`),
-    );
+    expect(decodePdfQrs(pdf)).toEqual(Array.from({ length: 13 }, (_, i) => `LPA:1$smdp.example$MATCHING-${i + 1}`));
     for (let i = 1; i <= 13; i++) {
       const iccid = `898110000000000${String(i).padStart(4, "0")}`;
       expect(pdf).toContain(`(sensors-${iccid}) Tj`);
