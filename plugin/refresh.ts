@@ -31,7 +31,7 @@ async function orderToRefresh(
   const order = profile.metadata.labels?.[LABELS.order];
   if (!order) {
     throw new UsageError(
-      `EsimProfile "${name}" belongs to no order (adopted): the controller reads its SIM on every change of it, so there is no poll to ask for`,
+      `EsimProfile "${name}" belongs to no order (adopted): no order's polls read it; the controller reads its SIM when the profile's spec asks for a change`,
     );
   }
   return { order: await cluster.getOrder(namespace, order), via: name };

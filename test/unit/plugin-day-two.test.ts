@@ -239,6 +239,16 @@ describe("refresh ORDER|PROFILE", () => {
     expect(r.out).toContain("EsimProfile sensors-8981100000000000001 is read by the polls of its order sensors");
     expect(c.patches.map((p) => [p.kind, p.name])).toEqual([["EsimProfileOrder", "sensors"]]);
   });
+  it("an adopted profile has no order's polls to ask for: a usage error, nothing written", async () => {
+    const c = fleet();
+    const adopted = aProfile("fleet-a", "sensors", "8981100000000000777");
+    adopted.metadata.labels = {};
+    c.profiles.push(adopted);
+    const r = await run(["refresh", adopted.metadata.name ?? ""], c);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toContain("belongs to no order (adopted)");
+    expect(c.patches).toEqual([]);
+  });
   it("a misspelled name is not found, with the close names", async () => {
     const r = await run(["refresh", "sensor"]);
     expect(r.code).toBe(EXIT.notFound);
