@@ -244,8 +244,7 @@ export class Accounts {
 
   /** account gives the account at work for a policy: its ledgers, loaded once (again when the budgets change). */
   private async account(policy: AccountPolicy): Promise<Account> {
-    // A SoracomAccount appearing for the implicit account changes how a pause is resumed: new ledgers.
-    const fingerprint = JSON.stringify([policy.budgets, this.isObject(policy.name)]);
+    const fingerprint = JSON.stringify(policy.budgets);
     let entry = this.live.get(policy.name);
     if (!entry || entry.fingerprint !== fingerprint) {
       const account: Account = { name: policy.name, policy, ...this.ledgers(policy) };
@@ -298,16 +297,13 @@ export class Accounts {
     };
     return {
       spend: new SpendLedger({ ...where, ...policy.budgets.spend, name: `${prefix}-spend-ledger` }),
-      terminations: new TerminationLedger(
-        { ...where, ...policy.budgets.termination, name: `${prefix}-termination-ledger` },
-        this.isObject(policy.name) ? policy.name : undefined,
-      ),
+      terminations: new TerminationLedger({
+        ...where,
+        ...policy.budgets.termination,
+        name: `${prefix}-termination-ledger`,
+        account: () => (this.opts.accounts?.get(undefined, policy.name) ? policy.name : undefined),
+      }),
     };
-  }
-
-  /** isObject: a SoracomAccount of that name exists (the implicit account from the environment has none). */
-  private isObject(name: string): boolean {
-    return this.opts.accounts?.get(undefined, name) !== undefined;
   }
 }
 

@@ -384,13 +384,12 @@ export class TerminationLedger extends Ledger {
   private data: TerminationData = { entries: [] };
   private reloadedAt = 0;
   private reloading: Promise<void> | undefined;
+  /** The SoracomAccount whose ledger this is, when one exists now: the way to resume names it. */
+  private readonly account: () => string | undefined;
 
-  /** account: the SoracomAccount whose annotation resumes a pause (absent: the implicit account's ledger). */
-  constructor(
-    opts: LedgerOptions,
-    private readonly account?: string,
-  ) {
+  constructor(opts: LedgerOptions & { account?: () => string | undefined }) {
     super(opts, "termination");
+    this.account = opts.account ?? (() => undefined);
   }
 
   /** load reads the ledger, and lifts a pause a person resumed (at start, and while paused). */
@@ -494,9 +493,18 @@ export class TerminationLedger extends Ledger {
     return data.entries.filter((e) => e.t > now - this.opts.windowMs && e.t >= resumed);
   }
 
-  /** describe names the one way to resume: the SoracomAccount's annotation, or without one its ledger's. */
+  /**
+   * describe says how to resume: `kubectl esim resume ACCOUNT`, which sets the annotation on the
+   * SoracomAccount; without one (the controller's own credentials), the annotation on this ledger.
+   */
   private describe(pause: { id: string; since: number }): TerminationPause {
-    if (this.account) return { ...pause, resume: `kubectl esim resume ${this.account}` };
+    const account = this.account();
+    if (account) {
+      return {
+        ...pause,
+        resume: `kubectl esim resume ${account} (the annotation ${RESUME_ANNOTATION}=${pause.id} on SoracomAccount ${account})`,
+      };
+    }
     const [ns, name] = this.ref.split("/");
     return {
       ...pause,

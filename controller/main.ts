@@ -26,6 +26,7 @@ import { OrphanSweeper, sweepSources } from "./order/orphans.js";
 import { PollPacer } from "./order/pacing.js";
 import { startOrderController } from "./order/wiring.js";
 import { startProfileController } from "./profile/wiring.js";
+import { version } from "./version.js";
 
 /**
  * `soracom-esim-operator controller`: assembles the caches, the two controllers, leader election and the
@@ -33,6 +34,10 @@ import { startProfileController } from "./profile/wiring.js";
  * the lease. Nothing reconciles before every cache synced; caches that do not sync in time end the process.
  */
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--version")) {
+    process.stdout.write(`soracom-esim-operator ${version()}\n`);
+    return 0;
+  }
   let cfg: ControllerConfig | "help";
   try {
     cfg = loadConfig(argv);

@@ -1,41 +1,28 @@
 import type { EsimProfileOrder } from "../controller/api/types.js";
-import { ANNOTATIONS } from "../controller/api/vocabulary.js";
+import { ANNOTATIONS, ORDER_KIND } from "../controller/api/vocabulary.js";
 import { type ApprovalPlan, approvalSentence, mergeApproved, planApproval } from "./approve-plan.js";
 import type { Cluster } from "./cluster.js";
-import { type Command, exactlyOne, oneNamespace } from "./command.js";
-import { AbortedError, ConflictError, EXIT, RefusedError } from "./errors.js";
-import type { PluginIo } from "./io.js";
+import { type Command, namedOrder } from "./command.js";
+import { confirmWithPerson, writeAnnotation } from "./confirm.js";
+import { EXIT } from "./errors.js";
 import { durationText } from "./warnings.js";
 
-const CONFLICT_RETRIES = 3;
-
 /**
- * writeApproval adds exactly the shown IDs to the approve annotation. The patch carries the
- * resourceVersion it was computed from, so a concurrent edit of the annotation is never lost: on a
- * conflict we read again and merge again (the IDs stay the ones the person saw).
+ * writeApproval adds exactly the shown IDs to the approve annotation, guarded by resourceVersion: a
+ * concurrent edit of the annotation is never lost (on a conflict it reads again and merges again; the IDs
+ * stay the ones the person saw).
  */
-export async function writeApproval(
-  cluster: Cluster,
-  order: EsimProfileOrder,
-  ids: readonly string[],
-): Promise<EsimProfileOrder> {
+export function writeApproval(cluster: Cluster, order: EsimProfileOrder, ids: readonly string[]) {
   const namespace = order.metadata.namespace ?? "";
   const name = order.metadata.name ?? "";
-  let current = order;
-  for (let attempt = 1; ; attempt++) {
-    const value = mergeApproved(current.metadata.annotations?.[ANNOTATIONS.approveOrders], ids);
-    try {
-      return await cluster.patchOrderAnnotations(
-        namespace,
-        name,
-        { [ANNOTATIONS.approveOrders]: value },
-        current.metadata.resourceVersion,
-      );
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw err;
-      current = await cluster.getOrder(namespace, name);
-    }
-  }
+  return writeAnnotation(
+    cluster,
+    ORDER_KIND,
+    order,
+    ANNOTATIONS.approveOrders,
+    (current) => mergeApproved(current, ids),
+    () => cluster.getOrder(namespace, name),
+  );
 }
 
 function describePlan(plan: ApprovalPlan, order: EsimProfileOrder, now: Date): string {
@@ -47,16 +34,6 @@ function describePlan(plan: ApprovalPlan, order: EsimProfileOrder, now: Date): s
   }
   if (plan.alreadyApproved.length > 0) lines.push(`Already approved earlier: ${plan.alreadyApproved.join(", ")}`);
   return `${lines.join("\n")}\n`;
-}
-
-/** confirmWithPerson asks y/N on a terminal; off a terminal it refuses, because money is spent. */
-async function confirmWithPerson(io: PluginIo, yes: boolean): Promise<void> {
-  if (yes) return;
-  if (!io.interactive) {
-    throw new RefusedError("refusing to approve without --yes: stdin is not a terminal, so nobody can answer y/N");
-  }
-  const answer = (await io.ask("Confirming spends money. Approve? [y/N] ")).trim().toLowerCase();
-  if (answer !== "y" && answer !== "yes") throw new AbortedError("not approved: nothing changed");
 }
 
 export const approveCommand: Command = {
@@ -80,10 +57,7 @@ Exit codes: 0 approved (or nothing to approve), 1 error or answered no, 2 usage 
 without --yes, 4 order not found.
 `,
   async run(ctx) {
-    const name = exactlyOne(ctx.positionals, "ORDER");
-    const session = await ctx.connect();
-    const namespace = oneNamespace(session, name);
-    const order = await session.cluster.getOrder(namespace, name);
+    const { name, namespace, session, order } = await namedOrder(ctx);
     const plan = planApproval(order);
     if (!plan) {
       const manual = order.spec.confirmation === "Manual" ? "" : " (its confirmation is Automatic)";
@@ -99,7 +73,7 @@ without --yes, 4 order not found.
       ctx.io.stdout("Dry run: nothing changed.\n");
       return EXIT.ok;
     }
-    await confirmWithPerson(ctx.io, ctx.values.yes === true);
+    await confirmWithPerson(ctx.io, ctx.values.yes === true, "Confirming spends money. Approve?", "approve");
     const patched = await writeApproval(session.cluster, order, plan.ids);
     const value = patched.metadata.annotations?.[ANNOTATIONS.approveOrders] ?? "";
     ctx.io.stdout(

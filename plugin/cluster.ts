@@ -1,6 +1,15 @@
 import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
-import type { EsimProfile, EsimProfileOrder } from "../controller/api/types.js";
-import { GROUP, ORDER_KIND, ORDER_PLURAL, PROFILE_KIND, PROFILE_PLURAL, VERSION } from "../controller/api/vocabulary.js";
+import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../controller/api/types.js";
+import {
+  ACCOUNT_KIND,
+  ACCOUNT_PLURAL,
+  GROUP,
+  ORDER_KIND,
+  ORDER_PLURAL,
+  PROFILE_KIND,
+  PROFILE_PLURAL,
+  VERSION,
+} from "../controller/api/vocabulary.js";
 import { KubeApiError, KubeNetworkError, KubeTimeoutError } from "../controller/kube/errors.js";
 import { KubeClient, type KubeRequest, resourcePath } from "../controller/kube/rest.js";
 import {
@@ -22,16 +31,36 @@ export interface Cluster {
   listProfiles(namespace: string | undefined, labelSelector?: string): Promise<EsimProfile[]>;
   getProfile(namespace: string, name: string): Promise<EsimProfile>;
   getSecret(namespace: string, name: string): Promise<V1Secret>;
-  /** patchOrderAnnotations merge-patches annotations, guarded by resourceVersion (409 → ConflictError). */
-  patchOrderAnnotations(
+  /** getAccount reads a SoracomAccount (cluster-scoped). */
+  getAccount(name: string): Promise<SoracomAccount>;
+  /**
+   * patchAnnotations merge-patches the annotations of one of the operator's objects, guarded by
+   * resourceVersion (409 → ConflictError; namespace is ignored for the cluster-scoped account).
+   */
+  patchAnnotations<K extends AnnotatedKind>(
+    kind: K,
     namespace: string,
     name: string,
     annotations: Record<string, string>,
     resourceVersion: string | undefined,
-  ): Promise<EsimProfileOrder>;
+  ): Promise<KindObject[K]>;
   /** close releases connections when the command is done. */
   close?(): void;
 }
+
+/** The operator's kinds whose annotations the plugin writes (approve, ack, refresh, resume). */
+export interface KindObject {
+  EsimProfileOrder: EsimProfileOrder;
+  EsimProfile: EsimProfile;
+  SoracomAccount: SoracomAccount;
+}
+export type AnnotatedKind = keyof KindObject;
+
+const PLURALS: Record<AnnotatedKind, string> = {
+  [ORDER_KIND]: ORDER_PLURAL,
+  [PROFILE_KIND]: PROFILE_PLURAL,
+  [ACCOUNT_KIND]: ACCOUNT_PLURAL,
+};
 
 /** Action names what was attempted, so an error can say which verb on which resource failed. */
 interface Action {
@@ -42,7 +71,8 @@ interface Action {
   name?: string;
 }
 
-const where = (a: Action) => (a.namespace ? ` in namespace "${a.namespace}"` : " in any namespace");
+const where = (a: Action) =>
+  a.namespace ? ` in namespace "${a.namespace}"` : a.kind === ACCOUNT_KIND ? "" : " in any namespace";
 const ours = (plural: string, namespace?: string) => ({ group: GROUP, version: VERSION, plural, namespace });
 const MERGE_PATCH = "application/merge-patch+json";
 
@@ -87,15 +117,23 @@ export class KubeCluster implements Cluster {
     return this.call({ verb: "get", resource: "secrets", namespace, name }, { path });
   }
 
-  patchOrderAnnotations(
+  getAccount(name: string): Promise<SoracomAccount> {
+    const action = { verb: "get", resource: ACCOUNT_PLURAL, kind: ACCOUNT_KIND, name };
+    return this.call(action, { path: resourcePath(ours(ACCOUNT_PLURAL), name) });
+  }
+
+  patchAnnotations<K extends AnnotatedKind>(
+    kind: K,
     namespace: string,
     name: string,
     annotations: Record<string, string>,
     resourceVersion: string | undefined,
-  ): Promise<EsimProfileOrder> {
-    const action = { verb: "patch", resource: ORDER_PLURAL, kind: ORDER_KIND, namespace, name };
+  ): Promise<KindObject[K]> {
+    const plural = PLURALS[kind];
+    const ns = kind === ACCOUNT_KIND ? undefined : namespace;
+    const action = { verb: "patch", resource: plural, kind, namespace: ns, name };
     const body = { metadata: { annotations, ...(resourceVersion ? { resourceVersion } : {}) } };
-    const path = resourcePath(ours(ORDER_PLURAL, namespace), name);
+    const path = resourcePath(ours(plural, ns), name);
     return this.call(action, { method: "PATCH", path, body, contentType: MERGE_PATCH });
   }
 

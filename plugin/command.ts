@@ -70,6 +70,14 @@ export function exactlyOne(positionals: string[], what: string): string {
   return positionals[0] as string;
 }
 
+/** namedOrder reads the one EsimProfileOrder a command names (approve, ack): its name, namespace and session. */
+export async function namedOrder(ctx: CommandContext) {
+  const name = exactlyOne(ctx.positionals, "ORDER");
+  const session = await ctx.connect();
+  const namespace = oneNamespace(session, name);
+  return { name, namespace, session, order: await session.cluster.getOrder(namespace, name) };
+}
+
 /** oneNamespace refuses -A where a command works on one named object, as kubectl does. */
 export function oneNamespace(session: Scope, name: string): string {
   if (session.allNamespaces) {

@@ -23,6 +23,13 @@ export class PluginError extends Error {
 export class UsageError extends PluginError {
   override readonly code = "ESIM_USAGE";
   override readonly exitCode = EXIT.usage;
+  /** The command whose usage is shown under the error (set by the parser; commands leave it out). */
+  constructor(
+    message: string,
+    readonly command?: { name: string; help: string },
+  ) {
+    super(message);
+  }
 }
 
 /** RefusedError: the command will not act without an explicit go-ahead (e.g. approve off a terminal). */

@@ -9,6 +9,8 @@ export interface PluginIo {
   /** ask shows a question (on stderr) and returns the answer line. */
   ask(question: string): Promise<string>;
   now(): Date;
+  /** sleep waits between reads (`status -w`). */
+  sleep(ms: number): Promise<void>;
 }
 
 /** processIo is the real terminal. */
@@ -26,5 +28,6 @@ export function processIo(): PluginIo {
       }
     },
     now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 }

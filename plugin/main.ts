@@ -1,8 +1,8 @@
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { completionScript, isShell, SHELLS } from "../controller/completion.js";
 import { scrubSecrets } from "../controller/log.js";
+import { version } from "../controller/version.js";
+import { ackCommand } from "./ack.js";
 import { approveCommand } from "./approve.js";
 import { KubeCluster } from "./cluster.js";
 import { type Command, GLOBAL_OPTIONS, type Options, type Session, stringValue, type Values } from "./command.js";
@@ -11,9 +11,64 @@ import { exportCommand } from "./export.js";
 import type { PluginIo } from "./io.js";
 import { type ConnectOptions, loadConnection } from "./kubeconfig.js";
 import { qrCommand } from "./qr.js";
+import { refreshCommand } from "./refresh.js";
+import { resumeCommand } from "./resume.js";
 import { statusCommand } from "./status.js";
+import { closest } from "./suggest.js";
 
-export const COMMANDS: readonly Command[] = [exportCommand, qrCommand, approveCommand, statusCommand];
+export { version };
+
+const versionCommand: Command = {
+  name: "version",
+  summary: "Print the version",
+  options: {},
+  help: "Print the plugin's version.\n\nUsage:\n  kubectl esim version\n\nExit codes: 0 ok, 2 usage.\n",
+  async run(ctx) {
+    ctx.io.stdout(`kubectl-esim ${version()}\n`);
+    return EXIT.ok;
+  },
+};
+
+const completionCommand: Command = {
+  name: "completion",
+  summary: "Print a shell completion script (bash, zsh or fish)",
+  options: {},
+  help: `Print a shell completion script for kubectl-esim.
+
+Usage:
+  kubectl esim completion bash|zsh|fish
+
+  bash:  source <(kubectl-esim completion bash)
+  zsh:   source <(kubectl-esim completion zsh)
+  fish:  kubectl-esim completion fish | source
+
+Exit codes: 0 ok, 2 usage.
+`,
+  async run(ctx) {
+    const [shell, ...more] = ctx.positionals;
+    if (!isShell(shell) || more.length > 0) throw new UsageError(`completion needs one shell: ${SHELLS.join(", ")}`);
+    const commands = COMMANDS.map((c) => ({
+      name: c.name,
+      summary: c.summary,
+      flags: c.name === "completion" ? [...SHELLS] : Object.keys(c.options).map((f) => `--${f}`),
+    }));
+    const globalFlags = Object.keys(GLOBAL_OPTIONS).map((f) => `--${f}`);
+    ctx.io.stdout(completionScript(shell, { program: "kubectl-esim", commands, globalFlags }));
+    return EXIT.ok;
+  },
+};
+
+export const COMMANDS: readonly Command[] = [
+  exportCommand,
+  qrCommand,
+  approveCommand,
+  ackCommand,
+  resumeCommand,
+  refreshCommand,
+  statusCommand,
+  completionCommand,
+  versionCommand,
+];
 
 const GLOBAL_HELP = `Global flags (every command):
   -n, --namespace NAME    Namespace (default: the kubeconfig context's, else "default")
@@ -26,13 +81,13 @@ const GLOBAL_HELP = `Global flags (every command):
 Exit codes:
   0  ok
   1  error (no kubeconfig, CRDs not installed, no permission, apiserver unreachable, ...)
-  2  usage (bad flags or arguments; approve without --yes when stdin is not a terminal)
-  3  partial (export: some rows could not be read; the others are complete)
+  2  usage (bad flags or arguments; approve, ack or resume without --yes when stdin is not a terminal)
+  3  partial (export, qr ORDER: some profiles could not be read; the others are complete)
   4  not found (the named order or profile)`;
 
 /** usage is the top-level help. */
 export function usage(): string {
-  const commands = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n");
+  const commands = COMMANDS.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`).join("\n");
   return `kubectl esim: Soracom eSIM profiles managed by soracom-esim-operator, for the people who install them.
 
 Usage:
@@ -45,21 +100,6 @@ ${GLOBAL_HELP}
 
 Run 'kubectl esim <command> --help' for a command's flags.
 `;
-}
-
-/** version reads the package version from the nearest package.json (works from source and from dist). */
-export function version(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = path.join(dir, "package.json");
-    if (fs.existsSync(file)) {
-      const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "soracom-esim-operator") return pkg.version ?? "unknown";
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return "unknown";
-    dir = parent;
-  }
 }
 
 const ALL_OPTIONS: Options = Object.assign({}, GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options));
@@ -89,6 +129,22 @@ const PARSE_ERRORS = new Set([
   "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL",
 ]);
 
+/**
+ * parseError turns node:util's message ("Unknown option '-w'. To specify a positional argument ...") into
+ * one line a person reads: the flag, what is wrong with it, and the flags the command has.
+ */
+export function parseError(command: Command, err: Error & { code?: string }): UsageError {
+  const flag = /'([^']+)'/.exec(err.message)?.[1]?.split(/[ ,<]/)[0] ?? "";
+  const known = Object.keys({ ...command.options, ...GLOBAL_OPTIONS }).map((f) => `--${f}`);
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const near = closest(flag, known, 1);
+    const hint = near.length > 0 ? `; did you mean ${near[0]}?` : "";
+    return new UsageError(`unknown flag ${flag} for "kubectl esim ${command.name}"${hint}`, command);
+  }
+  const text = err.message.includes("argument missing") ? "needs a value" : "takes no value";
+  return new UsageError(`flag ${flag} ${text} (kubectl esim ${command.name})`, command);
+}
+
 function parseCommandArgs(command: Command, rest: string[]): { values: Values; positionals: string[] } {
   try {
     const parsed = parseArgs({
@@ -99,9 +155,18 @@ function parseCommandArgs(command: Command, rest: string[]): { values: Values; p
     return { values: parsed.values as Values, positionals: parsed.positionals };
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code && PARSE_ERRORS.has(code)) throw new UsageError((err as Error).message);
+    if (code && PARSE_ERRORS.has(code)) throw parseError(command, err as Error);
     throw err;
   }
+}
+
+/** usageLines are the "Usage:" lines of a command's help. */
+export function usageLines(command: { help: string }): string {
+  const help = command.help.split("\n");
+  const at = help.indexOf("Usage:");
+  if (at < 0) return "";
+  const end = help.indexOf("", at);
+  return `${help.slice(at, end < 0 ? undefined : end).join("\n")}\n`;
 }
 
 /** Connect builds a Session from the global flags; tests pass their own. */
@@ -123,9 +188,29 @@ async function dispatch(argv: string[], io: PluginIo, connect: Connect): Promise
     if (argv.includes("--version")) return print(io, `kubectl-esim ${version()}\n`);
     const asked = argv.includes("--help") || argv.includes("-h") || name === "help";
     if (asked) return print(io, usage());
-    io.stderr(name === undefined ? usage() : `kubectl-esim: unknown command "${name}"\n\n${usage()}`);
+    if (name === undefined) {
+      io.stderr(usage());
+      return EXIT.usage;
+    }
+    const near = closest(
+      name,
+      COMMANDS.map((c) => c.name),
+      1,
+    );
+    const hint = near.length > 0 ? `; did you mean "${near[0]}"?` : "";
+    io.stderr(`kubectl-esim: unknown command "${name}"${hint}\n\n${usage()}`);
     return EXIT.usage;
   }
+  try {
+    return await runCommand(command, rest, io, connect);
+  } catch (err) {
+    // A command's own usage errors (a missing ORDER, -A with a name) show its usage too.
+    if (err instanceof UsageError && !err.command) throw new UsageError(err.message, command);
+    throw err;
+  }
+}
+
+async function runCommand(command: Command, rest: string[], io: PluginIo, connect: Connect): Promise<number> {
   const { values, positionals } = parseCommandArgs(command, rest);
   if (values.help === true) return print(io, `${command.help}\n${GLOBAL_HELP}\n`);
   if (values.version === true) return print(io, `kubectl-esim ${version()}\n`);
@@ -154,7 +239,10 @@ export async function main(argv: string[], io: PluginIo, connect: Connect = conn
   } catch (err) {
     const message = scrubSecrets(err instanceof Error ? err.message : String(err));
     io.stderr(`kubectl-esim: ${message}\n`);
-    if (err instanceof UsageError) io.stderr("Run 'kubectl esim <command> --help' for usage.\n");
+    if (err instanceof UsageError) {
+      if (err.command) io.stderr(`\n${usageLines(err.command)}`);
+      io.stderr(`Run 'kubectl esim ${err.command?.name ?? "<command>"} --help' for usage.\n`);
+    }
     return err instanceof PluginError ? err.exitCode : EXIT.error;
   }
 }

@@ -113,7 +113,7 @@ function pausedCondition(name: string, pause: { id: string; since: number }): Co
     type: CONDITIONS.terminationsPaused,
     status: "True",
     reason: REASONS.TerminationBudgetExhausted,
-    message: `Terminations are paused since ${toKubeTime(pause.since)}: the termination budget was used up. Check what is being deleted, then resume with: kubectl esim resume ${name} (it sets ${ANNOTATIONS.resumeTerminations}=${pause.id} on this SoracomAccount).`,
+    message: `Terminations are paused since ${toKubeTime(pause.since)}: the termination budget was used up. Check what is being deleted, then resume with: kubectl esim resume ${name} (the annotation ${ANNOTATIONS.resumeTerminations}=${pause.id} on this SoracomAccount).`,
   };
 }
 

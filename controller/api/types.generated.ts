@@ -150,6 +150,10 @@ export interface EsimProfileOrderStatus {
    */
   observedGeneration?: number;
   /**
+   * The last value of the annotation esim.soracom-operator.io/requested-at (written by kubectl esim refresh) the controller acted on: a new value asks for the order's Soracom polls now, within the account's poll budget, once.
+   */
+  lastHandledRequestedAt?: string;
+  /**
    * The SoracomAccount this order's recorded intents and Soracom orders belong to, written with the first intent. While any is unresolved, an order that resolves to another account is Stalled (AccountChanged) and nothing is sent.
    */
   account?: string;

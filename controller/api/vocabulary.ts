@@ -43,6 +43,12 @@ export const ANNOTATIONS = {
    * current termination pause to resume terminations. Only the cluster admin can write either.
    */
   resumeTerminations: `${GROUP}/resume-terminations`,
+  /**
+   * On an EsimProfileOrder: any new value (`kubectl esim refresh` writes the time) asks for its Soracom
+   * polls now, within the account's poll budget, once per value (status.lastHandledRequestedAt). It only
+   * moves reads: it never creates, confirms or terminates anything.
+   */
+  requestedAt: `${GROUP}/requested-at`,
 } as const;
 
 /**
@@ -196,6 +202,7 @@ export const EVENTS = {
   SoracomAnswerInvalid: "SoracomAnswerInvalid",
   SoracomLimitReached: "SoracomLimitReached",
   CredentialsError: "CredentialsError",
+  RefreshRequested: "RefreshRequested",
 } as const;
 
 /** Order phases for the printer column, in the vendor's words. */

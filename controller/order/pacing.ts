@@ -111,6 +111,27 @@ export class PollPacer {
     else this.listed.delete(k);
   }
 
+  /**
+   * hurry moves the polls these orders already hold to the first free slot from now (a person asked for a
+   * poll now: `kubectl esim refresh`), ahead of stable polls as a poll of an order in flight would be.
+   * Only polls held are moved: no read is added, and the account's budget still spaces them. Returns the
+   * earliest slot given (undefined: the orders hold no poll).
+   */
+  hurry(account: string, profileOrderIds: readonly string[], now: number): number | undefined {
+    const cal = this.calendars.get(account);
+    let first: number | undefined;
+    for (const id of profileOrderIds) {
+      for (const kind of ["get", "list"] as const) {
+        const k = key(account, kind, id);
+        const at = cal?.at(k);
+        if (cal === undefined || at === undefined) continue;
+        const moved = at <= now ? at : cal.reserve(k, now, true);
+        if (first === undefined || moved < first) first = moved;
+      }
+    }
+    return first;
+  }
+
   /** settled: the order is no longer in flight (COMPLETED, or gone): its GET polls end and free their slot. */
   settled(account: string, profileOrderId: string): void {
     this.calendars.get(account)?.release(key(account, "get", profileOrderId));

@@ -280,7 +280,7 @@ function creationBlocked(d: Draft): { reason: string; message: string } | undefi
   if (failed) {
     return {
       reason: REASONS.OrderFailed,
-      message: `Soracom order ${failed.profileOrderId} FAILED; no new order is created until it is acknowledged with the annotation ${ANNOTATIONS.acknowledgeFailed}=${failed.profileOrderId}.`,
+      message: `Soracom order ${failed.profileOrderId} FAILED; no new order is created until a person acknowledges it: kubectl esim ack ${input.order.metadata.name} (the annotation ${ANNOTATIONS.acknowledgeFailed}=${failed.profileOrderId}).`,
     };
   }
   if (spec.quantity > input.config.maxQuantityPerResource) {

@@ -45,8 +45,10 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     if (deps.synced && !deps.synced()) return { requeueAfterMs: 1_000 };
     const log = deps.logger.child({ order: key });
     const account = await deps.accountFor(cached);
+    const refresh = refreshOf(deps, pacer, cached, account.client ? account.key : undefined, now());
     const plan = await decide(cached, account).catch((err) => showRefusal(deps, cached, err, now()));
     if (!plan) return { requeueAfterMs: 1_000 };
+    plan.status = { ...plan.status, ...refresh.status };
 
     let order = cached;
     if (plan.intent) {
@@ -60,14 +62,15 @@ export function createOrderReconciler(deps: OrderReconcilerDeps) {
     order = own.wrote(key, order, executed.order);
     noteAnswers(pacer, account.key, executed.results, plan, now(), deps.metrics);
     const generation = order.metadata.generation ?? 0;
-    const { status, events, refused } = recordResults(plan.status, executed.results, now(), generation);
+    const { status: recorded, events, refused } = recordResults(plan.status, executed.results, now(), generation);
+    const status = { ...recorded, ...refresh.status };
     // Events and metrics first: a 409 on the status write below must not lose what happened at Soracom.
     for (const e of [...plan.events, ...events]) deps.events.record(order, e.type, e.reason, e.message);
     recordMetrics(deps, cached, plan, executed.results, status, [...(plan.refused ?? []), ...refused]);
     if (!order.metadata.deletionTimestamp && !deepEqual(status, order.status ?? {})) {
       order = own.wrote(key, order, await writeStatus(deps, order, status));
     }
-    return { requeueAfterMs: nextRound(deps, pacer, account.key, plan, now()) };
+    return { requeueAfterMs: nextRound(deps, pacer, account.key, plan, now(), refresh.pollAt) };
   };
 
   /**
@@ -160,7 +163,26 @@ function observedInput(
  * rest its next list (sooner after a restart, where lists go one slot apart; later under a tight budget),
  * for an order in flight its next poll, never sooner than the active interval.
  */
-function nextRound(deps: OrderReconcilerDeps, pacer: PollPacer, account: string, plan: OrderPlan, t: number): number {
+function nextRound(
+  deps: OrderReconcilerDeps,
+  pacer: PollPacer,
+  account: string,
+  plan: OrderPlan,
+  t: number,
+  hurriedAt?: number,
+): number {
+  const round = plannedRound(deps, pacer, account, plan, t);
+  return hurriedAt === undefined ? round : Math.min(round, Math.max(DUE_SOON_MS, hurriedAt - t));
+}
+
+/** plannedRound: when the plan's polls come due (a refresh may bring them sooner: nextRound). */
+function plannedRound(
+  deps: OrderReconcilerDeps,
+  pacer: PollPacer,
+  account: string,
+  plan: OrderPlan,
+  t: number,
+): number {
   const { pollActiveMs, pollStableMs } = deps.config;
   const ids = (plan.status.orders ?? []).flatMap((o) => (o.profileOrderId ? [o.profileOrderId] : []));
   if (plan.requeueAfterMs === pollStableMs) {
@@ -170,6 +192,38 @@ function nextRound(deps: OrderReconcilerDeps, pacer: PollPacer, account: string,
   if (plan.requeueAfterMs !== pollActiveMs) return plan.requeueAfterMs;
   const next = pacer.nextPollAt(account, ids);
   return next === undefined ? pollActiveMs : Math.max(pollActiveMs, next - t);
+}
+
+/**
+ * refreshOf honours a person's request for a poll now (the requested-at annotation, `kubectl esim
+ * refresh`) once per value: the polls the order's Soracom orders already hold move to the first free slot
+ * of the account's poll budget. Nothing else changes: no read is added to what the planner asks for, and a
+ * create, confirm or termination is decided as always. The value goes into status.lastHandledRequestedAt.
+ */
+function refreshOf(
+  deps: OrderReconcilerDeps,
+  pacer: PollPacer,
+  order: EsimProfileOrder,
+  account: string | undefined,
+  t: number,
+): { status: { lastHandledRequestedAt?: string }; pollAt?: number } {
+  const asked = order.metadata.annotations?.[ANNOTATIONS.requestedAt];
+  const handled = order.status?.lastHandledRequestedAt;
+  const keep = handled === undefined ? {} : { lastHandledRequestedAt: handled };
+  if (asked === undefined || asked === handled) return { status: keep };
+  const ids = (order.status?.orders ?? []).flatMap((o) => (o.profileOrderId ? [o.profileOrderId] : []));
+  const pollAt = account === undefined ? undefined : pacer.hurry(account, ids, t);
+  const when =
+    pollAt === undefined
+      ? "no Soracom poll is planned for it now"
+      : `its polls come due ${pollAt <= t ? "now" : `at ${new Date(pollAt).toISOString()}`}, within the account's poll budget`;
+  deps.events.record(
+    order,
+    "Normal",
+    EVENTS.RefreshRequested,
+    `A poll now was asked for (kubectl esim refresh, annotation ${ANNOTATIONS.requestedAt}=${asked}): ${when}.`,
+  );
+  return { status: { lastHandledRequestedAt: asked }, ...(pollAt === undefined ? {} : { pollAt }) };
 }
 
 /** The shortest requeue for a poll whose slot is (nearly) now. */

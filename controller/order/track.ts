@@ -166,7 +166,7 @@ function transitionEvents(before: TrackedOrder, after: TrackedOrder): PlannedEve
       {
         type: "Warning",
         reason: EVENTS.OrderFailed,
-        message: `Soracom order ${id} (${after.quantity} profiles) FAILED. Contact Soracom support; annotate the order with ${ANNOTATIONS.acknowledgeFailed}=${id} to resume ordering.`,
+        message: `Soracom order ${id} (${after.quantity} profiles) FAILED. Contact Soracom support, then acknowledge it to resume ordering: kubectl esim ack on this order (the annotation ${ANNOTATIONS.acknowledgeFailed}=${id}).`,
       },
     ];
   }

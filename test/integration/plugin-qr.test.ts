@@ -6,6 +6,7 @@ import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OrderedProfile } from "../../controller/soracom/index.js";
 import { useCluster } from "../support/cluster.js";
+import { decodePdfQrs } from "../support/pdf-qr.js";
 import { type Simulator, startTestSimulator, testClient } from "../support/soracom-sim.js";
 import { buildPlugin, orderAtSimulator, runPlugin, type SoracomOrder, Writer } from "./plugin-support.js";
 
@@ -14,12 +15,14 @@ const cluster = useCluster({ namespacePrefix: "plugin-qr" });
 let sim: Simulator;
 let writer: Writer;
 let world: SoracomOrder;
+let control: Awaited<ReturnType<typeof startTestSimulator>>["control"];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plugin-qr-"));
 
 beforeAll(async () => {
   await buildPlugin();
   const started = await startTestSimulator();
   sim = started.sim;
+  control = started.control;
   writer = new Writer(cluster);
   world = await orderAtSimulator(testClient(sim), started.control, { subscription: "planX1", quantity: 1 });
 });
@@ -77,10 +80,33 @@ describe("kubectl esim qr", () => {
     expect(r.stdout).toBe(`${p.activationCode}\n`);
   });
 
-  it("a profile that does not exist exits 4", async () => {
+  it("qr ORDER --pdf prints every profile of the order on one sheet, labelled with name and ICCID", async () => {
+    const batch = await orderAtSimulator(testClient(sim), control, { subscription: "planX1", quantity: 3 });
+    const order = await writer.order(cluster.namespace, "batch", { subscription: "planX1", quantity: 3 });
+    const names = new Map<string, OrderedProfile>();
+    for (const p of batch.profiles) {
+      const profile = await writer.profile(order, p, batch.simIds.get(p.iccid) ?? "");
+      names.set(profile.metadata.name ?? "", p);
+    }
+    const file = path.join(dir, "batch.pdf");
+    const r = await runPlugin(["qr", "batch", "-n", cluster.namespace, "--pdf", file], cluster.info.kubeconfigPath);
+    expect(r).toMatchObject({ code: 0, stdout: "" });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const pdf = fs.readFileSync(file).toString("latin1");
+    const sorted = [...names.keys()].sort();
+    expect(decodePdfQrs(pdf)).toEqual(sorted.map((n) => names.get(n)?.activationCode));
+    for (const n of sorted) {
+      expect(pdf).toContain(`(${n}) Tj`);
+      expect(pdf).toContain(`(ICCID ${names.get(n)?.iccid}) Tj`);
+    }
+  });
+
+  it("a name that is neither a profile nor an order exits 4", async () => {
     const r = await runPlugin(["qr", "nope", "-n", cluster.namespace], cluster.info.kubeconfigPath);
     expect(r.code).toBe(4);
-    expect(r.stderr).toBe(`kubectl-esim: EsimProfile "nope" not found in namespace "${cluster.namespace}"\n`);
+    expect(r.stderr).toBe(
+      `kubectl-esim: no EsimProfile or EsimProfileOrder "nope" in namespace "${cluster.namespace}"\n`,
+    );
   });
 
   it("a user who may not read the Secret is told so (exit 1), and no QR code is drawn", async () => {

@@ -51,7 +51,7 @@ async function situations(ns: string): Promise<void> {
       condition(
         "Stalled",
         "OrderFailed",
-        `Soracom order ${failedNow.profileOrderId} FAILED; no new order is created until it is acknowledged with the annotation ${ANNOTATIONS.acknowledgeFailed}=${failedNow.profileOrderId}.`,
+        `Soracom order ${failedNow.profileOrderId} FAILED; no new order is created until a person acknowledges it: kubectl esim ack failed (the annotation ${ANNOTATIONS.acknowledgeFailed}=${failedNow.profileOrderId}).`,
       ),
     ],
   });

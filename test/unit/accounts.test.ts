@@ -262,7 +262,9 @@ describe("Accounts.resolve: who may spend from which account", () => {
       expect(await t?.consume("sim-1", T)).toBe(false);
       return t?.check(T).paused?.resume;
     };
-    expect(await pausedResume("lab")).toBe("kubectl esim resume lab");
+    expect(await pausedResume("lab")).toMatch(
+      /^kubectl esim resume lab \(the annotation esim\.soracom-operator\.io\/resume-terminations=\S+ on SoracomAccount lab\)$/,
+    );
     // The implicit account (credentials from the environment) has no SoracomAccount to annotate.
     const implicit = (await accounts.get("default"))?.terminations;
     for (let i = 0; i <= 20; i++) await implicit?.consume(`sim-${i}`, T);

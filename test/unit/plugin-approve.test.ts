@@ -78,7 +78,12 @@ describe("kubectl esim approve", () => {
     expect(io.out).toContain("Approve 2 draft orders (25 profiles of planX3, speed class s1.fast): A, B");
     expect(io.out).toContain("Soracom cancels the oldest draft in 2h 30m (2026-06-04T14:30:00Z)");
     expect(cluster.patches).toEqual([
-      { name: "sensors", annotations: { [ANNOTATIONS.approveOrders]: "Z,A,B" }, resourceVersion: "7" },
+      {
+        kind: "EsimProfileOrder",
+        name: "sensors",
+        annotations: { [ANNOTATIONS.approveOrders]: "Z,A,B" },
+        resourceVersion: "7",
+      },
     ]);
   });
 

@@ -93,7 +93,7 @@ describe("KubeCluster turns apiserver answers into errors a person understands",
     ],
     "409 on a patch is a conflict": [
       { [`PATCH ${ORDERS}/x`]: { status: 409, body: status(409, "Conflict", "the object has been modified") } },
-      () => clusterAt(url).patchOrderAnnotations("ns", "x", { a: "b" }, "1"),
+      () => clusterAt(url).patchAnnotations("EsimProfileOrder", "ns", "x", { a: "b" }, "1"),
       ConflictError,
       'EsimProfileOrder "x" changed meanwhile',
     ],

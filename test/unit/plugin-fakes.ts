@@ -1,6 +1,6 @@
 import type { V1Secret } from "@kubernetes/client-node";
-import type { EsimProfile, EsimProfileOrder } from "../../controller/api/types.js";
-import type { Cluster } from "../../plugin/cluster.js";
+import type { EsimProfile, EsimProfileOrder, SoracomAccount } from "../../controller/api/types.js";
+import type { AnnotatedKind, Cluster, KindObject } from "../../plugin/cluster.js";
 import type { Session } from "../../plugin/command.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../plugin/errors.js";
 import type { PluginIo } from "../../plugin/io.js";
@@ -12,13 +12,19 @@ import type { Connect } from "../../plugin/main.js";
  */
 export class FakeCluster implements Cluster {
   orders: EsimProfileOrder[] = [];
+  accounts: SoracomAccount[] = [];
   profiles: EsimProfile[] = [];
   secrets: V1Secret[] = [];
   /** Namespaces whose Secrets the caller may not get (403). */
   forbiddenSecretNamespaces = new Set<string>();
   /** How many upcoming patches answer 409, after bumping the stored resourceVersion. */
   conflicts = 0;
-  patches: { name: string; annotations: Record<string, string>; resourceVersion: string | undefined }[] = [];
+  patches: {
+    kind: AnnotatedKind;
+    name: string;
+    annotations: Record<string, string>;
+    resourceVersion: string | undefined;
+  }[] = [];
 
   async listOrders(namespace: string | undefined) {
     return structuredClone(this.orders.filter((o) => !namespace || o.metadata.namespace === namespace));
@@ -49,24 +55,34 @@ export class FakeCluster implements Cluster {
     if (!s) throw new NotFoundError(`Secret "${name}" not found in namespace "${namespace}"`);
     return structuredClone(s);
   }
-  async patchOrderAnnotations(
+  async getAccount(name: string) {
+    const a = this.accounts.find((x) => x.metadata.name === name);
+    if (!a) throw new NotFoundError(`SoracomAccount "${name}" not found`);
+    return structuredClone(a);
+  }
+  async patchAnnotations<K extends AnnotatedKind>(
+    kind: K,
     namespace: string,
     name: string,
     annotations: Record<string, string>,
     resourceVersion: string | undefined,
-  ) {
-    const o = this.orders.find((x) => x.metadata.namespace === namespace && x.metadata.name === name);
-    if (!o) throw new NotFoundError(`EsimProfileOrder "${name}" not found`);
+  ): Promise<KindObject[K]> {
+    const all: { metadata: EsimProfile["metadata"] }[] =
+      kind === "SoracomAccount" ? this.accounts : kind === "EsimProfile" ? this.profiles : this.orders;
+    const o = all.find(
+      (x) => x.metadata.name === name && (kind === "SoracomAccount" || x.metadata.namespace === namespace),
+    );
+    if (!o) throw new NotFoundError(`${kind} "${name}" not found`);
     if (this.conflicts > 0) {
       this.conflicts--;
       o.metadata.resourceVersion = String(Number(o.metadata.resourceVersion ?? "0") + 1);
-      throw new ConflictError(`EsimProfileOrder "${name}" changed meanwhile`);
+      throw new ConflictError(`${kind} "${name}" changed meanwhile`);
     }
     if (resourceVersion && resourceVersion !== o.metadata.resourceVersion) throw new ConflictError("stale");
-    this.patches.push({ name, annotations, resourceVersion });
+    this.patches.push({ kind, name, annotations, resourceVersion });
     o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
     o.metadata.resourceVersion = String(Number(o.metadata.resourceVersion ?? "0") + 1);
-    return structuredClone(o);
+    return structuredClone(o) as KindObject[K];
   }
 }
 
@@ -78,7 +94,7 @@ export class RecordingIo implements PluginIo {
   constructor(
     public interactive = false,
     private readonly answers: string[] = [],
-    private readonly clock = new Date("2026-06-04T12:00:00Z"),
+    private clock = new Date("2026-06-04T12:00:00Z"),
   ) {}
   stdout(text: string) {
     this.out += text;
@@ -92,6 +108,13 @@ export class RecordingIo implements PluginIo {
   }
   now() {
     return this.clock;
+  }
+  /** sleep advances the clock and runs what the test set to happen meanwhile (nothing: the watch would spin). */
+  onSleep: ((ms: number) => void) | undefined;
+  async sleep(ms: number) {
+    if (!this.onSleep) throw new Error("the command slept, and the test gave it nothing to wait for");
+    this.clock = new Date(this.clock.getTime() + ms);
+    this.onSleep(ms);
   }
 }
 

@@ -70,10 +70,10 @@ describe("dispatch, help and usage errors", () => {
   it("--help prints usage on stdout with the exit codes", async () => {
     const r = await run(["--help"]);
     expect(r.code).toBe(EXIT.ok);
-    expect(r.out).toContain("3  partial (export: some rows could not be read");
+    expect(r.out).toContain("3  partial (export, qr ORDER: some profiles could not be read");
   });
   it("every command has its own --help", async () => {
-    for (const name of ["export", "qr", "approve", "status"]) {
+    for (const name of ["export", "qr", "approve", "ack", "resume", "refresh", "status", "completion", "version"]) {
       const r = await run([name, "--help"]);
       expect(r.code).toBe(EXIT.ok);
       expect(r.out).toContain(`kubectl esim ${name}`);
@@ -92,7 +92,7 @@ describe("dispatch, help and usage errors", () => {
   it("an unknown flag is exit 2 with a pointer to --help", async () => {
     const r = await run(["status", "--colour"]);
     expect(r.code).toBe(EXIT.usage);
-    expect(r.err).toContain("Run 'kubectl esim <command> --help' for usage.");
+    expect(r.err).toContain("Run 'kubectl esim status --help' for usage.");
   });
   it("global flags may come before the command, as with kubectl", async () => {
     const r = await run(["-n", "fleet-b", "export", "--columns", "Profile"]);
