@@ -455,22 +455,26 @@ export class TerminationLedger extends Ledger {
    * allowed again without counting twice, pause or not: its termination may already have happened.
    */
   consume(simId: string, now: number): Promise<boolean> {
+    const asked = this.now();
     return this.store.serial(() =>
       this.store.update((raw) => {
+        // Decided, and stamped, when the ledger is read: a consume that waited its turn (other consumes,
+        // the apiserver) would otherwise count from when it was asked and leave the window that early.
+        const at = now + Math.max(0, this.now() - asked);
         const data = this.parse(raw);
         this.data = data;
-        const counted = this.counted(data, now);
-        if (data.entries.some((e) => e.s === simId && e.t > now - this.opts.windowMs)) return { result: true };
+        const counted = this.counted(data, at);
+        if (data.entries.some((e) => e.s === simId && e.t > at - this.opts.windowMs)) return { result: true };
         if (data.pause) return { result: false };
         if (this.opts.limit !== null && counted.length >= this.opts.limit) {
-          const next: TerminationData = { ...data, pause: { id: pauseId(now), since: now } };
+          const next: TerminationData = { ...data, pause: { id: pauseId(at), since: at } };
           this.data = next;
           this.opts.logger?.warn({ ledger: this.ref, simId }, "termination budget used up: terminations paused");
           return { data: renderTermination(next), result: false };
         }
         const next: TerminationData = {
           ...data,
-          entries: [...data.entries.filter((e) => e.t > now - this.opts.windowMs), { s: simId, t: now }],
+          entries: [...data.entries.filter((e) => e.t > at - this.opts.windowMs), { s: simId, t: at }],
         };
         this.data = next;
         return { data: renderTermination(next), result: true };

@@ -76,6 +76,41 @@ describe("TerminationLedger", () => {
     expect(ledger.check(now).paused?.id).not.toBe(id);
   });
 
+  it("regression: a termination counts from when the ledger decided it, not from when it was asked for", async () => {
+    // Under load a consume waits its turn (behind other consumes, for the apiserver) for seconds; counted
+    // from when it was asked, its entry left the window that early and let more than the budget through.
+    const api = new FakeConfigMaps();
+    let clock = NOW;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let first = true;
+    const slow: FakeConfigMaps["request"] = async (req) => {
+      if (first && (req.method ?? "GET") === "GET") {
+        first = false;
+        await held;
+      }
+      return api.request(req);
+    };
+    const window = 10_000;
+    const ledger = new TerminationLedger({
+      kube: { request: slow },
+      namespace: "ops",
+      name: "term",
+      limit: 2,
+      windowMs: window,
+      now: () => clock,
+    });
+    const asked = [ledger.consume("s1", clock), ledger.consume("s2", clock)];
+    clock += 5_000; // both waited 5 s before the ledger could decide
+    release();
+    expect(await Promise.all(asked)).toEqual([true, true]);
+    clock += window - 4_000; // 11 s after they were asked, 6 s after they were decided and sent
+    expect(await ledger.consume("s3", clock)).toBe(false);
+    expect(ledger.check(clock).paused).toBeDefined();
+  });
+
   it("a ledger nobody can read lets no termination through", async () => {
     const api = new FakeConfigMaps();
     const ledger = terminations(api, 5);
