@@ -86,6 +86,8 @@ export function statusCodeOf(err: unknown): number | undefined {
 export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409;
 /** isNotFound: a 404. */
 export const isNotFound = (err: unknown): boolean => statusCodeOf(err) === 404;
+/** isForbidden: a 403, RBAC does not grant the request. */
+export const isForbidden = (err: unknown): boolean => statusCodeOf(err) === 403;
 /** isGone: a 410, the resourceVersion expired. */
 export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
 

@@ -1,8 +1,15 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { qrPng } from "../api/qrpng.js";
 import type { EsimProfile } from "../api/types.js";
-import { ACTIVATION_SECRET, API_VERSION, LABELS, MANAGER_NAME, PROFILE_KIND } from "../api/vocabulary.js";
-import { isConflict } from "../kube/errors.js";
+import {
+  ACTIVATION_SECRET,
+  API_VERSION,
+  LABELS,
+  MANAGER_NAME,
+  PROFILE_KIND,
+  PROFILE_PLURAL,
+} from "../api/vocabulary.js";
+import { isConflict, isForbidden } from "../kube/errors.js";
 import { type KubeApi, METADATA_ONLY } from "../kube/rest.js";
 import type { OrderedProfile } from "../soracom/types.js";
 import { labelValue, withoutTracking } from "./profiles.js";
@@ -100,18 +107,54 @@ export async function ensureActivationSecret(
   } catch (err) {
     if (!isConflict(err)) throw err;
   }
-  const existing = await kube.request<{ metadata: { uid?: string } }>({
-    path: `${base}/${encodeURIComponent(name)}`,
-    accept: METADATA_ONLY.watch,
-  });
-  const uid = existing.metadata.uid ?? "";
+  let uid: string;
+  try {
+    const existing = await kube.request<{ metadata: { uid?: string } }>({
+      path: `${base}/${encodeURIComponent(name)}`,
+      accept: METADATA_ONLY.watch,
+    });
+    uid = existing.metadata.uid ?? "";
+  } catch (err) {
+    if (!isForbidden(err)) throw err;
+    return unreadable(kube, profile, name);
+  }
   const recorded = profile.status?.activationSecretRef as Partial<ActivationSecretRef> | undefined;
   if (recorded?.name === name && (recorded.uid === uid || recorded.uid === undefined)) return { ref: { name, uid } };
+  return { refused: notOurs(profile, name, "was not created by the controller") };
+}
+
+/**
+ * unreadable decides with the chart's default RBAC (Secrets: create only), where the Secret that is there
+ * cannot be read: the profile's own record, read fresh (the cache may not have it yet), is the only proof
+ * the controller made it. Without one, it may be a tenant's: refused.
+ */
+async function unreadable(
+  kube: Pick<KubeApi, "request">,
+  profile: EsimProfile,
+  name: string,
+): Promise<ActivationSecretOutcome> {
+  const ns = encodeURIComponent(profile.metadata.namespace ?? "");
+  const fresh = await kube.request<EsimProfile>({
+    path: `/apis/${API_VERSION}/namespaces/${ns}/${PROFILE_PLURAL}/${encodeURIComponent(profile.metadata.name ?? "")}`,
+  });
+  const recorded = fresh.status?.activationSecretRef as Partial<ActivationSecretRef> | undefined;
+  if (fresh.metadata.uid === profile.metadata.uid && recorded?.name === name && recorded.uid) {
+    return { ref: { name, uid: recorded.uid } };
+  }
   return {
-    refused:
-      `The Secret ${profile.metadata.namespace}/${name} already exists and was not created by the controller, so the activation code is not written to it and it is not recorded as this profile's. ` +
-      `Delete it (kubectl delete secret -n ${profile.metadata.namespace} ${name}); the controller then creates the real one.`,
+    refused: notOurs(
+      profile,
+      name,
+      "is not recorded as made by the controller (which may create Secrets here, not read them)",
+    ),
   };
+}
+
+function notOurs(profile: EsimProfile, name: string, why: string): string {
+  return (
+    `The Secret ${profile.metadata.namespace}/${name} already exists and ${why}, so the activation code is not written to it and it is not recorded as this profile's. ` +
+    `Delete it (kubectl delete secret -n ${profile.metadata.namespace} ${name}); the controller then creates the real one.`
+  );
 }
 
 function base64(text: string): string {

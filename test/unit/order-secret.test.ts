@@ -153,4 +153,36 @@ describe("ensureActivationSecret (issue 24, defect 7)", () => {
     const legacy = await ensureActivationSecret(apiserver("uid-old"), recording({ name }), ordered);
     expect(legacy).toEqual({ ref: { name, uid: "uid-old" } });
   });
+
+  // The chart grants Secrets create only (docs/security.md): the Secret that is there cannot be read. Found
+  // by running the controller under the chart's identity: a retried sync looped on 403 Forbidden.
+  function createOnly(fresh: EsimProfile) {
+    const seen: KubeRequest[] = [];
+    return {
+      seen,
+      request: async <T>(req: KubeRequest): Promise<T> => {
+        seen.push(req);
+        if (req.method === "POST") throw kubeApiError(409, { reason: "AlreadyExists" });
+        if (req.path.includes("/secrets/")) throw kubeApiError(403, { reason: "Forbidden" });
+        if (req.path.endsWith(`/esimprofiles/${profile.metadata.name}`)) return fresh as T;
+        throw new Error(`unexpected ${req.path}`);
+      },
+    };
+  }
+
+  it("regression: with create-only RBAC, the Secret the profile's fresh record names is used (a stale cache)", async () => {
+    const api = createOnly(recording({ name, uid: "uid-made" }));
+    expect(await ensureActivationSecret(api, profile, ordered)).toEqual({ ref: { name, uid: "uid-made" } });
+    expect(api.seen.map((r) => r.method ?? "GET")).toEqual(["POST", "GET", "GET"]);
+  });
+
+  it("with create-only RBAC, a Secret no record names (a tenant's, or a crash before the record) is refused", async () => {
+    for (const fresh of [profile, recording({ name }), recording({ name: "other-activation", uid: "uid-made" })]) {
+      const outcome = await ensureActivationSecret(createOnly(fresh), profile, ordered);
+      expect(outcome).toEqual({ refused: expect.stringContaining(`kubectl delete secret -n iot ${name}`) });
+    }
+    // A profile of the same name made again (another UID) does not lend its record.
+    const other = { ...recording({ name, uid: "uid-made" }), metadata: { ...profile.metadata, uid: "another" } };
+    expect("refused" in (await ensureActivationSecret(createOnly(other), profile, ordered))).toBe(true);
+  });
 });
