@@ -24,8 +24,11 @@ typecheck: node_modules/.package-lock.json
 lint: node_modules/.package-lock.json
 	npx biome check .
 
-build: node_modules/.package-lock.json
+# dist/ is rebuilt only when a source changed, so a build while make e2e reads dist/ (CI) writes nothing.
+build: dist/.built
+dist/.built: node_modules/.package-lock.json tsconfig.json $(shell find controller simulator plugin -name '*.ts')
 	npx tsc -p tsconfig.json
+	touch $@
 
 ## controlplane: build kube-apiserver, kube-controller-manager, etcd, kubectl and helm into ~/.cache/soracom-esim-operator/bin (once)
 controlplane:
