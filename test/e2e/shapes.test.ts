@@ -109,13 +109,13 @@ const SHAPES: Record<string, Shape> = {
       {
         release: "shape-default",
         valuesFile: ci("default-values.yaml"),
-        set: [...common("shape-default"), ...account("shape-default", ["fleet"])],
+        set: [...common("shape-default"), ...account("shape-default", ["default-fleet"])],
         replicas: 1,
         rbac: { lease: fullname("shape-default") },
       },
     ],
-    served: [{ ns: "fleet" }],
-    foreign: { ns: "fleet-other", refusal: "NamespaceNotAllowed" },
+    served: [{ ns: "default-fleet" }],
+    foreign: { ns: "default-other", refusal: "NamespaceNotAllowed" },
   },
   ha: {
     name: "HA (2 replicas, election, PDB)",
