@@ -162,6 +162,15 @@ describe.skipIf(!helm)("NOTES.txt", () => {
     expect(notes({ "soracom.endpoint": "https://g.api-sandbox.soracom.io" })).toContain(
       "Soracom API: https://g.api-sandbox.soracom.io",
     );
+    // The account the chart creates talks to its own endpoint: NOTES says that one, on a line of its own.
+    const account = notes({
+      "accounts.create.enabled": "true",
+      "accounts.create.credentialsSecret": "soracom-credentials",
+      "accounts.create.endpoint": "http://10.96.0.50:8080",
+    });
+    expect(account).toMatch(/\n\nSoracom API of SoracomAccount default: http:\/\/10\.96\.0\.50:8080\n/);
+    expect(account).not.toContain("coverage from the credentials Secret");
+    expect(notes()).toContain("Soracom API: coverage from the credentials Secret (global, g, when it names none)");
   });
 
   it("warns that uninstalling keeps the CRDs and points to the safe uninstall", () => {
